@@ -118,7 +118,11 @@ fn reply_start(line: &[u8]) -> Option<usize> {
         if !matches!(line.get(i + 3), None | Some(b' ' | b'-' | b'\r')) {
             return None;
         }
-        Some(digits.iter().fold(0u16, |a, d| a * 10 + u16::from(d - b'0')))
+        Some(
+            digits
+                .iter()
+                .fold(0u16, |a, d| a * 10 + u16::from(d - b'0')),
+        )
     };
     let candidates: Vec<(usize, u16)> = (0..line.len())
         .filter_map(|i| is_code_at(i).map(|c| (i, c)))
@@ -150,7 +154,9 @@ fn decode_argument(arg: &str) -> Pending {
         };
     };
     // Show the reply as the server sent it, so error positions line up with it.
-    let input = String::from_utf8_lossy(&bytes[start..]).trim_end().to_string();
+    let input = String::from_utf8_lossy(&bytes[start..])
+        .trim_end()
+        .to_string();
     // An argument is a reply without its line terminators: give each line its CRLF so
     // that their absence is not reported as a server anomaly.
     let mut wire = Vec::with_capacity(bytes.len() + 2);
@@ -301,7 +307,10 @@ mod tests {
             ("227 Entering Passive Mode (1,2,3,4,5,6)", Some(0)),
             ("Response:\t227 Entering Passive Mode", Some(10)),
             ("< 229 Entering Extended Passive Mode (|||6446|)", Some(2)),
-            ("2026-11-24 10:00:00 123 1 Response: 227 x (1,2,3,4,5,6)", Some(36)),
+            (
+                "2026-11-24 10:00:00 123 1 Response: 227 x (1,2,3,4,5,6)",
+                Some(36),
+            ),
             ("< 2026-11-24 10:00:00.123 227 Entering", Some(26)),
             ("Status: Connecting", None),
             ("12345 no", None),
@@ -316,11 +325,20 @@ mod tests {
         let data = b"short\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\nend";
         let mut input: &[u8] = data;
         let mut buf = Vec::new();
-        assert_eq!(read_line_bounded(&mut input, &mut buf, 10).unwrap(), Some(false));
+        assert_eq!(
+            read_line_bounded(&mut input, &mut buf, 10).unwrap(),
+            Some(false)
+        );
         assert_eq!(buf, b"short");
-        assert_eq!(read_line_bounded(&mut input, &mut buf, 10).unwrap(), Some(true));
+        assert_eq!(
+            read_line_bounded(&mut input, &mut buf, 10).unwrap(),
+            Some(true)
+        );
         assert_eq!(buf.len(), 11);
-        assert_eq!(read_line_bounded(&mut input, &mut buf, 10).unwrap(), Some(false));
+        assert_eq!(
+            read_line_bounded(&mut input, &mut buf, 10).unwrap(),
+            Some(false)
+        );
         assert_eq!(buf, b"end");
         assert_eq!(read_line_bounded(&mut input, &mut buf, 10).unwrap(), None);
     }

@@ -168,15 +168,39 @@ fn classify_v6(ip: Ipv6Addr) -> AddressClass {
         return AddressClass::Ipv4Mapped;
     }
     let table: [(Ipv6Net, AddressClass); 8] = [
-        (net6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10), AddressClass::LinkLocal),
-        (net6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7), AddressClass::UniqueLocal),
-        (net6([0xff00, 0, 0, 0, 0, 0, 0, 0], 8), AddressClass::Multicast),
-        (net6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32), AddressClass::Documentation),
-        (net6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20), AddressClass::Documentation),
-        (net6([0x2001, 0x2, 0, 0, 0, 0, 0, 0], 48), AddressClass::Benchmarking),
+        (
+            net6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10),
+            AddressClass::LinkLocal,
+        ),
+        (
+            net6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7),
+            AddressClass::UniqueLocal,
+        ),
+        (
+            net6([0xff00, 0, 0, 0, 0, 0, 0, 0], 8),
+            AddressClass::Multicast,
+        ),
+        (
+            net6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+            AddressClass::Documentation,
+        ),
+        (
+            net6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20),
+            AddressClass::Documentation,
+        ),
+        (
+            net6([0x2001, 0x2, 0, 0, 0, 0, 0, 0], 48),
+            AddressClass::Benchmarking,
+        ),
         // Deprecated site-local, IPv4-compatible and discard-only space.
-        (net6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10), AddressClass::Reserved),
-        (net6([0x0100, 0, 0, 0, 0, 0, 0, 0], 64), AddressClass::Reserved),
+        (
+            net6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10),
+            AddressClass::Reserved,
+        ),
+        (
+            net6([0x0100, 0, 0, 0, 0, 0, 0, 0], 64),
+            AddressClass::Reserved,
+        ),
     ];
     if let Some((_, class)) = table.iter().find(|(net, _)| net.contains(&ip)) {
         return *class;

@@ -83,9 +83,7 @@ const RULES: &[Rule] = &[
         reason: "its parser requires the six numbers to follow a space or '('",
     },
     Rule {
-        applies: |s| {
-            matches!(s, Shape::Pasv(p) if p.before == Boundary::Other || p.after == Boundary::Other || p.after == Boundary::Equals)
-        },
+        applies: |s| matches!(s, Shape::Pasv(p) if p.before == Boundary::Other || p.after == Boundary::Other || p.after == Boundary::Equals),
         fails: &[P::FileZilla],
         reason: "its parser requires the six numbers to stand between a space or '(' and a space, ')' or the end of the line",
     },

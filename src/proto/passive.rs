@@ -140,9 +140,9 @@ impl fmt::Display for Flag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Flag::PortZero => f.write_str("port 0: no client can connect to it"),
-            Flag::AddressUnspecified => f.write_str(
-                "address 0.0.0.0: the server does not know which address to advertise",
-            ),
+            Flag::AddressUnspecified => {
+                f.write_str("address 0.0.0.0: the server does not know which address to advertise")
+            }
             Flag::AnswersOtherCommand { sent } => {
                 write!(f, "this reply answered {}", sent.command())
             }
@@ -224,9 +224,9 @@ impl fmt::Display for DecodeError {
                 f,
                 "reply code {code} is not a passive-mode reply (227 PASV, 228 LPSV, 229 EPSV)"
             ),
-            DecodeError::NoNumbers => f.write_str(
-                "no address numbers found: a 227 reply must carry h1,h2,h3,h4,p1,p2",
-            ),
+            DecodeError::NoNumbers => {
+                f.write_str("no address numbers found: a 227 reply must carry h1,h2,h3,h4,p1,p2")
+            }
             DecodeError::MissingNumber {
                 found,
                 expected,
@@ -245,9 +245,9 @@ impl fmt::Display for DecodeError {
                 f,
                 "{field} is {value} at byte {position}, above the maximum of {max}"
             ),
-            DecodeError::NoParenthesis => f.write_str(
-                "no '(' found: RFC 2428 puts the port in parentheses, as in (|||6446|)",
-            ),
+            DecodeError::NoParenthesis => {
+                f.write_str("no '(' found: RFC 2428 puts the port in parentheses, as in (|||6446|)")
+            }
             DecodeError::BadDelimiter { byte, position } => write!(
                 f,
                 "delimiter byte 0x{byte:02x} at byte {position} is outside ASCII 33-126 (RFC 2428)"
@@ -297,9 +297,9 @@ impl DecodeError {
     /// The byte offset the error points at, when it points at one.
     pub fn position(&self) -> Option<usize> {
         match self {
-            DecodeError::NotPassive { .. } | DecodeError::NoNumbers | DecodeError::NoParenthesis => {
-                None
-            }
+            DecodeError::NotPassive { .. }
+            | DecodeError::NoNumbers
+            | DecodeError::NoParenthesis => None,
             DecodeError::MissingNumber { position, .. }
             | DecodeError::NumberTooLarge { position, .. }
             | DecodeError::BadDelimiter { position, .. }
@@ -315,8 +315,8 @@ impl DecodeError {
 /// Decodes a passive reply by its code. `sent` is the command that drew the reply, when
 /// known: a 227 answering EPSV (or a 229 answering PASV) decodes and is flagged.
 pub fn decode(reply: &Reply, sent: Option<PassiveKind>) -> Result<Passive, DecodeError> {
-    let kind = PassiveKind::from_code(reply.code)
-        .ok_or(DecodeError::NotPassive { code: reply.code })?;
+    let kind =
+        PassiveKind::from_code(reply.code).ok_or(DecodeError::NotPassive { code: reply.code })?;
     let raw: Vec<u8> = reply.lines.join(&b'\n');
     let multiline = reply.is_multiline();
     let mut passive = match kind {
@@ -410,7 +410,8 @@ fn read_numbers(s: &[u8], start: usize, max: usize) -> (Vec<Num>, bool, bool) {
 
 /// Candidate starts: each digit that does not follow another digit.
 fn number_starts(s: &[u8], from: usize) -> impl Iterator<Item = usize> + '_ {
-    (from..s.len()).filter(move |&i| s[i].is_ascii_digit() && (i == 0 || !s[i - 1].is_ascii_digit()))
+    (from..s.len())
+        .filter(move |&i| s[i].is_ascii_digit() && (i == 0 || !s[i - 1].is_ascii_digit()))
 }
 
 fn boundary_before(s: &[u8], at: usize) -> Boundary {
@@ -478,8 +479,7 @@ fn decode_pasv_text(s: &[u8], multiline: bool) -> Result<Passive, DecodeError> {
             .rposition(|c| !is_blank(*c))
             .map(|i| from + i);
         let close = s[end..].iter().position(|c| !is_blank(*c)).map(|i| end + i);
-        let parentheses =
-            open.is_some_and(|i| s[i] == b'(') && close.is_some_and(|i| s[i] == b')');
+        let parentheses = open.is_some_and(|i| s[i] == b'(') && close.is_some_and(|i| s[i] == b')');
         let leading_end = match open {
             Some(i) if s[i] == b'(' => i,
             _ => start,
@@ -490,7 +490,9 @@ fn decode_pasv_text(s: &[u8], multiline: bool) -> Result<Passive, DecodeError> {
             after,
             blanks_in_tuple: blanks
                 || (parentheses && (open != start.checked_sub(1) || close != Some(end))),
-            leading_zeros: nums.iter().any(|n| n.end - n.start > 1 && s[n.start] == b'0'),
+            leading_zeros: nums
+                .iter()
+                .any(|n| n.end - n.start > 1 && s[n.start] == b'0'),
             final_dot: ends_with_dot(s),
             multiline,
             leading_text: lossy(&s[from..leading_end]).trim().to_string(),
@@ -671,7 +673,11 @@ fn decode_lpsv_text(s: &[u8], multiline: bool) -> Result<Passive, DecodeError> {
         });
     }
     let mut bytes = Vec::with_capacity(hal + 2);
-    for (i, n) in nums[2..2 + hal].iter().chain(&nums[3 + hal..needed]).enumerate() {
+    for (i, n) in nums[2..2 + hal]
+        .iter()
+        .chain(&nums[3 + hal..needed])
+        .enumerate()
+    {
         if n.value > 255 {
             let field = if i < hal {
                 format!("address byte {}", i + 1)
@@ -787,7 +793,10 @@ mod tests {
                 position: 32
             }
         );
-        assert_eq!(e.to_string(), "h3 is 256 at byte 32, above the maximum of 255");
+        assert_eq!(
+            e.to_string(),
+            "h3 is 256 at byte 32, above the maximum of 255"
+        );
     }
 
     #[test]
@@ -863,16 +872,22 @@ mod tests {
 
     #[test]
     fn cross_answers_are_flagged() {
-        let p = dec_sent("227 Entering Passive Mode (10,0,0,5,4,1)", Some(PassiveKind::Epsv))
-            .unwrap();
+        let p = dec_sent(
+            "227 Entering Passive Mode (10,0,0,5,4,1)",
+            Some(PassiveKind::Epsv),
+        )
+        .unwrap();
         assert_eq!(
             p.flags,
             vec![Flag::AnswersOtherCommand {
                 sent: PassiveKind::Epsv
             }]
         );
-        let p = dec_sent("229 Entering Passive Mode (|||63539|)", Some(PassiveKind::Pasv))
-            .unwrap();
+        let p = dec_sent(
+            "229 Entering Passive Mode (|||63539|)",
+            Some(PassiveKind::Pasv),
+        )
+        .unwrap();
         assert_eq!(p.kind, PassiveKind::Epsv);
         assert!(matches!(p.flags[0], Flag::AnswersOtherCommand { .. }));
     }
@@ -881,10 +896,9 @@ mod tests {
     fn lpsv_v4_and_v6() {
         let p = dec("228 Entering Long Passive Mode (4,4,192,0,2,10,2,195,80)").unwrap();
         assert_eq!((v4(&p).as_str(), p.port), ("192.0.2.10", 50000));
-        let p = dec(
-            "228 Entering Long Passive Mode (6,16,32,1,13,184,0,0,0,0,0,0,0,0,0,0,0,1,2,4,1)",
-        )
-        .unwrap();
+        let p =
+            dec("228 Entering Long Passive Mode (6,16,32,1,13,184,0,0,0,0,0,0,0,0,0,0,0,1,2,4,1)")
+                .unwrap();
         assert_eq!((v4(&p).as_str(), p.port), ("2001:db8::1", 1025));
         assert!(matches!(
             dec("228 x (5,4,1,2,3,4,2,0,1)").unwrap_err(),

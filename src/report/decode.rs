@@ -7,8 +7,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::proto::{
-    self, AddressClass, Anomaly, DecodeError, Flag, ParseFailure, Passive, PassiveKind,
-    ReplyError, Shape, classify_effective,
+    self, AddressClass, Anomaly, DecodeError, Flag, ParseFailure, Passive, PassiveKind, ReplyError,
+    Shape, classify_effective,
 };
 
 /// One reply as given, and what came of decoding it.
@@ -339,7 +339,10 @@ fn write_text_item(out: &mut dyn Write, item: &DecodeItem) -> io::Result<()> {
                 writeln!(out, "  anomaly  {anomaly}")?;
             }
             if failures.is_empty() {
-                writeln!(out, "  parsers  every known client parser accepts this shape")?;
+                writeln!(
+                    out,
+                    "  parsers  every known client parser accepts this shape"
+                )?;
             } else {
                 for f in failures {
                     writeln!(
