@@ -4,7 +4,14 @@
 //! [`proto`] (pure protocol core) → probe (the only I/O) → analyze (pure rules) →
 //! [`report`] (renderers that write to a writer they are given), driven by [`cli`].
 
+pub mod analyze;
 pub mod cli;
+pub mod demo;
 pub mod exit;
+pub mod finding;
+pub mod probe;
 pub mod proto;
 pub mod report;
+pub mod secret;
+pub mod target;
+pub mod transcript;

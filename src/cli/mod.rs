@@ -2,9 +2,13 @@
 //! that runs each subcommand. Usage errors exit 3 (UNKNOWN), not clap's default 2, because
 //! 2 means CRITICAL to a monitoring system.
 
+pub mod check;
 pub mod decode;
+pub mod password;
 
 use std::io::{self, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -19,11 +23,14 @@ use crate::exit::Status;
 #[command(name = "pasv-doctor", version, propagate_version = true)]
 #[command(after_help = "\
 Examples:
+  pasv-doctor demo                                  see a report without a server of your own
+  pasv-doctor ftp.example.com                       check a server (anonymous login)
+  PASV_DOCTOR_PASSWORD=... pasv-doctor ftp://alice@ftp.example.com/
+  pasv-doctor check --format json --samples 3 ftp.example.com
   pasv-doctor decode \"227 Entering Passive Mode (10,0,0,5,195,80).\"
-  grep -E '22[789] ' client.log | pasv-doctor decode
-  pasv-doctor decode --format json \"229 Entering Extended Passive Mode (|||50006|)\"
 
-Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad usage or unreadable input).")]
+Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (the check could not run: bad usage,
+no address to check).")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -31,6 +38,19 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check a server: log in, exercise PASV and EPSV, test the data ports, move real data.
+    ///
+    /// `pasv-doctor TARGET` is the same as `pasv-doctor check TARGET`. The tool connects only
+    /// to the target's own addresses (the control connection's peer and the name's DNS
+    /// answers); an address a PASV reply names elsewhere is reported, not contacted, unless
+    /// --probe-advertised is given.
+    Check(CheckArgs),
+    /// Run a check against a built-in FTP server on 127.0.0.1 that shows a common problem.
+    ///
+    /// Scenarios: private-address (the default: the server advertises its LAN address, the
+    /// classic NAT mistake), healthy, wrong-public-address, refused-data-port,
+    /// filtered-data-port, bad-ip.
+    Demo(DemoArgs),
     /// Decode passive-mode replies (227 PASV, 229 EPSV, 228 LPSV) copied from a log.
     ///
     /// Prints the advertised address and port, the address class (private, CGNAT, ...),
@@ -58,6 +78,157 @@ pub struct DecodeArgs {
     pub sent: Option<SentCommand>,
 }
 
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The server: ftp://[user@]host[:port][/path], host, host:port, an IPv4 address or an
+    /// IPv6 address in brackets ([2001:db8::1]:21).
+    #[arg(value_name = "TARGET")]
+    pub target: String,
+
+    #[command(flatten)]
+    pub options: CheckOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckOptions {
+    /// User to log in as (default: the URL's user, else anonymous).
+    #[arg(long, short = 'u', value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Read the password from this environment variable.
+    #[arg(long, value_name = "VAR", conflicts_with = "password_stdin")]
+    pub password_env: Option<String>,
+
+    /// Read the password from the first line of stdin.
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    /// The DNS server to ask, IP[:PORT] (default: the system's resolver).
+    #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server)]
+    pub dns_server: Option<SocketAddr>,
+
+    /// Check IPv4 addresses only.
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Check IPv6 addresses only.
+    #[arg(short = '6')]
+    pub ipv6: bool,
+
+    /// PASV and EPSV commands to sample, each.
+    #[arg(long, short = 'k', value_name = "K", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub samples: u32,
+
+    /// Longest wait for any one step (connect, reply, data), e.g. 5s, 500ms.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Longest the whole check may take, e.g. 60s, 2m.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub deadline: Duration,
+
+    /// Also test-connect to advertised addresses that are not the target's own. A PASV
+    /// reply can name any host (RFC 2577, CVE-2020-8284): use only where contacting the
+    /// advertised address is acceptable.
+    #[arg(long)]
+    pub probe_advertised: bool,
+
+    /// The passive port range the firewall forwards, LOW-HIGH; ports outside it are reported.
+    #[arg(long, value_name = "LOW-HIGH", value_parser = parse_range)]
+    pub expect_range: Option<(u16, u16)>,
+
+    /// The address the server should advertise; any other is reported.
+    #[arg(long, value_name = "IP")]
+    pub expect_address: Option<IpAddr>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Which problem the built-in server shows.
+    #[arg(long, value_enum, default_value_t = crate::demo::Scenario::PrivateAddress)]
+    pub scenario: crate::demo::Scenario,
+
+    /// PASV and EPSV commands to sample, each.
+    #[arg(long, short = 'k', value_name = "K", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub samples: u32,
+
+    /// Longest wait for any one step.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Readable text.
+    Text,
+    /// One versioned JSON report (see docs/json-report.md).
+    Json,
+}
+
+/// `5`, `5s`, `500ms`, `2m`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("\"{s}\" is not a duration: use e.g. 5s, 500ms, 2m"))?;
+    let secs = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("unknown unit \"{unit}\": use ms, s or m")),
+    };
+    if !(0.001..=3600.0).contains(&secs) {
+        return Err("a duration must lie between 1ms and 60m".to_string());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// `LOW-HIGH` with LOW <= HIGH.
+pub fn parse_range(s: &str) -> Result<(u16, u16), String> {
+    let (a, b) = s
+        .split_once(['-', ':'])
+        .ok_or_else(|| format!("\"{s}\" is not a range: use LOW-HIGH, e.g. 30000-30100"))?;
+    let low: u16 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("\"{a}\" is not a port number"))?;
+    let high: u16 = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("\"{b}\" is not a port number"))?;
+    if low == 0 || low > high {
+        return Err(format!(
+            "{low}-{high} is not a range of ports 1-65535 with LOW <= HIGH"
+        ));
+    }
+    Ok((low, high))
+}
+
+/// `IP` or `IP:PORT` or `[IPv6]:PORT`; port 53 by default.
+pub fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(sa) = s.parse::<SocketAddr>() {
+        return Ok(sa);
+    }
+    s.trim_matches(['[', ']'])
+        .parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| format!("\"{s}\" is not IP or IP:PORT"))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DecodeFormat {
     /// Readable text.
@@ -76,7 +247,7 @@ pub enum SentCommand {
 /// Parses the command line; prints help, version or a usage error and returns the status
 /// to exit with when there is nothing to run.
 pub fn parse() -> Result<Cli, Status> {
-    match Cli::try_parse() {
+    match Cli::try_parse_from(with_default_command(std::env::args_os().collect())) {
         Ok(cli) => Ok(cli),
         Err(err) => {
             use clap::error::ErrorKind;
@@ -98,9 +269,32 @@ pub fn parse() -> Result<Cli, Status> {
     }
 }
 
+/// `pasv-doctor TARGET ...` means `pasv-doctor check TARGET ...`: insert `check` when the
+/// first argument is neither a subcommand nor a global flag.
+pub fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    const KNOWN: [&str; 8] = [
+        "check",
+        "demo",
+        "decode",
+        "help",
+        "-h",
+        "--help",
+        "-V",
+        "--version",
+    ];
+    if let Some(first) = args.get(1)
+        && !KNOWN.iter().any(|k| first == *k)
+    {
+        args.insert(1, "check".into());
+    }
+    args
+}
+
 /// Runs a parsed command line, writing the result to `out` and messages to `err`.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<Status> {
     match cli.command {
         Command::Decode(args) => decode::run(&args, &mut io::stdin().lock(), out, err),
+        Command::Check(args) => check::run_check(&args, out, err),
+        Command::Demo(args) => check::run_demo(&args, out, err),
     }
 }

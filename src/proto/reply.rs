@@ -308,6 +308,10 @@ impl ReplyReader {
             if line.last() == Some(&b'\r') {
                 line.pop();
             }
+            // The buffer may hold max_line + 1 bytes while waiting for an LF after a CR.
+            if line.len() > self.limits.max_line {
+                return Err(self.line_too_long(line, false));
+            }
             self.anomalies.push(Anomaly::NoFinalNewline);
             if let Some(done) = self.push_line(line)? {
                 return Ok(Some(done));

@@ -2,3 +2,80 @@
 //! itself, so every format is testable and `| head` is handled in one place (`main`).
 
 pub mod decode;
+pub mod json;
+pub mod text;
+
+use crate::exit::Status;
+use crate::finding::{Finding, Severity, Verdict};
+use crate::transcript::{SessionEnd, Transcript};
+
+/// What a `check` run produced: the transcript, the findings and the verdict.
+#[derive(Debug)]
+pub struct Report<'a> {
+    pub transcript: &'a Transcript,
+    pub findings: &'a [Finding],
+    pub verdict: Verdict,
+}
+
+impl Report<'_> {
+    /// The exit status for this verdict (monitoring convention).
+    pub fn status(&self) -> Status {
+        match self.verdict {
+            Verdict::Ok => Status::Ok,
+            Verdict::Warning => Status::Warning,
+            Verdict::Critical => Status::Critical,
+            Verdict::Unknown => Status::Unknown,
+        }
+    }
+
+    /// One line: the verdict and the most important finding.
+    pub fn summary(&self) -> String {
+        let count = |sev: Severity| self.findings.iter().filter(|f| f.severity == sev).count();
+        let worst = self
+            .findings
+            .iter()
+            .find(|f| f.severity >= Severity::Warning)
+            .map(|f| format!(": {} ({})", f.title, f.code))
+            .unwrap_or_default();
+        match self.verdict {
+            Verdict::Ok => format!(
+                "OK: passive mode works ({} server address(es) checked)",
+                self.transcript.servers.len()
+            ),
+            Verdict::Unknown => format!("UNKNOWN: nothing could be checked{worst}"),
+            v => format!(
+                "{}: {} critical, {} warning{worst}",
+                v.as_str().to_uppercase(),
+                count(Severity::Critical),
+                count(Severity::Warning)
+            ),
+        }
+    }
+}
+
+/// A short label for how a session ended.
+pub fn end_label(end: &SessionEnd) -> String {
+    match end {
+        SessionEnd::Completed => "completed".to_string(),
+        SessionEnd::ConnectFailed => "connect_failed".to_string(),
+        SessionEnd::Unavailable => "unavailable".to_string(),
+        SessionEnd::LoginFailed => "login_failed".to_string(),
+        SessionEnd::Closed(p) => format!("closed_during_{}", phase_name(*p)),
+        SessionEnd::TimedOut(p) => format!("timed_out_during_{}", phase_name(*p)),
+        SessionEnd::ProtocolError(p) => format!("protocol_error_during_{}", phase_name(*p)),
+        SessionEnd::Deadline(p) => format!("deadline_during_{}", phase_name(*p)),
+    }
+}
+
+pub fn phase_name(p: crate::transcript::Phase) -> &'static str {
+    use crate::transcript::Phase;
+    match p {
+        Phase::Dns => "dns",
+        Phase::Connect => "connect",
+        Phase::Greeting => "greeting",
+        Phase::Login => "login",
+        Phase::Pasv => "pasv",
+        Phase::Epsv => "epsv",
+        Phase::Data => "data",
+    }
+}

@@ -1,0 +1,47 @@
+//! CONNECT_FAILED: the control connection to a server address could not be opened.
+
+use crate::finding::{Code, Finding, Severity};
+use crate::transcript::{ConnectOutcome, Phase, SessionEnd, Transcript};
+
+pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
+    for s in &t.servers {
+        if s.end != SessionEnd::ConnectFailed {
+            continue;
+        }
+        let why = match &s.connect.outcome {
+            ConnectOutcome::Refused => {
+                "refused (nothing listens there, or a firewall rejects it)".to_string()
+            }
+            ConnectOutcome::TimedOut => {
+                "timed out (a firewall drops it, or the host is down)".to_string()
+            }
+            ConnectOutcome::Unreachable(e) => format!("unreachable: {e}"),
+            ConnectOutcome::Error(e) => e.clone(),
+            other => other.label().to_string(),
+        };
+        let mut evidence = vec![format!("connect {}: {why}", s.server)];
+        if s.source == "dns" && t.servers.len() > 1 {
+            evidence.push(format!(
+                "{} is one of {} addresses of {}: clients that pick it fail",
+                s.server.ip(),
+                t.servers.len(),
+                t.target.host
+            ));
+        }
+        out.push(Finding {
+            code: Code::ConnectFailed,
+            severity: Severity::Critical,
+            phase: Phase::Connect,
+            server: Some(s.server),
+            title: format!("cannot open the control connection to {}", s.server),
+            evidence,
+            impact: "No client can use the server at this address.".to_string(),
+            remedy: format!(
+                "Check that the FTP server runs and listens on port {} and that the firewall \
+                 and any NAT port forward allow TCP {} to it.",
+                s.server.port(),
+                s.server.port()
+            ),
+        });
+    }
+}

@@ -1,0 +1,153 @@
+//! DATA_PORT_FILTERED, DATA_RANGE_PARTIAL, DATA_PORT_REFUSED: whether the passive ports can
+//! be reached at the control peer (where curl and FileZilla's fallback connect).
+//!
+//! A port whose listener is gone (an older PASV sample) answers RST when the path is open,
+//! and silence when a firewall drops it; so a timeout means filtered, and a mix of timeouts
+//! and answers means only part of the range is open. A refused *transfer* connection means
+//! nothing listens there or a firewall rejects it (REJECT also answers with RST or ICMP, so
+//! refused is not proof of an open path).
+
+use super::range::passive_range;
+use crate::finding::{Code, Finding, Severity};
+use crate::transcript::{ConnectOutcome, Phase, ServerSession, Transcript};
+
+/// Firewall and NAT rules that open a passive range, in the common syntaxes.
+pub fn firewall_rules(low: u16, high: u16) -> String {
+    format!(
+        "Open and forward the passive range {low}-{high} to the server: nftables `tcp dport \
+         {low}-{high} accept`; iptables `-A INPUT -p tcp --match multiport --dports \
+         {low}:{high} -j ACCEPT`; ufw `ufw allow {low}:{high}/tcp`; firewalld \
+         `--add-port={low}-{high}/tcp`; on a NAT router, a port forward (DNAT) of \
+         {low}-{high} to the server's LAN address. If the server picks ports from a wider \
+         range, limit it first (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, \
+         Pure-FTPd -p)."
+    )
+}
+
+fn peer_attempts(s: &ServerSession) -> Vec<(u16, &ConnectOutcome, bool)> {
+    let peer = s.peer();
+    let samples = s
+        .samples
+        .iter()
+        .flat_map(|x| x.probes.iter())
+        .map(|p| (p, false));
+    let transfers = s
+        .transfers
+        .iter()
+        .filter_map(|t| t.data.as_ref())
+        .map(|p| (p, true));
+    samples
+        .chain(transfers)
+        .filter(|(p, _)| p.attempt.addr.ip() == peer)
+        .filter(|(p, _)| !matches!(p.attempt.outcome, ConnectOutcome::Skipped(_)))
+        .map(|(p, transfer)| (p.attempt.addr.port(), &p.attempt.outcome, transfer))
+        .collect()
+}
+
+fn list(ports: &[u16]) -> String {
+    let mut v = ports.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    v.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+}
+
+pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
+    for s in &t.servers {
+        let attempts = peer_attempts(s);
+        if attempts.is_empty() {
+            continue;
+        }
+        let (low, high) = match (t.settings.expect_range, passive_range(s)) {
+            (Some(r), _) => r,
+            (None, Some(r)) => (r.low, r.high),
+            (None, None) => continue,
+        };
+        let timed_out: Vec<u16> = attempts
+            .iter()
+            .filter(|(_, o, _)| **o == ConnectOutcome::TimedOut)
+            .map(|(p, _, _)| *p)
+            .collect();
+        let answered: Vec<u16> = attempts
+            .iter()
+            .filter(|(_, o, _)| matches!(o, ConnectOutcome::Connected | ConnectOutcome::Refused))
+            .map(|(p, _, _)| *p)
+            .collect();
+        let peer = s.peer();
+        let timeout_s = t.settings.timeout_us as f64 / 1e6;
+        if !timed_out.is_empty() && answered.is_empty() {
+            out.push(Finding {
+                code: Code::DataPortFiltered,
+                severity: Severity::Critical,
+                phase: Phase::Data,
+                server: Some(s.server),
+                title: format!("the passive data ports at {peer} are filtered"),
+                evidence: vec![format!(
+                    "ports {} at {peer}: no answer within {timeout_s:.1} s (dropped)",
+                    list(&timed_out)
+                )],
+                impact: "Logins work, but every listing and transfer hangs and fails, for every \
+                         client (FileZilla: \"Failed to retrieve directory listing\")."
+                    .to_string(),
+                remedy: firewall_rules(low, high),
+            });
+        } else if !timed_out.is_empty() {
+            out.push(Finding {
+                code: Code::DataRangePartial,
+                severity: Severity::Critical,
+                phase: Phase::Data,
+                server: Some(s.server),
+                title: format!(
+                    "only part of the passive range at {peer} is reachable ({} of {} ports)",
+                    answered.len(),
+                    answered.len() + timed_out.len()
+                ),
+                evidence: vec![
+                    format!(
+                        "dropped (no answer within {timeout_s:.1} s): {}",
+                        list(&timed_out)
+                    ),
+                    format!("answered: {}", list(&answered)),
+                ],
+                impact: "Transfers fail at random, whenever the server picks a port that is not \
+                         forwarded; every client is affected."
+                    .to_string(),
+                remedy: format!(
+                    "Forward the whole range the server uses, or shrink the server's range to \
+                     what is forwarded. {}",
+                    firewall_rules(low, high)
+                ),
+            });
+        } else {
+            let refused: Vec<(u16, &ConnectOutcome)> = attempts
+                .iter()
+                .filter(|(_, o, transfer)| {
+                    *transfer
+                        && matches!(o, ConnectOutcome::Refused | ConnectOutcome::Unreachable(_))
+                })
+                .map(|(p, o, _)| (*p, *o))
+                .collect();
+            if refused.is_empty() {
+                continue;
+            }
+            out.push(Finding {
+                code: Code::DataPortRefused,
+                severity: Severity::Critical,
+                phase: Phase::Data,
+                server: Some(s.server),
+                title: format!("the passive data port at {peer} refuses connections"),
+                evidence: refused
+                    .iter()
+                    .map(|(p, o)| format!("{peer}:{p} right after PASV/EPSV: {}", o.label()))
+                    .collect(),
+                impact: "Every passive transfer fails at once for every client.".to_string(),
+                remedy: format!(
+                    "Nothing listens on the advertised port, or a firewall rejects it: check \
+                     that the server listens where it says (a port forward to the wrong host or \
+                     port, a server that advertises its external port but listens on another), \
+                     then allow the range. {}",
+                    firewall_rules(low, high)
+                ),
+            });
+        }
+    }
+}

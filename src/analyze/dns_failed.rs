@@ -1,0 +1,52 @@
+//! DNS_FAILED: the name did not resolve to any address of the wanted family, or one of the
+//! look-ups failed outright.
+
+use crate::finding::{Code, Finding, Severity};
+use crate::transcript::{Phase, Transcript};
+
+pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
+    let Some(dns) = &t.dns else { return };
+    let ns = dns
+        .nameserver
+        .map_or_else(|| "the system resolver".to_string(), |n| n.to_string());
+    let mut evidence = Vec::new();
+    for (rtype, answer) in [("A", &dns.a), ("AAAA", &dns.aaaa)] {
+        if !answer.queried {
+            continue;
+        }
+        match &answer.error {
+            Some(e) => evidence.push(format!("{rtype} {}: {e}", dns.name)),
+            None if answer.records.is_empty() => {
+                evidence.push(format!("{rtype} {}: no records", dns.name))
+            }
+            None => {}
+        }
+    }
+    if t.servers.is_empty() {
+        out.push(Finding {
+            code: Code::DnsFailed,
+            severity: Severity::Critical,
+            phase: Phase::Dns,
+            server: None,
+            title: format!("{} did not resolve to any address to check", dns.name),
+            evidence,
+            impact: "No client can reach the server by this name.".to_string(),
+            remedy: format!(
+                "Check the name's A/AAAA records at its DNS provider (asked: {ns}); \
+                 meanwhile check the server by its address."
+            ),
+        });
+    } else if dns.a.error.is_some() || dns.aaaa.error.is_some() {
+        out.push(Finding {
+            code: Code::DnsFailed,
+            severity: Severity::Warning,
+            phase: Phase::Dns,
+            server: None,
+            title: format!("a DNS look-up for {} failed", dns.name),
+            evidence,
+            impact: "Clients whose resolver hits the same failure cannot connect by name."
+                .to_string(),
+            remedy: format!("Check the name's records at its DNS provider (asked: {ns})."),
+        });
+    }
+}

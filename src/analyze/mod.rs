@@ -1,0 +1,161 @@
+//! Analysis: a pure function from a [`Transcript`] to [`Finding`]s. One rule per file;
+//! each rule reads the transcript and appends what it concludes. No I/O, no clock.
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod cleartext_login;
+mod clients;
+mod connect_failed;
+mod data_ports;
+mod data_transfer;
+mod dns_failed;
+mod epsv_unsupported;
+mod login_failed;
+mod pasv_address_mismatch;
+mod pasv_address_private;
+mod pasv_address_unexpected;
+mod pasv_address_unspecified;
+mod pasv_port_range;
+mod pasv_unsupported;
+pub mod range;
+mod reply_malformed;
+mod reply_nonstandard;
+mod server_unavailable;
+
+use std::net::IpAddr;
+
+use crate::finding::{Finding, Severity, Verdict};
+use crate::proto::PassiveKind;
+use crate::transcript::{Advertised, PassiveSample, ReplyRecord, ServerSession, Transcript};
+
+pub use range::{PassiveRange, passive_range};
+
+type Rule = fn(&Transcript, &mut Vec<Finding>);
+
+/// Every rule, in report order.
+const RULES: &[Rule] = &[
+    dns_failed::check,
+    connect_failed::check,
+    server_unavailable::check,
+    login_failed::check,
+    cleartext_login::check,
+    pasv_address_private::check,
+    pasv_address_unspecified::check,
+    pasv_address_mismatch::check,
+    pasv_address_unexpected::check,
+    pasv_port_range::check,
+    pasv_unsupported::check,
+    epsv_unsupported::check,
+    reply_malformed::check,
+    reply_nonstandard::check,
+    data_ports::check,
+    data_transfer::check,
+];
+
+/// All findings for a transcript, worst first (stable within a severity).
+pub fn analyze(transcript: &Transcript) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for rule in RULES {
+        rule(transcript, &mut out);
+    }
+    out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out
+}
+
+/// The overall verdict: unknown when no server could be checked, else the worst severity.
+pub fn verdict(transcript: &Transcript, findings: &[Finding]) -> Verdict {
+    if transcript.servers.is_empty() {
+        return Verdict::Unknown;
+    }
+    match findings.iter().map(|f| f.severity).max() {
+        Some(Severity::Critical) => Verdict::Critical,
+        Some(Severity::Warning) => Verdict::Warning,
+        _ => Verdict::Ok,
+    }
+}
+
+/// PASV (and LPSV) samples that named an address, with what they advertised.
+fn advertised_addresses(
+    s: &ServerSession,
+) -> impl Iterator<Item = (&PassiveSample, &Advertised, IpAddr)> {
+    s.samples
+        .iter()
+        .chain(s.transfers.iter().map(|t| &t.passive))
+        .filter_map(|sample| {
+            let adv = sample.advertised.as_ref()?;
+            let ip = adv.address?;
+            Some((sample, adv, ip))
+        })
+}
+
+/// The distinct advertised addresses of a session, in order of first appearance, each
+/// with the first reply that named it.
+fn distinct_advertised(s: &ServerSession) -> Vec<(IpAddr, String)> {
+    let mut out: Vec<(IpAddr, String)> = Vec::new();
+    for (sample, _, ip) in advertised_addresses(s) {
+        if !out.iter().any(|(a, _)| *a == ip) {
+            out.push((ip, reply_text(sample.exchange.reply.as_ref())));
+        }
+    }
+    out
+}
+
+fn reply_text(reply: Option<&ReplyRecord>) -> String {
+    reply.map_or_else(|| "(no reply)".to_string(), |r| r.text.clone())
+}
+
+fn phase_of(kind: PassiveKind) -> crate::transcript::Phase {
+    match kind {
+        PassiveKind::Epsv => crate::transcript::Phase::Epsv,
+        _ => crate::transcript::Phase::Pasv,
+    }
+}
+
+/// The server-side fix for a wrong advertised address, for every common server.
+fn external_address_remedy(public: Option<IpAddr>) -> String {
+    let ip = public.map_or_else(|| "<public address>".to_string(), |ip| ip.to_string());
+    format!(
+        "Make the server advertise its public address {ip}: vsftpd `pasv_address={ip}`; \
+         ProFTPD `MasqueradeAddress {ip}`; Pure-FTPd `ForcePassiveIP {ip}` (-P {ip}); \
+         FileZilla Server \"Public IP or hostname\"; IIS \"External IP Address of Firewall\". \
+         Clients can work around it meanwhile by ignoring the PASV address (curl's default, \
+         FileZilla's fallback) or by using EPSV."
+    )
+}
+
+/// The class of an advertised address when it is a non-routable address that a client
+/// outside the server's network cannot reach: RFC 1918, CGNAT, loopback, link-local or
+/// ULA, and not of the same class as the control peer (a client on the same LAN reaches a
+/// private address fine).
+fn unreachable_class(advertised: IpAddr, peer: IpAddr) -> Option<crate::proto::AddressClass> {
+    use crate::proto::{AddressClass, classify_effective};
+    if advertised == peer {
+        return None;
+    }
+    let class = classify_effective(advertised);
+    let local = matches!(
+        class,
+        AddressClass::Private
+            | AddressClass::Cgnat
+            | AddressClass::Loopback
+            | AddressClass::LinkLocal
+            | AddressClass::UniqueLocal
+    );
+    (local && classify_effective(peer) != class).then_some(class)
+}
+
+/// What the test connections to an address showed, for evidence.
+fn probe_summary(s: &ServerSession, ip: IpAddr) -> Vec<String> {
+    s.samples
+        .iter()
+        .flat_map(|x| x.probes.iter())
+        .chain(s.transfers.iter().filter_map(|t| t.data.as_ref()))
+        .filter(|p| p.attempt.addr.ip() == ip)
+        .map(|p| match &p.attempt.outcome {
+            crate::transcript::ConnectOutcome::Skipped(why) => {
+                format!("{}: not tried: {why}", p.attempt.addr)
+            }
+            other => format!("{}: {}", p.attempt.addr, other.label()),
+        })
+        .collect()
+}

@@ -1,0 +1,89 @@
+//! PASV_ADDRESS_MISMATCH: the server advertises an address that is neither the control
+//! peer nor unreachable by class: a stale or wrong public address, or another host. It says
+//! whether the address is another of the host's own DNS addresses, and what a test of it
+//! showed, because a load-balanced front end may legitimately hand out another address.
+
+use super::{
+    clients, distinct_advertised, external_address_remedy, probe_summary, unreachable_class,
+};
+use crate::finding::{Code, Finding, Severity};
+use crate::proto::{AddressClass, classify_effective};
+use crate::transcript::{ConnectOutcome, Phase, Transcript};
+
+pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
+    let dns: Vec<std::net::IpAddr> = t
+        .dns
+        .as_ref()
+        .map(|d| {
+            d.a.records
+                .iter()
+                .chain(&d.aaaa.records)
+                .map(|r| r.ip)
+                .collect()
+        })
+        .unwrap_or_default();
+    for s in &t.servers {
+        let peer = s.peer();
+        for (ip, reply) in distinct_advertised(s) {
+            if ip == peer || ip.is_unspecified() || unreachable_class(ip, peer).is_some() {
+                continue;
+            }
+            // An IPv4-mapped form of the peer is the peer.
+            if let (std::net::IpAddr::V6(v6), std::net::IpAddr::V4(p4)) = (ip, peer)
+                && v6.to_ipv4_mapped() == Some(p4)
+            {
+                continue;
+            }
+            let own = dns.contains(&ip);
+            let tried = probe_summary(s, ip);
+            let reachable = s
+                .samples
+                .iter()
+                .flat_map(|x| x.probes.iter())
+                .chain(s.transfers.iter().filter_map(|t| t.data.as_ref()))
+                .any(|p| {
+                    p.attempt.addr.ip() == ip && p.attempt.outcome == ConnectOutcome::Connected
+                });
+            let mut evidence = vec![
+                format!("reply: {reply}"),
+                format!("advertised {ip}: {}", classify_effective(ip).describe()),
+                format!("control connection peer {peer}"),
+            ];
+            evidence.push(if own {
+                format!("{ip} is another DNS address of {}", t.target.host)
+            } else {
+                format!("{ip} is not one of the DNS addresses of {}", t.target.host)
+            });
+            evidence.extend(tried);
+            let severity = if reachable || own {
+                Severity::Warning
+            } else {
+                Severity::Critical
+            };
+            out.push(Finding {
+                code: Code::PasvAddressMismatch,
+                severity,
+                phase: Phase::Pasv,
+                server: Some(s.server),
+                title: format!(
+                    "PASV advertises {ip}, not the address the client connected to ({peer})"
+                ),
+                evidence,
+                impact: if reachable {
+                    "The data port answers at the advertised address too, so clients work \
+                     either way; a client that cannot reach that address breaks."
+                        .to_string()
+                } else {
+                    clients::impact_of_foreign_address(classify_effective(ip)).to_string()
+                },
+                remedy: if reachable {
+                    "Nothing to fix if another host serves data on purpose (a load-balanced \
+                     front end); otherwise advertise the control address."
+                        .to_string()
+                } else {
+                    external_address_remedy(AddressClass::of(peer).is_global().then_some(peer))
+                },
+            });
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! REPLY_MALFORMED: a passive reply (227/228/229) that does not decode: no client can use
+//! it.
+
+use super::{phase_of, reply_text};
+use crate::finding::{Code, Finding, Severity};
+use crate::transcript::Transcript;
+
+pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
+    for s in &t.servers {
+        let bad: Vec<_> = s
+            .samples
+            .iter()
+            .chain(s.transfers.iter().map(|t| &t.passive))
+            .filter(|x| x.decode_error.is_some())
+            .collect();
+        let Some(first) = bad.first() else { continue };
+        let mut evidence = vec![format!(
+            "reply: {}",
+            reply_text(first.exchange.reply.as_ref())
+        )];
+        evidence.extend(first.decode_error.iter().map(|e| format!("error: {e}")));
+        out.push(Finding {
+            code: Code::ReplyMalformed,
+            severity: Severity::Critical,
+            phase: phase_of(first.command),
+            server: Some(s.server),
+            title: format!(
+                "the server's {} reply cannot be decoded ({} of them)",
+                first.command.command(),
+                bad.len()
+            ),
+            evidence,
+            impact: "No client can open a data connection from this reply.".to_string(),
+            remedy: "Fix or update the FTP server, or the middlebox that rewrites its replies: \
+                     RFC 959 requires 227 Entering Passive Mode (h1,h2,h3,h4,p1,p2) with each \
+                     number 0-255, RFC 2428 requires 229 (|||port|)."
+                .to_string(),
+        });
+    }
+}

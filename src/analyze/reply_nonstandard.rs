@@ -1,0 +1,68 @@
+//! REPLY_NONSTANDARD: a passive reply that decodes, but that named client families fail to
+//! parse (no parentheses, blanks, an odd delimiter), or that answers the other command (a
+//! 227 to EPSV, a 229 to PASV), or whose framing deviates from RFC 959.
+
+use super::{phase_of, reply_text};
+use crate::finding::{Code, Finding, Severity};
+use crate::transcript::Transcript;
+
+pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
+    for s in &t.servers {
+        let mut seen: Vec<String> = Vec::new();
+        for x in s
+            .samples
+            .iter()
+            .chain(s.transfers.iter().map(|t| &t.passive))
+        {
+            let Some(adv) = &x.advertised else { continue };
+            let reply = reply_text(x.exchange.reply.as_ref());
+            let anomalies = x
+                .exchange
+                .reply
+                .as_ref()
+                .map(|r| r.anomalies.clone())
+                .unwrap_or_default();
+            let cross = adv.kind != x.command;
+            if (adv.parse_failures.is_empty() && !cross && anomalies.is_empty())
+                || seen.contains(&reply)
+            {
+                continue;
+            }
+            seen.push(reply.clone());
+            let mut evidence = vec![format!("{} -> {reply}", x.command.command())];
+            if cross {
+                evidence.push(format!(
+                    "a {} reply answered {}",
+                    adv.kind.command(),
+                    x.command.command()
+                ));
+            }
+            evidence.extend(anomalies.iter().map(|a| format!("framing: {a}")));
+            let impact = if adv.parse_failures.is_empty() {
+                "Strict clients may reject it; the common ones cope.".to_string()
+            } else {
+                format!(
+                    "These clients fail to parse it: {}.",
+                    adv.parse_failures.join(", ")
+                )
+            };
+            out.push(Finding {
+                code: Code::ReplyNonstandard,
+                severity: if adv.parse_failures.is_empty() {
+                    Severity::Info
+                } else {
+                    Severity::Warning
+                },
+                phase: phase_of(x.command),
+                server: Some(s.server),
+                title: format!("the {} reply has a non-standard form", x.command.command()),
+                evidence,
+                impact,
+                remedy: "Use the standard form: 227 Entering Passive Mode (h1,h2,h3,h4,p1,p2). \
+                         and 229 Entering Extended Passive Mode (|||port|); update the server \
+                         or the middlebox that rewrites the reply."
+                    .to_string(),
+            });
+        }
+    }
+}

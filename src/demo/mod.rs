@@ -1,0 +1,114 @@
+//! The built-in demo: a scripted FTP server on loopback and the scenarios it plays, so that
+//! `pasv-doctor demo` shows a real report with no server of one's own. The tests script the
+//! same server.
+
+pub mod server;
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use clap::ValueEnum;
+
+use crate::probe::{self, ProbeConfig};
+use crate::secret::Secret;
+use crate::target::{Host, Target};
+use crate::transcript::{Family, Transcript};
+use server::{Advertise, DataMode, Script, ScriptedServer};
+
+/// What the demo server gets wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// The server advertises its private LAN address 10.0.0.5 (the classic NAT mistake).
+    PrivateAddress,
+    /// A correctly configured server.
+    Healthy,
+    /// The server advertises a stale public address, 203.0.113.7.
+    WrongPublicAddress,
+    /// Nothing listens on the advertised data port.
+    RefusedDataPort,
+    /// The data ports are dropped, as by a firewall.
+    FilteredDataPort,
+    /// The data connection opens, then vsftpd-style "425 Security: Bad IP connecting."
+    BadIp,
+}
+
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::PrivateAddress => "private-address",
+            Scenario::Healthy => "healthy",
+            Scenario::WrongPublicAddress => "wrong-public-address",
+            Scenario::RefusedDataPort => "refused-data-port",
+            Scenario::FilteredDataPort => "filtered-data-port",
+            Scenario::BadIp => "bad-ip",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Scenario::PrivateAddress => {
+                "a server behind NAT that advertises its private address 10.0.0.5 in PASV"
+            }
+            Scenario::Healthy => "a correctly configured server",
+            Scenario::WrongPublicAddress => {
+                "a server that advertises a stale public address, 203.0.113.7"
+            }
+            Scenario::RefusedDataPort => "a server whose advertised data port has no listener",
+            Scenario::FilteredDataPort => "a server whose passive ports a firewall drops",
+            Scenario::BadIp => "a server that refuses the data connection after it opened",
+        }
+    }
+
+    /// The server's script for this scenario.
+    pub fn script(self) -> Script {
+        let mut script = Script::default();
+        match self {
+            Scenario::PrivateAddress => {
+                script.advertise = Advertise::Fixed(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5)))
+            }
+            Scenario::Healthy => {}
+            Scenario::WrongPublicAddress => {
+                script.advertise = Advertise::Fixed(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7)))
+            }
+            Scenario::RefusedDataPort => script.data = DataMode::Refuse,
+            Scenario::FilteredDataPort => script.data = DataMode::Filter,
+            Scenario::BadIp => script.data = DataMode::BadIp,
+        }
+        script
+    }
+}
+
+/// The demo login; a demo secret, masked like any other.
+pub const DEMO_USER: &str = "demo";
+const DEMO_PASSWORD: &str = "demo-password";
+
+/// Starts the scenario's server on 127.0.0.1, checks it, stops it.
+pub async fn run(scenario: Scenario, samples: u32, timeout: Duration) -> io::Result<Transcript> {
+    let server = ScriptedServer::start(IpAddr::V4(Ipv4Addr::LOCALHOST), scenario.script()).await?;
+    let addr = server.addr();
+    let config = ProbeConfig {
+        input: format!("ftp://{DEMO_USER}@{addr}/"),
+        target: Target {
+            host: Host::Ip(addr.ip()),
+            port: addr.port(),
+            user: Some(DEMO_USER.to_string()),
+            path: None,
+        },
+        user: DEMO_USER.to_string(),
+        password: Some(Secret::new(DEMO_PASSWORD.to_string())),
+        dns_server: None,
+        family: Family::Any,
+        samples,
+        timeout,
+        deadline: timeout.saturating_mul(10).max(Duration::from_secs(10)),
+        probe_advertised: false,
+        expect_range: None,
+        expect_address: None,
+    };
+    let transcript = probe::run(&config)
+        .await
+        .map_err(|e| io::Error::other(e.to_string()));
+    server.shutdown();
+    transcript
+}

@@ -1,0 +1,136 @@
+//! Findings: what the analysis concludes, each with a stable code (a public contract, see
+//! `docs/findings.md`), a severity, the phase, the evidence as seen, which clients it
+//! breaks, and the remedy.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::transcript::Phase;
+
+/// Stable finding codes. Never renumber or rename: monitoring keys on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Code {
+    DnsFailed,
+    ConnectFailed,
+    ServerUnavailable,
+    SessionInterrupted,
+    LoginFailed,
+    CleartextLogin,
+    PasvAddressPrivate,
+    PasvAddressUnspecified,
+    PasvAddressMismatch,
+    PasvAddressUnexpected,
+    PasvPortOutOfRange,
+    PasvUnsupported,
+    EpsvUnsupported,
+    ReplyMalformed,
+    ReplyNonstandard,
+    DataPortFiltered,
+    DataPortRefused,
+    DataRangePartial,
+    DataTransferFailed,
+    DataPathOk,
+}
+
+impl Code {
+    /// The code as it appears in every output, e.g. `PASV_ADDRESS_PRIVATE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::DnsFailed => "DNS_FAILED",
+            Code::ConnectFailed => "CONNECT_FAILED",
+            Code::ServerUnavailable => "SERVER_UNAVAILABLE",
+            Code::SessionInterrupted => "SESSION_INTERRUPTED",
+            Code::LoginFailed => "LOGIN_FAILED",
+            Code::CleartextLogin => "CLEARTEXT_LOGIN",
+            Code::PasvAddressPrivate => "PASV_ADDRESS_PRIVATE",
+            Code::PasvAddressUnspecified => "PASV_ADDRESS_UNSPECIFIED",
+            Code::PasvAddressMismatch => "PASV_ADDRESS_MISMATCH",
+            Code::PasvAddressUnexpected => "PASV_ADDRESS_UNEXPECTED",
+            Code::PasvPortOutOfRange => "PASV_PORT_OUT_OF_RANGE",
+            Code::PasvUnsupported => "PASV_UNSUPPORTED",
+            Code::EpsvUnsupported => "EPSV_UNSUPPORTED",
+            Code::ReplyMalformed => "REPLY_MALFORMED",
+            Code::ReplyNonstandard => "REPLY_NONSTANDARD",
+            Code::DataPortFiltered => "DATA_PORT_FILTERED",
+            Code::DataPortRefused => "DATA_PORT_REFUSED",
+            Code::DataRangePartial => "DATA_RANGE_PARTIAL",
+            Code::DataTransferFailed => "DATA_TRANSFER_FAILED",
+            Code::DataPathOk => "DATA_PATH_OK",
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How bad a finding is. Ordered: the worst decides the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Something checked and working.
+    Ok,
+    /// Worth knowing; breaks nothing.
+    Info,
+    /// Breaks some clients or some transfers.
+    Warning,
+    /// Breaks transfers for most clients.
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Ok => "ok",
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// One conclusion of the analysis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    pub code: Code,
+    pub severity: Severity,
+    pub phase: Phase,
+    /// The server address it concerns (`None`: the whole target, e.g. DNS).
+    pub server: Option<SocketAddr>,
+    /// What is wrong, in one sentence.
+    pub title: String,
+    /// The raw replies, addresses and outcomes that show it.
+    pub evidence: Vec<String>,
+    /// Which clients it breaks, and which still work.
+    pub impact: String,
+    /// The setting or rule that fixes it.
+    pub remedy: String,
+}
+
+/// The overall result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Ok,
+    Warning,
+    Critical,
+    /// The probe could not run (no address to check).
+    Unknown,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Warning => "warning",
+            Verdict::Critical => "critical",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The control connection: sends commands, assembles replies with the bounded
+//! [`ReplyReader`], and logs every line with its time. Every wait is bounded by the step
+//! timeout and the overall deadline, whichever comes first.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::proto::{Reply, ReplyReader};
+use crate::transcript::{Direction, Exchange, Line, PASSWORD_MASK, ReplyRecord};
+
+/// Why a step on the control connection did not complete. These are observations about
+/// the server, recorded in the transcript, not failures of the tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepFailure {
+    /// No complete reply within the step timeout.
+    Timeout,
+    /// The overall deadline ran out.
+    Deadline,
+    /// The server closed the connection.
+    Closed,
+    /// The bytes could not be assembled into a reply (over-long line, not a reply, ...).
+    Unreadable(String),
+    /// A socket error.
+    Io(String),
+}
+
+impl StepFailure {
+    pub fn describe(&self) -> String {
+        match self {
+            StepFailure::Timeout => "no reply within the step timeout".to_string(),
+            StepFailure::Deadline => "the overall deadline ran out".to_string(),
+            StepFailure::Closed => "the server closed the control connection".to_string(),
+            StepFailure::Unreadable(e) => format!("unreadable reply: {e}"),
+            StepFailure::Io(e) => format!("control connection error: {e}"),
+        }
+    }
+}
+
+/// Clock and limits shared by every step of a probe.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub start: Instant,
+    pub step: Duration,
+    pub deadline: Instant,
+}
+
+impl Clock {
+    /// Microseconds since the probe started.
+    pub fn now_us(&self) -> u64 {
+        self.start.elapsed().as_micros() as u64
+    }
+
+    /// How long the next wait may last, and whether the deadline (not the step timeout)
+    /// is what limits it.
+    pub fn budget(&self) -> (Duration, bool) {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left <= self.step {
+            (left, true)
+        } else {
+            (self.step, false)
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Control {
+    stream: TcpStream,
+    reader: ReplyReader,
+    pub lines: Vec<Line>,
+    clock: Clock,
+    closed: bool,
+}
+
+fn text_of(bytes: &[u8]) -> (String, Option<String>) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_string(), None),
+        Err(_) => (
+            String::from_utf8_lossy(bytes).into_owned(),
+            Some(bytes.iter().map(|b| format!("{b:02x}")).collect()),
+        ),
+    }
+}
+
+impl Control {
+    pub fn new(stream: TcpStream, clock: Clock) -> Self {
+        Control {
+            stream,
+            reader: ReplyReader::default(),
+            lines: Vec::new(),
+            clock,
+            closed: false,
+        }
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// Sends one command. `PASS` is logged with a fixed mask whatever its argument.
+    pub async fn send(&mut self, command: &str) -> Result<(), StepFailure> {
+        let logged = logged_command(command);
+        self.lines.push(Line {
+            at_us: self.clock.now_us(),
+            dir: Direction::Sent,
+            text: logged,
+            raw_hex: None,
+        });
+        let mut wire = Vec::with_capacity(command.len() + 2);
+        wire.extend_from_slice(command.as_bytes());
+        wire.extend_from_slice(b"\r\n");
+        let (budget, by_deadline) = self.clock.budget();
+        match tokio::time::timeout(budget, self.stream.write_all(&wire)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StepFailure::Io(e.to_string())),
+            Err(_) if by_deadline => Err(StepFailure::Deadline),
+            Err(_) => Err(StepFailure::Timeout),
+        }
+    }
+
+    /// Waits for the next complete reply.
+    pub async fn read_reply(&mut self) -> Result<Reply, StepFailure> {
+        let mut buf = [0u8; 4096];
+        loop {
+            match self.reader.next_reply() {
+                Ok(Some(reply)) => {
+                    self.log_reply(&reply);
+                    return Ok(reply);
+                }
+                Ok(None) => {}
+                Err(e) => return Err(StepFailure::Unreadable(e.to_string())),
+            }
+            if self.closed {
+                return match self.reader.finish() {
+                    Ok(Some(reply)) => {
+                        self.log_reply(&reply);
+                        Ok(reply)
+                    }
+                    Ok(None) => Err(StepFailure::Closed),
+                    Err(e) => Err(StepFailure::Unreadable(e.to_string())),
+                };
+            }
+            let (budget, by_deadline) = self.clock.budget();
+            match tokio::time::timeout(budget, self.stream.read(&mut buf)).await {
+                Ok(Ok(0)) => self.closed = true,
+                Ok(Ok(n)) => self.reader.feed(&buf[..n]),
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => self.closed = true,
+                Ok(Err(e)) => return Err(StepFailure::Io(e.to_string())),
+                Err(_) if by_deadline => return Err(StepFailure::Deadline),
+                Err(_) => return Err(StepFailure::Timeout),
+            }
+        }
+    }
+
+    fn log_reply(&mut self, reply: &Reply) {
+        let at_us = self.clock.now_us();
+        for line in &reply.lines {
+            let (text, raw_hex) = text_of(line);
+            self.lines.push(Line {
+                at_us,
+                dir: Direction::Received,
+                text,
+                raw_hex,
+            });
+        }
+    }
+
+    /// Sends a command and waits for its reply; the exchange records either.
+    pub async fn exchange(
+        &mut self,
+        command: &str,
+    ) -> (Exchange, Option<Reply>, Option<StepFailure>) {
+        let sent_at = Instant::now();
+        let result = match self.send(command).await {
+            Ok(()) => self.read_reply().await,
+            Err(e) => Err(e),
+        };
+        let logged = logged_command(command);
+        match result {
+            Ok(reply) => (
+                Exchange {
+                    command: logged,
+                    reply: Some(record(&reply, sent_at)),
+                    failure: None,
+                },
+                Some(reply),
+                None,
+            ),
+            Err(failure) => (
+                Exchange {
+                    command: logged,
+                    reply: None,
+                    failure: Some(failure.describe()),
+                },
+                None,
+                Some(failure),
+            ),
+        }
+    }
+
+    /// Ends the session politely, waiting briefly for the 221.
+    pub async fn quit(&mut self) {
+        let mut clock = self.clock;
+        clock.step = clock.step.min(Duration::from_secs(1));
+        self.clock = clock;
+        if self.send("QUIT").await.is_ok() {
+            let _ = self.read_reply().await;
+        }
+        let _ = self.stream.shutdown().await;
+    }
+}
+
+/// A reply as the transcript records it.
+pub fn record(reply: &Reply, since: Instant) -> ReplyRecord {
+    ReplyRecord {
+        code: reply.code,
+        text: reply.to_lossy_string(),
+        anomalies: reply.anomalies.iter().map(ToString::to_string).collect(),
+        elapsed_us: since.elapsed().as_micros() as u64,
+    }
+}
+
+/// The command as it may be logged: the password is masked.
+pub fn logged_command(command: &str) -> String {
+    let verb = command.split(' ').next().unwrap_or("");
+    if verb.eq_ignore_ascii_case("PASS") {
+        format!("PASS {PASSWORD_MASK}")
+    } else {
+        command.to_string()
+    }
+}

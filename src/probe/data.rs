@@ -1,0 +1,134 @@
+//! Data connections: test connects to passive ports (many at once, so a filtered range
+//! costs one timeout, not one per port) and reading a transfer to its end, bounded in time
+//! and size.
+
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tokio::task::JoinSet;
+
+use super::control::Clock;
+use crate::transcript::{Attempt, ConnectOutcome};
+
+/// Most bytes read from one data connection; a listing bigger than this proves the path
+/// works, and reading on would only cost time.
+pub const MAX_DATA_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Connects once, bounded by the step timeout and the deadline.
+pub async fn connect(addr: SocketAddr, clock: Clock) -> (Attempt, Option<TcpStream>) {
+    let at_us = clock.now_us();
+    let started = Instant::now();
+    let (budget, _) = clock.budget();
+    let (outcome, stream) = match tokio::time::timeout(budget, TcpStream::connect(addr)).await {
+        Ok(Ok(stream)) => (ConnectOutcome::Connected, Some(stream)),
+        Ok(Err(e)) => (classify(&e), None),
+        Err(_) => (ConnectOutcome::TimedOut, None),
+    };
+    (
+        Attempt {
+            addr,
+            outcome,
+            at_us,
+            elapsed_us: started.elapsed().as_micros() as u64,
+        },
+        stream,
+    )
+}
+
+fn classify(e: &std::io::Error) -> ConnectOutcome {
+    match e.kind() {
+        ErrorKind::ConnectionRefused => ConnectOutcome::Refused,
+        ErrorKind::TimedOut => ConnectOutcome::TimedOut,
+        ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
+            ConnectOutcome::Unreachable(e.to_string())
+        }
+        _ => ConnectOutcome::Error(e.to_string()),
+    }
+}
+
+/// Test-connects every address at once and closes each connection at once. Results come
+/// back in the order given.
+pub async fn probe_all(addrs: Vec<SocketAddr>, clock: Clock) -> Vec<Attempt> {
+    let mut set = JoinSet::new();
+    for (i, addr) in addrs.iter().copied().enumerate() {
+        set.spawn(async move {
+            let (attempt, stream) = connect(addr, clock).await;
+            drop(stream);
+            (i, attempt)
+        });
+    }
+    let mut out: Vec<Option<Attempt>> = vec![None; addrs.len()];
+    while let Some(joined) = set.join_next().await {
+        if let Ok((i, attempt)) = joined {
+            out[i] = Some(attempt);
+        }
+    }
+    out.into_iter()
+        .zip(addrs)
+        .map(|(a, addr)| {
+            a.unwrap_or(Attempt {
+                addr,
+                outcome: ConnectOutcome::Error("probe task failed".to_string()),
+                at_us: clock.now_us(),
+                elapsed_us: 0,
+            })
+        })
+        .collect()
+}
+
+/// What reading a data connection gave.
+#[derive(Debug, Default)]
+pub struct DataRead {
+    pub bytes: u64,
+    pub first_byte_us: Option<u64>,
+    pub end_us: Option<u64>,
+    pub truncated: bool,
+    pub error: Option<String>,
+}
+
+/// Reads a data connection to its end (or the size limit), each read bounded by the step
+/// timeout and the deadline, the whole read by `max_wait`.
+pub async fn read_to_end(stream: &mut TcpStream, clock: Clock, max_wait: Duration) -> DataRead {
+    let started = Instant::now();
+    let mut out = DataRead::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let (budget, by_deadline) = clock.budget();
+        let left = max_wait.saturating_sub(started.elapsed());
+        let wait = budget.min(left);
+        match tokio::time::timeout(wait, stream.read(&mut buf)).await {
+            Ok(Ok(0)) => {
+                out.end_us = Some(started.elapsed().as_micros() as u64);
+                return out;
+            }
+            Ok(Ok(n)) => {
+                if out.first_byte_us.is_none() {
+                    out.first_byte_us = Some(started.elapsed().as_micros() as u64);
+                }
+                out.bytes += n as u64;
+                if out.bytes >= MAX_DATA_BYTES {
+                    out.truncated = true;
+                    out.end_us = Some(started.elapsed().as_micros() as u64);
+                    return out;
+                }
+            }
+            Ok(Err(e)) => {
+                out.error = Some(format!("data connection error: {e}"));
+                return out;
+            }
+            Err(_) => {
+                out.error = Some(if by_deadline && wait == budget {
+                    "the overall deadline ran out while reading data".to_string()
+                } else if wait == left && left < budget {
+                    "the transfer took longer than allowed".to_string()
+                } else {
+                    "no data within the step timeout".to_string()
+                });
+                return out;
+            }
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The probe: the only room that does network I/O. It resolves the target, runs one
+//! session per server address (concurrently), and returns a [`Transcript`] of everything
+//! it saw. A misbehaving server is recorded, never returned as an error: `Err` means the
+//! tool itself could not work (no resolver configuration, an impossible request).
+//!
+//! Safety rule (RFC 2577, CVE-2020-8284): data connections go only to the target's own
+//! addresses (control peers and DNS answers) unless `probe_advertised` is set.
+
+pub mod control;
+pub mod data;
+pub mod dns;
+pub mod session;
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use crate::secret::Secret;
+use crate::target::{Host, Target};
+use crate::transcript::{
+    Attempt, ConnectOutcome, Family, ServerSession, SessionEnd, Settings, TargetInfo, Transcript,
+};
+use control::Clock;
+use session::SessionPlan;
+
+/// Everything a probe needs.
+#[derive(Debug, Clone)]
+pub struct ProbeConfig {
+    /// The TARGET as the user wrote it.
+    pub input: String,
+    pub target: Target,
+    pub user: String,
+    pub password: Option<Secret>,
+    pub dns_server: Option<SocketAddr>,
+    pub family: Family,
+    pub samples: u32,
+    pub timeout: Duration,
+    pub deadline: Duration,
+    pub probe_advertised: bool,
+    pub expect_range: Option<(u16, u16)>,
+    pub expect_address: Option<IpAddr>,
+}
+
+/// The tool could not do its job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeError {
+    /// No resolver could be configured (e.g. unreadable /etc/resolv.conf).
+    Resolver(String),
+    /// The target's address is of a family excluded by -4/-6.
+    FamilyExcluded { address: IpAddr, family: Family },
+}
+
+impl fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProbeError::Resolver(e) => write!(
+                f,
+                "cannot set up DNS resolution: {e}; name a nameserver with --dns-server IP[:PORT]"
+            ),
+            ProbeError::FamilyExcluded { address, family } => write!(
+                f,
+                "the target {address} is not an {} address; drop {}",
+                if *family == Family::V4 {
+                    "IPv4"
+                } else {
+                    "IPv6"
+                },
+                if *family == Family::V4 { "-4" } else { "-6" }
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ProbeError {}
+
+fn family_allows(family: Family, ip: IpAddr) -> bool {
+    match family {
+        Family::Any => true,
+        Family::V4 => ip.is_ipv4(),
+        Family::V6 => ip.is_ipv6(),
+    }
+}
+
+/// Runs the whole probe.
+pub async fn run(config: &ProbeConfig) -> Result<Transcript, ProbeError> {
+    let start = Instant::now();
+    let clock = Clock {
+        start,
+        step: config.timeout,
+        deadline: start + config.deadline,
+    };
+    let mut transcript = Transcript {
+        target: TargetInfo {
+            input: config.input.clone(),
+            host: config.target.host.to_string(),
+            port: config.target.port,
+            user: config.user.clone(),
+            path: config.target.path.clone(),
+        },
+        settings: Settings {
+            samples: config.samples,
+            timeout_us: config.timeout.as_micros() as u64,
+            deadline_us: config.deadline.as_micros() as u64,
+            family: config.family,
+            probe_advertised: config.probe_advertised,
+            expect_range: config.expect_range,
+            expect_address: config.expect_address,
+        },
+        dns: None,
+        servers: Vec::new(),
+        deadline_hit: false,
+        total_us: 0,
+    };
+
+    let mut addresses: Vec<(IpAddr, &'static str)> = Vec::new();
+    match &config.target.host {
+        Host::Ip(ip) => {
+            if !family_allows(config.family, *ip) {
+                return Err(ProbeError::FamilyExcluded {
+                    address: *ip,
+                    family: config.family,
+                });
+            }
+            addresses.push((*ip, "literal"));
+        }
+        Host::Name(name) => {
+            let budget = config.deadline.min(config.timeout.saturating_mul(2));
+            let lookup = tokio::time::timeout(
+                budget,
+                dns::resolve(name, config.dns_server, config.family, config.timeout),
+            )
+            .await;
+            let lookup = match lookup {
+                Ok(result) => result?,
+                Err(_) => {
+                    let failed = crate::transcript::DnsAnswer {
+                        queried: true,
+                        records: Vec::new(),
+                        error: Some("no answer within the timeout".to_string()),
+                    };
+                    crate::transcript::DnsLookup {
+                        name: name.clone(),
+                        nameserver: config.dns_server,
+                        a: if config.family == Family::V6 {
+                            crate::transcript::DnsAnswer {
+                                queried: false,
+                                records: Vec::new(),
+                                error: None,
+                            }
+                        } else {
+                            failed.clone()
+                        },
+                        aaaa: if config.family == Family::V4 {
+                            crate::transcript::DnsAnswer {
+                                queried: false,
+                                records: Vec::new(),
+                                error: None,
+                            }
+                        } else {
+                            failed
+                        },
+                        elapsed_us: budget.as_micros() as u64,
+                    }
+                }
+            };
+            for r in lookup.a.records.iter().chain(&lookup.aaaa.records) {
+                if family_allows(config.family, r.ip) && !addresses.iter().any(|(a, _)| *a == r.ip)
+                {
+                    addresses.push((r.ip, "dns"));
+                }
+            }
+            transcript.dns = Some(lookup);
+        }
+    }
+
+    let plan = SessionPlan {
+        clock,
+        user: config.user.clone(),
+        password: config.password.clone(),
+        samples: config.samples,
+        probe_advertised: config.probe_advertised,
+        own: transcript
+            .dns
+            .as_ref()
+            .map(|d| {
+                d.a.records
+                    .iter()
+                    .chain(&d.aaaa.records)
+                    .map(|r| r.ip)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        path: config.target.path.clone(),
+    };
+    let mut set = JoinSet::new();
+    for (i, (ip, source)) in addresses.iter().copied().enumerate() {
+        let plan = plan.clone();
+        let server = SocketAddr::new(ip, config.target.port);
+        set.spawn(async move { (i, session::check(server, source, &plan).await) });
+    }
+    let mut sessions: Vec<Option<ServerSession>> = vec![None; addresses.len()];
+    while let Some(joined) = set.join_next().await {
+        if let Ok((i, s)) = joined {
+            sessions[i] = Some(s);
+        }
+    }
+    transcript.servers = sessions
+        .into_iter()
+        .zip(&addresses)
+        .map(|(s, (ip, source))| {
+            s.unwrap_or_else(|| lost_session(SocketAddr::new(*ip, config.target.port), source))
+        })
+        .collect();
+    transcript.deadline_hit = transcript
+        .servers
+        .iter()
+        .any(|s| matches!(s.end, SessionEnd::Deadline(_)));
+    transcript.total_us = start.elapsed().as_micros() as u64;
+    Ok(transcript)
+}
+
+/// A session whose task died (a bug, not a server behaviour): recorded, not hidden.
+fn lost_session(server: SocketAddr, source: &str) -> ServerSession {
+    ServerSession {
+        server,
+        source: source.to_string(),
+        connect: Attempt {
+            addr: server,
+            outcome: ConnectOutcome::Error("the session task failed".to_string()),
+            at_us: 0,
+            elapsed_us: 0,
+        },
+        local: None,
+        lines: Vec::new(),
+        greeting: Vec::new(),
+        feat: None,
+        syst: None,
+        login: None,
+        type_i: None,
+        pwd: None,
+        samples: Vec::new(),
+        transfers: Vec::new(),
+        end: SessionEnd::ConnectFailed,
+        total_us: 0,
+    }
+}

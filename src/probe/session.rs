@@ -1,0 +1,485 @@
+//! One FTP session against one server address: greeting, FEAT, SYST, login, TYPE I, PWD,
+//! K PASV and K EPSV samples with their ports test-connected at once, then a real transfer
+//! over a fresh PASV and a fresh EPSV. Whatever the server does is recorded; the session
+//! ends early only when the control connection cannot go on.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use super::control::{Clock, Control, StepFailure, record};
+use super::data;
+use crate::proto::{self, PassiveKind};
+use crate::secret::Secret;
+use crate::transcript::{
+    Advertised, Attempt, ConnectOutcome, Login, LoginOutcome, PassiveSample, Phase, PortProbe,
+    ServerSession, SessionEnd, Transfer, Via,
+};
+
+/// What every session of a probe shares.
+#[derive(Debug, Clone)]
+pub struct SessionPlan {
+    pub clock: Clock,
+    pub user: String,
+    pub password: Option<Secret>,
+    pub samples: u32,
+    pub probe_advertised: bool,
+    /// The target's own addresses (DNS answers; each session adds its peer).
+    pub own: Vec<IpAddr>,
+    pub path: Option<String>,
+}
+
+/// Anonymous user names (RFC 1635).
+pub fn is_anonymous(user: &str) -> bool {
+    user.eq_ignore_ascii_case("anonymous") || user.eq_ignore_ascii_case("ftp")
+}
+
+/// What anonymous logins send as a password, by convention an e-mail-like string.
+const ANONYMOUS_PASSWORD: &str = "pasv-doctor@";
+
+/// At most this many preliminary (1xx) greeting replies are waited through.
+const MAX_PRELIMINARY: usize = 5;
+
+fn end_for(failure: &StepFailure, phase: Phase) -> SessionEnd {
+    match failure {
+        StepFailure::Timeout => SessionEnd::TimedOut(phase),
+        StepFailure::Deadline => SessionEnd::Deadline(phase),
+        StepFailure::Closed | StepFailure::Io(_) => SessionEnd::Closed(phase),
+        StepFailure::Unreadable(_) => SessionEnd::ProtocolError(phase),
+    }
+}
+
+struct Run<'a> {
+    plan: &'a SessionPlan,
+    s: ServerSession,
+    started: Instant,
+}
+
+impl Run<'_> {
+    fn finish(mut self, control: Option<Control>) -> ServerSession {
+        if let Some(c) = control {
+            self.s.lines = c.lines;
+        }
+        self.s.total_us = self.started.elapsed().as_micros() as u64;
+        self.s
+    }
+}
+
+/// Checks one server address.
+pub async fn check(server: SocketAddr, source: &str, plan: &SessionPlan) -> ServerSession {
+    let clock = plan.clock;
+    let started = Instant::now();
+    let (connect, stream) = data::connect(server, clock).await;
+    let mut run = Run {
+        plan,
+        started,
+        s: ServerSession {
+            server,
+            source: source.to_string(),
+            connect,
+            local: None,
+            lines: Vec::new(),
+            greeting: Vec::new(),
+            feat: None,
+            syst: None,
+            login: None,
+            type_i: None,
+            pwd: None,
+            samples: Vec::new(),
+            transfers: Vec::new(),
+            end: SessionEnd::Completed,
+            total_us: 0,
+        },
+    };
+    let Some(stream) = stream else {
+        run.s.end = if clock.deadline <= Instant::now() {
+            SessionEnd::Deadline(Phase::Connect)
+        } else {
+            SessionEnd::ConnectFailed
+        };
+        return run.finish(None);
+    };
+    run.s.local = stream.local_addr().ok();
+    let mut c = Control::new(stream, clock);
+    let end = session(&mut run, &mut c).await;
+    if let Err(end) = end {
+        run.s.end = end;
+    } else {
+        c.quit().await;
+    }
+    run.finish(Some(c))
+}
+
+/// The session proper; `Err` carries how it ended early.
+async fn session(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
+    greeting(run, c).await?;
+
+    let (feat, _, fail) = c.exchange("FEAT").await;
+    run.s.feat = Some(feat);
+    if let Some(f) = fail {
+        return Err(end_for(&f, Phase::Greeting));
+    }
+    let (syst, _, fail) = c.exchange("SYST").await;
+    run.s.syst = Some(syst);
+    if let Some(f) = fail {
+        return Err(end_for(&f, Phase::Greeting));
+    }
+
+    login(run, c).await?;
+
+    let (type_i, _, fail) = c.exchange("TYPE I").await;
+    run.s.type_i = Some(type_i);
+    if let Some(f) = fail {
+        return Err(end_for(&f, Phase::Login));
+    }
+    let (pwd, _, fail) = c.exchange("PWD").await;
+    run.s.pwd = Some(pwd);
+    if let Some(f) = fail {
+        return Err(end_for(&f, Phase::Login));
+    }
+
+    for kind in [PassiveKind::Pasv, PassiveKind::Epsv] {
+        sample_kind(run, c, kind).await?;
+    }
+    for kind in [PassiveKind::Pasv, PassiveKind::Epsv] {
+        let supported = run
+            .s
+            .samples
+            .iter()
+            .any(|s| s.command == kind && s.advertised.is_some());
+        if supported {
+            transfer(run, c, kind).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn greeting(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
+    let since = Instant::now();
+    for _ in 0..=MAX_PRELIMINARY {
+        match c.read_reply().await {
+            Ok(reply) => {
+                run.s.greeting.push(record(&reply, since));
+                match reply.class() {
+                    1 => continue,
+                    2 if reply.code == 220 => return Ok(()),
+                    _ => return Err(SessionEnd::Unavailable),
+                }
+            }
+            Err(f) => return Err(end_for(&f, Phase::Greeting)),
+        }
+    }
+    Err(SessionEnd::Unavailable)
+}
+
+async fn login(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
+    let plan = run.plan;
+    let since = Instant::now();
+    let anonymous = is_anonymous(&plan.user);
+    let mut login = Login {
+        user: plan.user.clone(),
+        anonymous,
+        password_sent: false,
+        tls: false,
+        outcome: LoginOutcome::NoReply,
+        elapsed_us: 0,
+    };
+    let result = login_steps(c, plan, anonymous, &mut login).await;
+    login.elapsed_us = since.elapsed().as_micros() as u64;
+    let logged_in = login.outcome == LoginOutcome::LoggedIn;
+    run.s.login = Some(login);
+    match result {
+        Err(f) => Err(end_for(&f, Phase::Login)),
+        Ok(()) if logged_in => Ok(()),
+        Ok(()) => Err(SessionEnd::LoginFailed),
+    }
+}
+
+async fn login_steps(
+    c: &mut Control,
+    plan: &SessionPlan,
+    anonymous: bool,
+    login: &mut Login,
+) -> Result<(), StepFailure> {
+    let (_, reply, fail) = c.exchange(&format!("USER {}", plan.user)).await;
+    let reply = match (reply, fail) {
+        (Some(r), _) => r,
+        (None, Some(f)) => return Err(f),
+        (None, None) => return Err(StepFailure::Closed),
+    };
+    login.outcome = match reply.code {
+        230 => LoginOutcome::LoggedIn,
+        332 => LoginOutcome::AccountRequired,
+        331 => {
+            let password = match (&plan.password, anonymous) {
+                (Some(p), _) => p.expose().to_string(),
+                (None, true) => ANONYMOUS_PASSWORD.to_string(),
+                (None, false) => {
+                    login.outcome = LoginOutcome::NoPassword;
+                    return Ok(());
+                }
+            };
+            login.password_sent = true;
+            let (_, reply, fail) = c.exchange(&format!("PASS {password}")).await;
+            match (reply, fail) {
+                (Some(r), _) => match r.code {
+                    230 | 202 => LoginOutcome::LoggedIn,
+                    332 => LoginOutcome::AccountRequired,
+                    _ => LoginOutcome::Rejected,
+                },
+                (None, Some(f)) => return Err(f),
+                (None, None) => return Err(StepFailure::Closed),
+            }
+        }
+        _ => LoginOutcome::Rejected,
+    };
+    Ok(())
+}
+
+/// Sends PASV or EPSV and decodes the answer.
+async fn passive_command(
+    c: &mut Control,
+    kind: PassiveKind,
+) -> (PassiveSample, Option<StepFailure>) {
+    let (exchange, reply, fail) = c.exchange(kind.command()).await;
+    let mut sample = PassiveSample {
+        command: kind,
+        exchange,
+        advertised: None,
+        decode_error: None,
+        probes: Vec::new(),
+    };
+    if let Some(reply) = reply
+        && PassiveKind::from_code(reply.code).is_some()
+    {
+        match proto::decode(&reply, Some(kind)) {
+            Ok(p) => {
+                sample.advertised = Some(Advertised {
+                    kind: p.kind,
+                    address: p.address,
+                    port: p.port,
+                    flags: p.flags.iter().map(ToString::to_string).collect(),
+                    parse_failures: proto::parse_failures(&p)
+                        .into_iter()
+                        .map(|f| f.client.name().to_string())
+                        .collect(),
+                });
+            }
+            Err(e) => sample.decode_error = Some(e.to_string()),
+        }
+    }
+    (sample, fail)
+}
+
+/// Where to test-connect for a sample: each address with why it is tried, or why not.
+fn probe_targets(
+    adv: &Advertised,
+    peer: IpAddr,
+    own: &[IpAddr],
+    probe_advertised: bool,
+) -> Vec<(Via, Result<SocketAddr, String>)> {
+    if adv.port == 0 {
+        return vec![(
+            Via::Advertised,
+            Err("port 0 cannot be connected to".to_string()),
+        )];
+    }
+    let to_peer = (Via::ControlPeer, Ok(SocketAddr::new(peer, adv.port)));
+    match adv.address {
+        None => vec![to_peer],
+        Some(a) if a == peer => vec![(Via::Advertised, Ok(SocketAddr::new(a, adv.port)))],
+        Some(a) if a.is_unspecified() => vec![
+            (
+                Via::Advertised,
+                Err(format!("{a} is not an address a client can connect to")),
+            ),
+            to_peer,
+        ],
+        Some(a) if own.contains(&a) || probe_advertised => {
+            vec![(Via::Advertised, Ok(SocketAddr::new(a, adv.port))), to_peer]
+        }
+        Some(a) => vec![
+            (
+                Via::Advertised,
+                Err(format!(
+                    "{a} is not one of the target's own addresses; a PASV reply can point \
+                     anywhere (RFC 2577), so it is tested only with --probe-advertised"
+                )),
+            ),
+            to_peer,
+        ],
+    }
+}
+
+fn own_with_peer(plan: &SessionPlan, peer: IpAddr) -> Vec<IpAddr> {
+    let mut own = plan.own.clone();
+    own.push(peer);
+    own
+}
+
+/// K samples of one kind, then their ports test-connected at once.
+async fn sample_kind(
+    run: &mut Run<'_>,
+    c: &mut Control,
+    kind: PassiveKind,
+) -> Result<(), SessionEnd> {
+    let phase = if kind == PassiveKind::Pasv {
+        Phase::Pasv
+    } else {
+        Phase::Epsv
+    };
+    let first = run.s.samples.len();
+    for _ in 0..run.plan.samples {
+        let (sample, fail) = passive_command(c, kind).await;
+        let answered = sample.advertised.is_some();
+        run.s.samples.push(sample);
+        if let Some(f) = fail {
+            return Err(end_for(&f, phase));
+        }
+        // A refusal or an undecodable reply will not change on repetition.
+        if !answered {
+            break;
+        }
+    }
+    let peer = run.s.peer();
+    let own = own_with_peer(run.plan, peer);
+    let mut wanted: Vec<(usize, Via, SocketAddr)> = Vec::new();
+    for i in first..run.s.samples.len() {
+        let Some(adv) = run.s.samples[i].advertised.clone() else {
+            continue;
+        };
+        for (via, target) in probe_targets(&adv, peer, &own, run.plan.probe_advertised) {
+            match target {
+                Ok(addr) => wanted.push((i, via, addr)),
+                Err(reason) => run.s.samples[i]
+                    .probes
+                    .push(skipped(via, &adv, reason, c.clock())),
+            }
+        }
+    }
+    let attempts = data::probe_all(wanted.iter().map(|w| w.2).collect(), c.clock()).await;
+    for ((i, via, _), attempt) in wanted.into_iter().zip(attempts) {
+        run.s.samples[i].probes.push(PortProbe { via, attempt });
+    }
+    Ok(())
+}
+
+fn skipped(via: Via, adv: &Advertised, reason: String, clock: Clock) -> PortProbe {
+    let ip = adv
+        .address
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    PortProbe {
+        via,
+        attempt: Attempt {
+            addr: SocketAddr::new(ip, adv.port),
+            outcome: ConnectOutcome::Skipped(reason),
+            at_us: clock.now_us(),
+            elapsed_us: 0,
+        },
+    }
+}
+
+fn listing_commands(features: &[String], path: Option<&str>) -> Vec<String> {
+    let has_mlst = features.iter().any(|f| {
+        f.split_whitespace()
+            .next()
+            .is_some_and(|v| v.eq_ignore_ascii_case("MLST"))
+    });
+    let verbs: &[&str] = if has_mlst {
+        &["MLSD", "LIST"]
+    } else {
+        &["LIST", "NLST"]
+    };
+    verbs
+        .iter()
+        .map(|v| match path {
+            Some(p) => format!("{v} {p}"),
+            None => (*v).to_string(),
+        })
+        .collect()
+}
+
+/// A real transfer over a fresh PASV or EPSV.
+async fn transfer(run: &mut Run<'_>, c: &mut Control, kind: PassiveKind) -> Result<(), SessionEnd> {
+    let (passive, fail) = passive_command(c, kind).await;
+    let mut t = Transfer {
+        passive,
+        data: None,
+        command: None,
+        completion: None,
+        completion_failure: None,
+        bytes: 0,
+        first_byte_us: None,
+        data_end_us: None,
+        truncated: false,
+        data_error: None,
+    };
+    if let Some(f) = fail {
+        run.s.transfers.push(t);
+        return Err(end_for(&f, Phase::Data));
+    }
+    let Some(adv) = t.passive.advertised.clone() else {
+        run.s.transfers.push(t);
+        return Ok(());
+    };
+    let peer = run.s.peer();
+    let own = own_with_peer(run.plan, peer);
+    // Like FileZilla: the advertised address when it may be tried, else the peer.
+    let target = probe_targets(&adv, peer, &own, run.plan.probe_advertised)
+        .into_iter()
+        .find_map(|(via, t)| t.ok().map(|addr| (via, addr)));
+    let Some((via, addr)) = target else {
+        run.s.transfers.push(t);
+        return Ok(());
+    };
+    let (attempt, stream) = data::connect(addr, c.clock()).await;
+    t.data = Some(PortProbe { via, attempt });
+    let Some(stream) = stream else {
+        run.s.transfers.push(t);
+        return Ok(());
+    };
+    let mut stream = Some(stream);
+    let features = run.s.features();
+    let since = Instant::now();
+    for command in listing_commands(&features, run.plan.path.as_deref()) {
+        let (exchange, reply, fail) = c.exchange(&command).await;
+        t.command = Some(exchange);
+        if let Some(f) = fail {
+            run.s.transfers.push(t);
+            return Err(end_for(&f, Phase::Data));
+        }
+        let Some(reply) = reply else { break };
+        match reply.code {
+            // Not understood: try the next listing command on the same data connection.
+            500 | 502 | 504 => continue,
+            100..=199 => {
+                let max_wait = c.clock().step.saturating_mul(4).max(Duration::from_secs(1));
+                let read = match stream.as_mut() {
+                    Some(s) => data::read_to_end(s, c.clock(), max_wait).await,
+                    None => data::DataRead::default(),
+                };
+                t.bytes = read.bytes;
+                t.first_byte_us = read.first_byte_us;
+                t.data_end_us = read.end_us;
+                t.truncated = read.truncated;
+                t.data_error = read.error;
+                // Closing our end tells a server waiting on the data connection we are done.
+                drop(stream.take());
+                match c.read_reply().await {
+                    Ok(done) => t.completion = Some(record(&done, since)),
+                    Err(f) => {
+                        t.completion_failure = Some(f.describe());
+                        run.s.transfers.push(t);
+                        return Err(end_for(&f, Phase::Data));
+                    }
+                }
+            }
+            _ => {
+                // 425, 426, 450, 550, ... or a 2xx without a preliminary reply.
+                t.completion = Some(record(&reply, since));
+            }
+        }
+        break;
+    }
+    run.s.transfers.push(t);
+    Ok(())
+}

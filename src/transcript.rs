@@ -1,0 +1,382 @@
+//! The transcript: plain data recording everything a probe saw, and nothing it concluded.
+//!
+//! The probe fills it in; the analysis reads it; the JSON report embeds it; a transcript
+//! attached to a ticket can be replayed through the analysis as a fixture. It records what
+//! the server said (replies as received), the control peer, and what was actually tried
+//! (every connection attempt with its outcome). The password never enters it: `PASS` is
+//! recorded with a fixed mask.
+//!
+//! Times are microseconds since the probe started (`at_us`) or durations (`*_us`).
+
+use std::net::{IpAddr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::proto::PassiveKind;
+
+/// What `PASS` is recorded as, whatever was sent.
+pub const PASSWORD_MASK: &str = "********";
+
+/// Everything one run of the probe saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transcript {
+    pub target: TargetInfo,
+    pub settings: Settings,
+    /// The DNS look-ups, absent when the target is an address.
+    pub dns: Option<DnsLookup>,
+    /// One session per server address checked.
+    pub servers: Vec<ServerSession>,
+    /// The overall deadline ended the probe before it was done.
+    pub deadline_hit: bool,
+    /// Wall time of the whole probe.
+    pub total_us: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetInfo {
+    /// The TARGET as given.
+    pub input: String,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    /// The path listed (`None`: the login directory).
+    pub path: Option<String>,
+}
+
+/// The address family the user restricted the check to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    Any,
+    V4,
+    V6,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub samples: u32,
+    pub timeout_us: u64,
+    pub deadline_us: u64,
+    pub family: Family,
+    pub probe_advertised: bool,
+    pub expect_range: Option<(u16, u16)>,
+    pub expect_address: Option<IpAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsLookup {
+    pub name: String,
+    /// The nameserver asked (`None`: the system's configuration).
+    pub nameserver: Option<SocketAddr>,
+    pub a: DnsAnswer,
+    pub aaaa: DnsAnswer,
+    pub elapsed_us: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsAnswer {
+    /// Whether this record type was asked for (see `-4`/`-6`).
+    pub queried: bool,
+    pub records: Vec<DnsRecord>,
+    /// Why the look-up failed; "no records" is not a failure and leaves this empty.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsRecord {
+    pub ip: IpAddr,
+    pub ttl: u32,
+}
+
+/// How a TCP connection attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome", content = "detail")]
+pub enum ConnectOutcome {
+    Connected,
+    /// RST: nothing listens there, or a firewall rejects with a reset.
+    Refused,
+    /// No answer within the timeout: typically a firewall that drops.
+    TimedOut,
+    /// An ICMP error (host or network unreachable, prohibited).
+    Unreachable(String),
+    /// Any other local error.
+    Error(String),
+    /// Not attempted, with the reason.
+    Skipped(String),
+}
+
+impl ConnectOutcome {
+    pub fn label(&self) -> &'static str {
+        match self {
+            ConnectOutcome::Connected => "connected",
+            ConnectOutcome::Refused => "refused",
+            ConnectOutcome::TimedOut => "timed out",
+            ConnectOutcome::Unreachable(_) => "unreachable",
+            ConnectOutcome::Error(_) => "error",
+            ConnectOutcome::Skipped(_) => "not tried",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attempt {
+    pub addr: SocketAddr,
+    pub outcome: ConnectOutcome,
+    pub at_us: u64,
+    pub elapsed_us: u64,
+}
+
+/// Direction of a control-connection line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Sent,
+    Received,
+}
+
+/// One line on the control connection, as sent or received (password masked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Line {
+    pub at_us: u64,
+    pub dir: Direction,
+    /// The text, invalid UTF-8 replaced; see `raw_hex` for the bytes then.
+    pub text: String,
+    /// The raw bytes in hex, only when they are not valid UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_hex: Option<String>,
+}
+
+/// A complete reply as received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyRecord {
+    pub code: u16,
+    /// All lines joined with `\n`, invalid UTF-8 replaced.
+    pub text: String,
+    /// Framing anomalies the reply reader tolerated.
+    pub anomalies: Vec<String>,
+    /// Time from sending the command (or connecting) to the complete reply.
+    pub elapsed_us: u64,
+}
+
+/// A command and what came back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exchange {
+    /// The command as sent (password masked).
+    pub command: String,
+    pub reply: Option<ReplyRecord>,
+    /// Why no reply was recorded (timeout, connection closed, unreadable reply).
+    pub failure: Option<String>,
+}
+
+/// Which phase of the session a step belongs to, for the report and the findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Dns,
+    Connect,
+    Greeting,
+    Login,
+    Pasv,
+    Epsv,
+    Data,
+}
+
+/// How the login went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginOutcome {
+    LoggedIn,
+    /// 530 or another refusal.
+    Rejected,
+    /// The server asked for an account (332), which the tool does not send.
+    AccountRequired,
+    /// The server asked for a password and none was given.
+    NoPassword,
+    /// No usable reply (timeout, closed).
+    NoReply,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    pub user: String,
+    pub anonymous: bool,
+    /// A password was sent over the connection.
+    pub password_sent: bool,
+    /// The session was protected by TLS when credentials were sent.
+    pub tls: bool,
+    pub outcome: LoginOutcome,
+    pub elapsed_us: u64,
+}
+
+/// What a passive reply decoded to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Advertised {
+    pub kind: PassiveKind,
+    /// The address the server named; `None` for EPSV (the control peer is meant).
+    pub address: Option<IpAddr>,
+    pub port: u16,
+    pub flags: Vec<String>,
+    /// Client families whose parser would reject this reply's shape.
+    pub parse_failures: Vec<String>,
+}
+
+/// Why a data address was tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    /// The address the server advertised.
+    Advertised,
+    /// The control connection's peer (what curl, FileZilla's fallback and modern ftplib use).
+    ControlPeer,
+}
+
+/// A test connection to a passive data port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortProbe {
+    pub via: Via,
+    pub attempt: Attempt,
+}
+
+/// One PASV or EPSV command, its reply, and the test connections to what it advertised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassiveSample {
+    pub command: PassiveKind,
+    pub exchange: Exchange,
+    pub advertised: Option<Advertised>,
+    /// Why the reply did not decode, when it is a 227/228/229 that did not.
+    pub decode_error: Option<String>,
+    pub probes: Vec<PortProbe>,
+}
+
+/// A real transfer over a passive data connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    /// The PASV or EPSV that opened the port.
+    pub passive: PassiveSample,
+    /// The data connection (absent when no address could be tried).
+    pub data: Option<PortProbe>,
+    /// The listing command sent, e.g. `MLSD` or `LIST /pub`.
+    pub command: Option<Exchange>,
+    /// The reply that ends the transfer (226, 425, 426, 451, ...).
+    pub completion: Option<ReplyRecord>,
+    /// Why no completion reply was recorded.
+    pub completion_failure: Option<String>,
+    pub bytes: u64,
+    /// Time from the data connection to its first byte.
+    pub first_byte_us: Option<u64>,
+    /// Time from the data connection to its end.
+    pub data_end_us: Option<u64>,
+    /// The data stopped being read at the size limit.
+    pub truncated: bool,
+    /// What went wrong on the data connection itself (timeout, reset).
+    pub data_error: Option<String>,
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "end", content = "detail")]
+pub enum SessionEnd {
+    /// Every step ran.
+    Completed,
+    /// The control connection could not be opened.
+    ConnectFailed,
+    /// The server refused service (421 or another code instead of 220).
+    Unavailable,
+    /// The login failed; the passive checks need a login.
+    LoginFailed,
+    /// The server closed the control connection during this phase.
+    Closed(Phase),
+    /// A step timed out in this phase.
+    TimedOut(Phase),
+    /// The server sent bytes that do not form a reply (over-long line, not a reply).
+    ProtocolError(Phase),
+    /// The overall deadline ran out in this phase.
+    Deadline(Phase),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSession {
+    /// The server address this session checked.
+    pub server: SocketAddr,
+    /// Where the address came from: `literal` (the target is an address) or `dns`.
+    pub source: String,
+    pub connect: Attempt,
+    /// Our end of the control connection.
+    pub local: Option<SocketAddr>,
+    pub lines: Vec<Line>,
+    /// The greeting replies, in order (120 then 220 is possible).
+    pub greeting: Vec<ReplyRecord>,
+    pub feat: Option<Exchange>,
+    pub syst: Option<Exchange>,
+    pub login: Option<Login>,
+    pub type_i: Option<Exchange>,
+    pub pwd: Option<Exchange>,
+    pub samples: Vec<PassiveSample>,
+    pub transfers: Vec<Transfer>,
+    pub end: SessionEnd,
+    pub total_us: u64,
+}
+
+impl ServerSession {
+    /// The control connection's peer address.
+    pub fn peer(&self) -> IpAddr {
+        self.server.ip()
+    }
+
+    /// The FEAT lines (without the 211 framing), trimmed.
+    pub fn features(&self) -> Vec<String> {
+        let Some(reply) = self.feat.as_ref().and_then(|e| e.reply.as_ref()) else {
+            return Vec::new();
+        };
+        if reply.code != 211 {
+            return Vec::new();
+        }
+        let lines: Vec<&str> = reply.text.lines().collect();
+        if lines.len() < 2 {
+            return Vec::new();
+        }
+        lines[1..lines.len() - 1]
+            .iter()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect()
+    }
+
+    /// All samples of one kind, including the PASV/EPSV that opened each transfer.
+    pub fn all_samples(&self, kind: PassiveKind) -> impl Iterator<Item = &PassiveSample> {
+        self.samples
+            .iter()
+            .chain(self.transfers.iter().map(|t| &t.passive))
+            .filter(move |s| s.command == kind)
+    }
+}
+
+impl Transcript {
+    /// Every address the target owns: control peers and DNS answers of both families.
+    pub fn own_addresses(&self) -> Vec<IpAddr> {
+        let mut out: Vec<IpAddr> = self.servers.iter().map(|s| s.peer()).collect();
+        if let Some(dns) = &self.dns {
+            out.extend(dns.a.records.iter().map(|r| r.ip));
+            out.extend(dns.aaaa.records.iter().map(|r| r.ip));
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
