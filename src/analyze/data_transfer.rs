@@ -1,73 +1,63 @@
 //! DATA_TRANSFER_FAILED: the data connection opened, but the transfer did not complete
 //! (425/426, no completion, a data error), e.g. vsftpd's "425 Security: Bad IP
-//! connecting." DATA_PATH_OK: a transfer completed; the report says what worked.
+//! connecting." DATA_PATH_OK: transfers completed; the report says what worked. One finding
+//! of each kind per server, listing every transfer it covers.
 
 use super::{phase_of, reply_text};
 use crate::finding::{Code, Finding, Severity};
-use crate::transcript::{ConnectOutcome, Phase, Transcript};
+use crate::transcript::{ConnectOutcome, Phase, Transcript, Transfer};
+
+fn failure_evidence(tr: &Transfer, evidence: &mut Vec<String>) {
+    let kind = tr.passive.command.command();
+    if let Some(d) = &tr.data {
+        evidence.push(format!("{kind}: data connection {}: connected", d.attempt.addr));
+    }
+    if let Some(c) = &tr.command {
+        evidence.push(format!(
+            "{kind}: {} -> {}",
+            c.command,
+            c.reply
+                .as_ref()
+                .map_or_else(|| c.failure.clone().unwrap_or_default(), |r| r.text.clone())
+        ));
+    }
+    let first = tr.command.as_ref().and_then(|c| c.reply.as_ref()).map(|r| &r.text);
+    if let Some(done) = &tr.completion
+        && first != Some(&done.text)
+    {
+        evidence.push(format!("{kind}: completion {}", done.text));
+    }
+    if let Some(f) = &tr.completion_failure {
+        evidence.push(format!("{kind}: completion: {f}"));
+    }
+    if let Some(e) = &tr.data_error {
+        evidence.push(format!("{kind}: data: {e} after {} bytes", tr.bytes));
+    }
+}
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     for s in &t.servers {
-        for tr in &s.transfers {
-            let Some(data) = &tr.data else { continue };
-            if data.attempt.outcome != ConnectOutcome::Connected {
-                continue;
+        let connected: Vec<&Transfer> = s
+            .transfers
+            .iter()
+            .filter(|tr| {
+                tr.data
+                    .as_ref()
+                    .is_some_and(|d| d.attempt.outcome == ConnectOutcome::Connected)
+            })
+            .collect();
+        let (ok, failed): (Vec<&Transfer>, Vec<&Transfer>) = connected.into_iter().partition(|tr| {
+            tr.completion.as_ref().is_some_and(|r| r.code / 100 == 2) && tr.data_error.is_none()
+        });
+        if !failed.is_empty() {
+            let mut evidence = Vec::new();
+            for tr in &failed {
+                failure_evidence(tr, &mut evidence);
             }
-            let kind = tr.passive.command;
-            let command = tr.command.as_ref().map_or("(none)", |c| c.command.as_str());
-            let completed = tr.completion.as_ref().is_some_and(|r| r.code / 100 == 2);
-            if completed && tr.data_error.is_none() {
-                let ms = tr.data_end_us.unwrap_or(0) as f64 / 1000.0;
-                out.push(Finding {
-                    code: Code::DataPathOk,
-                    severity: Severity::Ok,
-                    phase: phase_of(kind),
-                    server: Some(s.server),
-                    title: format!(
-                        "{command} over {} moved {} bytes through {}",
-                        kind.command(),
-                        tr.bytes,
-                        data.attempt.addr
-                    ),
-                    evidence: vec![
-                        format!(
-                            "data connection {} in {:.1} ms",
-                            data.attempt.addr,
-                            data.attempt.elapsed_us as f64 / 1000.0
-                        ),
-                        format!("{command} -> {}", reply_text(tr.completion.as_ref())),
-                        format!("data read to its end in {ms:.1} ms"),
-                    ],
-                    impact: format!(
-                        "Clients that connect to {} for {} transfers work.",
-                        data.attempt.addr.ip(),
-                        kind.command()
-                    ),
-                    remedy: "Nothing to fix.".to_string(),
-                });
-                continue;
-            }
-            let completion = reply_text(tr.completion.as_ref());
-            let mut evidence = vec![format!("data connection {}: connected", data.attempt.addr)];
-            if let Some(c) = &tr.command {
-                evidence.push(format!(
-                    "{} -> {}",
-                    c.command,
-                    c.reply
-                        .as_ref()
-                        .map_or_else(|| c.failure.clone().unwrap_or_default(), |r| r.text.clone())
-                ));
-            }
-            if tr.completion.is_some() {
-                evidence.push(format!("completion: {completion}"));
-            }
-            if let Some(f) = &tr.completion_failure {
-                evidence.push(format!("completion: {f}"));
-            }
-            if let Some(e) = &tr.data_error {
-                evidence.push(format!("data: {e} after {} bytes", tr.bytes));
-            }
-            let bad_ip = completion.contains("Bad IP");
+            let kinds: Vec<&str> = failed.iter().map(|tr| tr.passive.command.command()).collect();
+            let bad_ip = failed.iter().any(|tr| {
+                tr.completion.as_ref().is_some_and(|r| r.text.contains("Bad IP"))
+            });
             let remedy = if bad_ip {
                 "vsftpd refuses a data connection that comes from another address than the \
                  control connection (pasv_promiscuous=NO). The client's data connection arrives \
@@ -84,21 +74,48 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             out.push(Finding {
                 code: Code::DataTransferFailed,
                 severity: Severity::Critical,
-                phase: if tr.data_error.is_some() {
+                phase: if failed.iter().any(|tr| tr.data_error.is_some()) {
                     Phase::Data
                 } else {
-                    phase_of(kind)
+                    phase_of(failed[0].passive.command)
                 },
                 server: Some(s.server),
                 title: format!(
-                    "the {} data connection opened but the transfer failed",
-                    kind.command()
+                    "the data connection opened but the transfer failed ({})",
+                    kinds.join(", ")
                 ),
                 evidence,
                 impact: "Listings and transfers fail for every client, although the port is \
                          reachable."
                     .to_string(),
                 remedy,
+            });
+        }
+        if !ok.is_empty() {
+            let evidence: Vec<String> = ok
+                .iter()
+                .map(|tr| {
+                    let addr = tr.data.as_ref().map(|d| d.attempt.addr.to_string()).unwrap_or_default();
+                    format!(
+                        "{} over {} via {addr}: {} bytes, {}",
+                        tr.command.as_ref().map_or("(none)", |c| c.command.as_str()),
+                        tr.passive.command.command(),
+                        tr.bytes,
+                        reply_text(tr.completion.as_ref())
+                    )
+                })
+                .collect();
+            let kinds: Vec<&str> = ok.iter().map(|tr| tr.passive.command.command()).collect();
+            out.push(Finding {
+                code: Code::DataPathOk,
+                severity: Severity::Ok,
+                phase: Phase::Data,
+                server: Some(s.server),
+                title: format!("real transfers over {} completed", kinds.join(" and ")),
+                evidence,
+                impact: "Clients that connect where these transfers did can list and transfer."
+                    .to_string(),
+                remedy: "Nothing to fix.".to_string(),
             });
         }
     }

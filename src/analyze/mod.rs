@@ -38,7 +38,6 @@ const RULES: &[Rule] = &[
     connect_failed::check,
     server_unavailable::check,
     login_failed::check,
-    cleartext_login::check,
     pasv_address_private::check,
     pasv_address_unspecified::check,
     pasv_address_mismatch::check,
@@ -50,6 +49,7 @@ const RULES: &[Rule] = &[
     reply_nonstandard::check,
     data_ports::check,
     data_transfer::check,
+    cleartext_login::check,
 ];
 
 /// All findings for a transcript, worst first (stable within a severity).
@@ -144,18 +144,24 @@ fn unreachable_class(advertised: IpAddr, peer: IpAddr) -> Option<crate::proto::A
     (local && classify_effective(peer) != class).then_some(class)
 }
 
-/// What the test connections to an address showed, for evidence.
+/// What the test connections to an address showed, for evidence: each attempt, and each
+/// distinct reason for not trying it once.
 fn probe_summary(s: &ServerSession, ip: IpAddr) -> Vec<String> {
-    s.samples
+    let mut out: Vec<String> = Vec::new();
+    for p in s
+        .samples
         .iter()
         .flat_map(|x| x.probes.iter())
         .chain(s.transfers.iter().filter_map(|t| t.data.as_ref()))
         .filter(|p| p.attempt.addr.ip() == ip)
-        .map(|p| match &p.attempt.outcome {
-            crate::transcript::ConnectOutcome::Skipped(why) => {
-                format!("{}: not tried: {why}", p.attempt.addr)
-            }
+    {
+        let line = match &p.attempt.outcome {
+            crate::transcript::ConnectOutcome::Skipped(why) => format!("{ip} not contacted: {why}"),
             other => format!("{}: {}", p.attempt.addr, other.label()),
-        })
-        .collect()
+        };
+        if !out.contains(&line) {
+            out.push(line);
+        }
+    }
+    out
 }

@@ -140,13 +140,20 @@ async fn session(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
     for kind in [PassiveKind::Pasv, PassiveKind::Epsv] {
         sample_kind(run, c, kind).await?;
     }
+    // Every sampled port at once: a filtered range costs one timeout, not one per port.
+    probe_samples(run, c).await;
     for kind in [PassiveKind::Pasv, PassiveKind::Epsv] {
-        let supported = run
-            .s
-            .samples
+        let samples: Vec<&PassiveSample> = run.s.samples.iter().filter(|s| s.command == kind).collect();
+        let supported = samples.iter().any(|s| s.advertised.is_some());
+        let tried: Vec<&PortProbe> = samples
             .iter()
-            .any(|s| s.command == kind && s.advertised.is_some());
-        if supported {
+            .flat_map(|s| s.probes.iter())
+            .filter(|p| !matches!(p.attempt.outcome, ConnectOutcome::Skipped(_)))
+            .collect();
+        // When every sampled port timed out, a transfer would only time out once more.
+        let all_filtered = !tried.is_empty()
+            && tried.iter().all(|p| p.attempt.outcome == ConnectOutcome::TimedOut);
+        if supported && !all_filtered {
             transfer(run, c, kind).await?;
         }
     }
@@ -316,7 +323,7 @@ fn own_with_peer(plan: &SessionPlan, peer: IpAddr) -> Vec<IpAddr> {
     own
 }
 
-/// K samples of one kind, then their ports test-connected at once.
+/// K samples of one kind; their ports are tested later, all at once.
 async fn sample_kind(
     run: &mut Run<'_>,
     c: &mut Control,
@@ -327,7 +334,6 @@ async fn sample_kind(
     } else {
         Phase::Epsv
     };
-    let first = run.s.samples.len();
     for _ in 0..run.plan.samples {
         let (sample, fail) = passive_command(c, kind).await;
         let answered = sample.advertised.is_some();
@@ -340,10 +346,15 @@ async fn sample_kind(
             break;
         }
     }
+    Ok(())
+}
+
+/// Test-connects the ports of every sample at once.
+async fn probe_samples(run: &mut Run<'_>, c: &Control) {
     let peer = run.s.peer();
     let own = own_with_peer(run.plan, peer);
     let mut wanted: Vec<(usize, Via, SocketAddr)> = Vec::new();
-    for i in first..run.s.samples.len() {
+    for i in 0..run.s.samples.len() {
         let Some(adv) = run.s.samples[i].advertised.clone() else {
             continue;
         };
@@ -360,7 +371,6 @@ async fn sample_kind(
     for ((i, via, _), attempt) in wanted.into_iter().zip(attempts) {
         run.s.samples[i].probes.push(PortProbe { via, attempt });
     }
-    Ok(())
 }
 
 fn skipped(via: Via, adv: &Advertised, reason: String, clock: Clock) -> PortProbe {

@@ -37,14 +37,21 @@ fn wrap(text: &str, width: usize, indent: usize) -> String {
     out
 }
 
-fn probe_line(p: &PortProbe, peer: std::net::IpAddr) -> String {
+fn probe_line(p: &PortProbe, peer: std::net::IpAddr, transfer: bool) -> String {
     let via = match p.via {
-        Via::Advertised if p.attempt.addr.ip() == peer => "advertised = peer",
-        Via::Advertised => "advertised",
+        Via::Advertised if p.attempt.addr.ip() == peer => "advertised address",
+        Via::Advertised => "advertised address",
         Via::ControlPeer => "control peer",
     };
     match &p.attempt.outcome {
-        ConnectOutcome::Skipped(why) => format!("{} ({via}): not tried: {why}", p.attempt.addr),
+        ConnectOutcome::Skipped(why) => format!("{} ({via}): not contacted: {why}", p.attempt.addr),
+        // A test connect to an older sample's port: the server closed that listener when the
+        // next PASV/EPSV came, so a reset proves the path open.
+        ConnectOutcome::Refused if !transfer => format!(
+            "{} ({via}): refused in {} (a reset: the path is open, the listener gone)",
+            p.attempt.addr,
+            ms(p.attempt.elapsed_us)
+        ),
         o => format!(
             "{} ({via}): {} in {}",
             p.attempt.addr,
@@ -106,11 +113,22 @@ fn write_server(out: &mut dyn Write, s: &ServerSession, width: usize) -> io::Res
     if !s.samples.is_empty() {
         writeln!(out, "  passive replies and data port checks")?;
     }
+    let mut not_contacted: Vec<String> = Vec::new();
     for x in &s.samples {
         writeln!(out, "    {}", sample_line(x))?;
         for p in &x.probes {
-            writeln!(out, "         {}", wrap(&probe_line(p, peer), width, 9))?;
+            if let ConnectOutcome::Skipped(why) = &p.attempt.outcome {
+                let note = why.clone();
+                if !not_contacted.contains(&note) {
+                    not_contacted.push(note);
+                }
+                continue;
+            }
+            writeln!(out, "         {}", wrap(&probe_line(p, peer, false), width, 9))?;
         }
+    }
+    for note in &not_contacted {
+        writeln!(out, "    not contacted: {}", wrap(note, width, 19))?;
     }
     if let Some(r) = passive_range(s) {
         let how = match r.allocation {
@@ -132,7 +150,7 @@ fn write_server(out: &mut dyn Write, s: &ServerSession, width: usize) -> io::Res
             writeln!(
                 out,
                 "             data {}",
-                wrap(&probe_line(d, peer), width, 18)
+                wrap(&probe_line(d, peer, true), width, 18)
             )?;
         }
         if let Some(c) = &t.command {
@@ -226,11 +244,11 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>, width: usize) -> io::Resu
             Severity::Critical => "CRITICAL",
         };
         writeln!(out, "  {sev:<8} {}  {}", f.code, wrap(&f.title, width, 11))?;
-        if f.severity == Severity::Ok {
-            continue;
-        }
         for e in &f.evidence {
             writeln!(out, "           - {}", wrap(e, width, 13))?;
+        }
+        if f.severity == Severity::Ok {
+            continue;
         }
         writeln!(out, "           impact: {}", wrap(&f.impact, width, 19))?;
         writeln!(out, "           fix:    {}", wrap(&f.remedy, width, 19))?;
