@@ -10,7 +10,10 @@ use crate::transcript::{ConnectOutcome, Phase, Transcript, Transfer};
 fn failure_evidence(tr: &Transfer, evidence: &mut Vec<String>) {
     let kind = tr.passive.command.command();
     if let Some(d) = &tr.data {
-        evidence.push(format!("{kind}: data connection {}: connected", d.attempt.addr));
+        evidence.push(format!(
+            "{kind}: data connection {}: connected",
+            d.attempt.addr
+        ));
     }
     if let Some(c) = &tr.command {
         evidence.push(format!(
@@ -21,7 +24,11 @@ fn failure_evidence(tr: &Transfer, evidence: &mut Vec<String>) {
                 .map_or_else(|| c.failure.clone().unwrap_or_default(), |r| r.text.clone())
         ));
     }
-    let first = tr.command.as_ref().and_then(|c| c.reply.as_ref()).map(|r| &r.text);
+    let first = tr
+        .command
+        .as_ref()
+        .and_then(|c| c.reply.as_ref())
+        .map(|r| &r.text);
     if let Some(done) = &tr.completion
         && first != Some(&done.text)
     {
@@ -46,17 +53,23 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     .is_some_and(|d| d.attempt.outcome == ConnectOutcome::Connected)
             })
             .collect();
-        let (ok, failed): (Vec<&Transfer>, Vec<&Transfer>) = connected.into_iter().partition(|tr| {
-            tr.completion.as_ref().is_some_and(|r| r.code / 100 == 2) && tr.data_error.is_none()
-        });
+        let (ok, failed): (Vec<&Transfer>, Vec<&Transfer>) =
+            connected.into_iter().partition(|tr| {
+                tr.completion.as_ref().is_some_and(|r| r.code / 100 == 2) && tr.data_error.is_none()
+            });
         if !failed.is_empty() {
             let mut evidence = Vec::new();
             for tr in &failed {
                 failure_evidence(tr, &mut evidence);
             }
-            let kinds: Vec<&str> = failed.iter().map(|tr| tr.passive.command.command()).collect();
+            let kinds: Vec<&str> = failed
+                .iter()
+                .map(|tr| tr.passive.command.command())
+                .collect();
             let bad_ip = failed.iter().any(|tr| {
-                tr.completion.as_ref().is_some_and(|r| r.text.contains("Bad IP"))
+                tr.completion
+                    .as_ref()
+                    .is_some_and(|r| r.text.contains("Bad IP"))
             });
             let remedy = if bad_ip {
                 "vsftpd refuses a data connection that comes from another address than the \
@@ -95,7 +108,11 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             let evidence: Vec<String> = ok
                 .iter()
                 .map(|tr| {
-                    let addr = tr.data.as_ref().map(|d| d.attempt.addr.to_string()).unwrap_or_default();
+                    let addr = tr
+                        .data
+                        .as_ref()
+                        .map(|d| d.attempt.addr.to_string())
+                        .unwrap_or_default();
                     format!(
                         "{} over {} via {addr}: {} bytes, {}",
                         tr.command.as_ref().map_or("(none)", |c| c.command.as_str()),

@@ -58,7 +58,7 @@ pub fn analyze(transcript: &Transcript) -> Vec<Finding> {
     for rule in RULES {
         rule(transcript, &mut out);
     }
-    out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
 }
 

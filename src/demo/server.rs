@@ -52,8 +52,12 @@ pub enum DataMode {
     /// No listener at the advertised port: connects are refused (RST).
     Refuse,
     /// A listener whose accept queue is full, so SYNs are dropped: connects time out,
-    /// as through a firewall that drops the passive range.
+    /// as through a firewall that drops the passive range. Every such port stays dropped
+    /// for the rest of the session, as a firewall rule would keep it.
     Filter,
+    /// Every second PASV/EPSV port is filtered as in `Filter`, the others are served: a
+    /// router that forwards only part of the passive range.
+    PartialFilter,
     /// Accept the data connection, then answer the transfer command with
     /// `425 Security: Bad IP connecting.` (vsftpd's `pasv_promiscuous=NO`) and close it.
     BadIp,
@@ -448,6 +452,10 @@ struct Session<'a> {
     logged_in: bool,
     epsv_all: bool,
     passive: Passive,
+    /// Filtered ports of earlier PASV/EPSV commands, kept dropped until the session ends.
+    dropped: Vec<Passive>,
+    /// PASV/EPSV listeners opened so far (PartialFilter alternates on it).
+    opened: usize,
 }
 
 async fn session(stream: TcpStream, shared: &Shared) {
@@ -465,6 +473,8 @@ async fn session(stream: TcpStream, shared: &Shared) {
         logged_in: false,
         epsv_all: false,
         passive: Passive::None,
+        dropped: Vec::new(),
+        opened: 0,
     };
     if s.send(&shared.script.greeting).await.is_err() {
         return;
@@ -674,9 +684,17 @@ impl Session<'_> {
     /// to advertise.
     async fn open_passive(&mut self) -> Option<u16> {
         // Close the previous listener first, as vsftpd does (its port now answers RST, and a
-        // one-port range can be reused).
-        self.passive = Passive::None;
-        let data = self.shared.script.data;
+        // one-port range can be reused); a filtered port stays filtered, as behind a firewall.
+        if let filter @ Passive::Filter { .. } = std::mem::replace(&mut self.passive, Passive::None)
+        {
+            self.dropped.push(filter);
+        }
+        self.opened += 1;
+        let data = match self.shared.script.data {
+            DataMode::PartialFilter if self.opened % 2 == 0 => DataMode::Filter,
+            DataMode::PartialFilter => DataMode::Serve,
+            other => other,
+        };
         let backlog = if data == DataMode::Filter {
             0
         } else {
@@ -685,7 +703,7 @@ impl Session<'_> {
         let listener = self.bind_data(backlog)?;
         let port = listener.local_addr().ok()?.port();
         self.passive = match data {
-            DataMode::Serve => Passive::Serve(listener),
+            DataMode::Serve | DataMode::PartialFilter => Passive::Serve(listener),
             DataMode::BadIp => Passive::BadIp(listener),
             DataMode::Refuse => {
                 drop(listener);

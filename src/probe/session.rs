@@ -143,7 +143,8 @@ async fn session(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
     // Every sampled port at once: a filtered range costs one timeout, not one per port.
     probe_samples(run, c).await;
     for kind in [PassiveKind::Pasv, PassiveKind::Epsv] {
-        let samples: Vec<&PassiveSample> = run.s.samples.iter().filter(|s| s.command == kind).collect();
+        let samples: Vec<&PassiveSample> =
+            run.s.samples.iter().filter(|s| s.command == kind).collect();
         let supported = samples.iter().any(|s| s.advertised.is_some());
         let tried: Vec<&PortProbe> = samples
             .iter()
@@ -152,7 +153,9 @@ async fn session(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
             .collect();
         // When every sampled port timed out, a transfer would only time out once more.
         let all_filtered = !tried.is_empty()
-            && tried.iter().all(|p| p.attempt.outcome == ConnectOutcome::TimedOut);
+            && tried
+                .iter()
+                .all(|p| p.attempt.outcome == ConnectOutcome::TimedOut);
         if supported && !all_filtered {
             transfer(run, c, kind).await?;
         }

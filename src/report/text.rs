@@ -124,7 +124,11 @@ fn write_server(out: &mut dyn Write, s: &ServerSession, width: usize) -> io::Res
                 }
                 continue;
             }
-            writeln!(out, "         {}", wrap(&probe_line(p, peer, false), width, 9))?;
+            writeln!(
+                out,
+                "         {}",
+                wrap(&probe_line(p, peer, false), width, 9)
+            )?;
         }
     }
     for note in &not_contacted {

@@ -1,0 +1,157 @@
+//! Test peers shared by the integration tests: the scripted FTP server on its own runtime,
+//! a small DNS responder on 127.0.0.1, and the binary. Nothing here reaches beyond
+//! loopback.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use hickory_proto::op::{Message, MessageType, ResponseCode};
+use hickory_proto::rr::{RData, Record, RecordType, rdata};
+use pasv_doctor::demo::server::{Script, ScriptedServer};
+
+pub fn bin() -> Command {
+    let mut cmd = Command::cargo_bin("pasv-doctor").expect("binary built");
+    cmd.env_remove("PASV_DOCTOR_PASSWORD");
+    cmd.timeout(Duration::from_secs(60));
+    cmd
+}
+
+/// A scripted FTP server on 127.0.0.1 with a runtime of its own, so the test thread can
+/// run the binary while it serves.
+pub struct Ftp {
+    pub server: Option<ScriptedServer>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Ftp {
+    pub fn start(script: Script) -> Ftp {
+        Ftp::start_on(IpAddr::V4(Ipv4Addr::LOCALHOST), script)
+    }
+
+    pub fn start_on(ip: IpAddr, script: Script) -> Ftp {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let server = rt
+            .block_on(ScriptedServer::start(ip, script))
+            .expect("scripted server starts");
+        Ftp {
+            server: Some(server),
+            rt,
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.server.as_ref().expect("running").addr()
+    }
+
+    /// `ftp://user@127.0.0.1:PORT/`
+    pub fn url(&self, user: &str) -> String {
+        format!("ftp://{user}@{}/", self.addr())
+    }
+}
+
+impl Drop for Ftp {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            let _guard = self.rt.enter();
+            s.shutdown();
+        }
+    }
+}
+
+/// What the DNS responder answers for a name.
+#[derive(Clone, Debug)]
+pub enum Answer {
+    Records(Vec<(IpAddr, u32)>),
+    NxDomain,
+}
+
+/// A DNS responder on 127.0.0.1:PORT/udp answering A and AAAA from a table.
+pub struct Dns {
+    pub addr: SocketAddr,
+    pub queries: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Dns {
+    pub fn start(table: HashMap<String, Answer>) -> Dns {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind dns");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .expect("timeout");
+        let addr = socket.local_addr().expect("addr");
+        let stop = Arc::new(AtomicBool::new(false));
+        let queries = Arc::new(AtomicUsize::new(0));
+        let (stop2, queries2) = (stop.clone(), queries.clone());
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 1500];
+            while !stop2.load(Ordering::Relaxed) {
+                let Ok((n, from)) = socket.recv_from(&mut buf) else {
+                    continue;
+                };
+                queries2.fetch_add(1, Ordering::Relaxed);
+                if let Some(reply) = answer(&buf[..n], &table) {
+                    let _ = socket.send_to(&reply, from);
+                }
+            }
+        });
+        Dns {
+            addr,
+            queries,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn answer(request: &[u8], table: &HashMap<String, Answer>) -> Option<Vec<u8>> {
+    let req = Message::from_vec(request).ok()?;
+    let query = req.queries.first()?.clone();
+    let mut resp = Message::response(req.metadata.id, req.metadata.op_code);
+    resp.metadata.message_type = MessageType::Response;
+    resp.metadata.recursion_desired = req.metadata.recursion_desired;
+    resp.metadata.recursion_available = true;
+    resp.metadata.authoritative = true;
+    resp.add_query(query.clone());
+    let name = query.name().to_ascii().trim_end_matches('.').to_ascii_lowercase();
+    match table.get(&name) {
+        None | Some(Answer::NxDomain) => resp.metadata.response_code = ResponseCode::NXDomain,
+        Some(Answer::Records(records)) => {
+            for (ip, ttl) in records {
+                let rdata = match (ip, query.query_type()) {
+                    (IpAddr::V4(v4), RecordType::A) => RData::A(rdata::A(*v4)),
+                    (IpAddr::V6(v6), RecordType::AAAA) => RData::AAAA(rdata::AAAA(*v6)),
+                    _ => continue,
+                };
+                resp.add_answer(Record::from_rdata(query.name().clone(), *ttl, rdata));
+            }
+        }
+    }
+    resp.to_vec().ok()
+}
+
+/// A loopback port with nothing listening on it (bound, then released).
+pub fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
