@@ -56,14 +56,6 @@ pub fn run_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         }
     };
     let o = &args.options;
-    if o.deadline < o.timeout {
-        writeln!(
-            err,
-            "pasv-doctor: --deadline ({:?}) is shorter than --timeout ({:?}); raise --deadline",
-            o.deadline, o.timeout
-        )?;
-        return Ok(Status::Unknown);
-    }
     let user = o
         .user
         .clone()

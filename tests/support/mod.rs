@@ -133,7 +133,11 @@ fn answer(request: &[u8], table: &HashMap<String, Answer>) -> Option<Vec<u8>> {
     resp.metadata.recursion_available = true;
     resp.metadata.authoritative = true;
     resp.add_query(query.clone());
-    let name = query.name().to_ascii().trim_end_matches('.').to_ascii_lowercase();
+    let name = query
+        .name()
+        .to_ascii()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
     match table.get(&name) {
         None | Some(Answer::NxDomain) => resp.metadata.response_code = ResponseCode::NXDomain,
         Some(Answer::Records(records)) => {
