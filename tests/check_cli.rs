@@ -583,3 +583,27 @@ fn demo_scenarios_give_their_verdicts() {
         assert!(!String::from_utf8_lossy(&out.stdout).contains("demo-password"));
     }
 }
+
+#[test]
+fn json_report_parses_back_into_its_documented_types() {
+    for scenario in ["private-address", "filtered-data-port"] {
+        let out = bin()
+            .args([
+                "demo",
+                "--format",
+                "json",
+                "--samples",
+                "1",
+                "--timeout",
+                "500ms",
+                "--scenario",
+                scenario,
+            ])
+            .output()
+            .expect("runs");
+        let report: pasv_doctor::report::json::JsonReport =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{scenario}: {e}"));
+        assert_eq!(report.schema_version, 1);
+        assert_eq!(i32::from(report.exit_code), out.status.code().unwrap_or(-1));
+    }
+}
