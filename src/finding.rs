@@ -109,8 +109,12 @@ pub struct Finding {
     pub evidence: Vec<String>,
     /// Which clients it breaks, and which still work.
     pub impact: String,
-    /// The setting or rule that fixes it.
+    /// What fixes it, in one sentence.
     pub remedy: String,
+    /// The exact settings and rules, with the observed values filled in (for the product
+    /// recognised, or for every common product when unknown).
+    #[serde(default)]
+    pub fix: Vec<String>,
 }
 
 /// The overall result.

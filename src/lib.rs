@@ -9,6 +9,7 @@ pub mod cli;
 pub mod demo;
 pub mod exit;
 pub mod finding;
+pub mod knowledge;
 pub mod probe;
 pub mod proto;
 pub mod report;

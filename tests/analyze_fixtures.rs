@@ -44,7 +44,7 @@ fn every_transcript_gives_its_expected_findings() {
                     .find(|f| f.code.as_str() == code)
                     .unwrap_or_else(|| panic!("{name}: no {code}"));
                 let hay = if field == "remedy" {
-                    f.remedy.clone()
+                    format!("{}\n{}", f.remedy, f.fix.join("\n"))
                 } else {
                     f.evidence.join("\n")
                 };

@@ -29,6 +29,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             remedy: "Enable FTPS on the server (vsftpd ssl_enable=YES, ProFTPD mod_tls, \
                      Pure-FTPd --tls=1) and require it for logins."
                 .to_string(),
+            fix: Vec::new(),
         });
     }
 }

@@ -42,6 +42,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 s.server.port(),
                 s.server.port()
             ),
+            fix: Vec::new(),
         });
     }
 }

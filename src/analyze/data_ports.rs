@@ -11,17 +11,12 @@ use super::range::passive_range;
 use crate::finding::{Code, Finding, Severity};
 use crate::transcript::{ConnectOutcome, Phase, ServerSession, Transcript};
 
-/// Firewall and NAT rules that open a passive range, in the common syntaxes.
-pub fn firewall_rules(low: u16, high: u16) -> String {
-    format!(
-        "Open and forward the passive range {low}-{high} to the server: nftables `tcp dport \
-         {low}-{high} accept`; iptables `-A INPUT -p tcp --match multiport --dports \
-         {low}:{high} -j ACCEPT`; ufw `ufw allow {low}:{high}/tcp`; firewalld \
-         `--add-port={low}-{high}/tcp`; on a NAT router, a port forward (DNAT) of \
-         {low}-{high} to the server's LAN address. If the server picks ports from a wider \
-         range, limit it first (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, \
-         Pure-FTPd -p)."
-    )
+/// The firewall rules for the range, then the server setting that keeps it to that range.
+fn range_fix(s: &ServerSession, low: u16, high: u16) -> Vec<String> {
+    use crate::knowledge::servers::{fingerprint, firewall_rules, port_range_setting};
+    let mut fix = firewall_rules(low, high);
+    fix.extend(port_range_setting(fingerprint(s).product, low, high));
+    fix
 }
 
 fn peer_attempts(s: &ServerSession) -> Vec<(u16, &ConnectOutcome, bool)> {
@@ -88,7 +83,11 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 impact: "Logins work, but every listing and transfer hangs and fails, for every \
                          client (FileZilla: \"Failed to retrieve directory listing\")."
                     .to_string(),
-                remedy: firewall_rules(low, high),
+                remedy: format!(
+                    "Open (and on a NAT router, forward) TCP {low}-{high} to the server, and keep \
+                     the server's passive ports inside that range."
+                ),
+                fix: range_fix(s, low, high),
             });
         } else if !timed_out.is_empty() {
             out.push(Finding {
@@ -112,10 +111,10 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                          forwarded; every client is affected."
                     .to_string(),
                 remedy: format!(
-                    "Forward the whole range the server uses, or shrink the server's range to \
-                     what is forwarded. {}",
-                    firewall_rules(low, high)
+                    "Forward the whole range the server uses ({low}-{high} seen), or shrink the \
+                     server's range to what is forwarded."
                 ),
+                fix: range_fix(s, low, high),
             });
         } else {
             let refused: Vec<(u16, &ConnectOutcome)> = attempts
@@ -140,13 +139,12 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     .map(|(p, o)| format!("{peer}:{p} right after PASV/EPSV: {}", o.label()))
                     .collect(),
                 impact: "Every passive transfer fails at once for every client.".to_string(),
-                remedy: format!(
-                    "Nothing listens on the advertised port, or a firewall rejects it: check \
-                     that the server listens where it says (a port forward to the wrong host or \
-                     port, a server that advertises its external port but listens on another), \
-                     then allow the range. {}",
-                    firewall_rules(low, high)
-                ),
+                remedy: "Nothing listens on the advertised port, or a firewall rejects it: check \
+                         that the server listens where it says (a port forward to the wrong host \
+                         or port, a server advertising one port and listening on another), then \
+                         allow the range."
+                    .to_string(),
+                fix: range_fix(s, low, high),
             });
         }
     }

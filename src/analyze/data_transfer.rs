@@ -102,6 +102,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                          reachable."
                     .to_string(),
                 remedy,
+                fix: Vec::new(),
             });
         }
         if !ok.is_empty() {
@@ -133,6 +134,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 impact: "Clients that connect where these transfers did can list and transfer."
                     .to_string(),
                 remedy: "Nothing to fix.".to_string(),
+                fix: Vec::new(),
             });
         }
     }

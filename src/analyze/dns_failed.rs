@@ -35,6 +35,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 "Check the name's A/AAAA records at its DNS provider (asked: {ns}); \
                  meanwhile check the server by its address."
             ),
+            fix: Vec::new(),
         });
     } else if dns.a.error.is_some() || dns.aaaa.error.is_some() {
         out.push(Finding {
@@ -47,6 +48,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             impact: "Clients whose resolver hits the same failure cannot connect by name."
                 .to_string(),
             remedy: format!("Check the name's records at its DNS provider (asked: {ns})."),
+            fix: Vec::new(),
         });
     }
 }

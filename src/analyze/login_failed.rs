@@ -59,6 +59,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             evidence,
             impact: "The passive-mode checks need a login and did not run.".to_string(),
             remedy,
+            fix: Vec::new(),
         });
     }
 }

@@ -111,16 +111,52 @@ fn phase_of(kind: PassiveKind) -> crate::transcript::Phase {
     }
 }
 
-/// The server-side fix for a wrong advertised address, for every common server.
-fn external_address_remedy(public: Option<IpAddr>) -> String {
-    let ip = public.map_or_else(|| "<public address>".to_string(), |ip| ip.to_string());
-    format!(
-        "Make the server advertise its public address {ip}: vsftpd `pasv_address={ip}`; \
-         ProFTPD `MasqueradeAddress {ip}`; Pure-FTPd `ForcePassiveIP {ip}` (-P {ip}); \
-         FileZilla Server \"Public IP or hostname\"; IIS \"External IP Address of Firewall\". \
-         Clients can work around it meanwhile by ignoring the PASV address (curl's default, \
-         FileZilla's fallback) or by using EPSV."
-    )
+/// The public address to put in a fix: the control peer when it is global, else the
+/// address the user expects, else a global DNS answer.
+fn public_address(t: &Transcript, s: &ServerSession) -> Option<IpAddr> {
+    use crate::proto::AddressClass;
+    let global = |ip: &IpAddr| AddressClass::of(*ip).is_global();
+    if global(&s.peer()) {
+        return Some(s.peer());
+    }
+    if let Some(e) = t.settings.expect_address {
+        return Some(e);
+    }
+    t.dns.as_ref().and_then(|d| {
+        d.a.records
+            .iter()
+            .chain(&d.aaaa.records)
+            .map(|r| r.ip)
+            .find(global)
+    })
+}
+
+/// The fix for a wrong advertised address on this server: a sentence and the exact
+/// settings for the product recognised (every product when unknown).
+fn address_fix(t: &Transcript, s: &ServerSession, advertised: IpAddr) -> (String, Vec<String>) {
+    use crate::knowledge::servers::{Product, docker_hint, external_address_setting, fingerprint};
+    let public = public_address(t, s);
+    let ip = public.map_or_else(|| "PUBLIC_IP".to_string(), |ip| ip.to_string());
+    let product = fingerprint(s).product;
+    let mut fix = external_address_setting(product, &ip);
+    if let Some(hint) = docker_hint(advertised) {
+        fix.push(hint);
+    }
+    let who = match product {
+        Product::Unknown => "the server".to_string(),
+        p => p.name().to_string(),
+    };
+    let remedy = format!(
+        "Make {who} advertise its public address {}{}; until then, clients that ignore the \
+         PASV address (curl 7.74+, modern ftplib) or use EPSV keep working.",
+        ip,
+        if public.is_none() {
+            " (PUBLIC_IP: the address clients reach the server at)"
+        } else {
+            ""
+        }
+    );
+    (remedy, fix)
 }
 
 /// The class of an advertised address when it is a non-routable address that a client

@@ -3,11 +3,9 @@
 //! whether the address is another of the host's own DNS addresses, and what a test of it
 //! showed, because a load-balanced front end may legitimately hand out another address.
 
-use super::{
-    clients, distinct_advertised, external_address_remedy, probe_summary, unreachable_class,
-};
+use super::{address_fix, clients, distinct_advertised, probe_summary, unreachable_class};
 use crate::finding::{Code, Finding, Severity};
-use crate::proto::{AddressClass, classify_effective};
+use crate::proto::classify_effective;
 use crate::transcript::{ConnectOutcome, Phase, Transcript};
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
@@ -60,6 +58,16 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             } else {
                 Severity::Critical
             };
+            let (remedy, fix) = if reachable {
+                (
+                    "Nothing to fix if another host serves data on purpose (a load-balanced \
+                     front end); otherwise advertise the control address."
+                        .to_string(),
+                    Vec::new(),
+                )
+            } else {
+                address_fix(t, s, ip)
+            };
             out.push(Finding {
                 code: Code::PasvAddressMismatch,
                 severity,
@@ -76,13 +84,8 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 } else {
                     clients::impact_of_foreign_address(classify_effective(ip)).to_string()
                 },
-                remedy: if reachable {
-                    "Nothing to fix if another host serves data on purpose (a load-balanced \
-                     front end); otherwise advertise the control address."
-                        .to_string()
-                } else {
-                    external_address_remedy(AddressClass::of(peer).is_global().then_some(peer))
-                },
+                remedy,
+                fix,
             });
         }
     }

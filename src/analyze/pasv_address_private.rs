@@ -2,9 +2,7 @@
 //! loopback, link-local, ULA) that the client, talking to it from elsewhere, cannot reach.
 //! The classic NAT mistake: the server does not know its public address.
 
-use super::{
-    clients, distinct_advertised, external_address_remedy, probe_summary, unreachable_class,
-};
+use super::{address_fix, clients, distinct_advertised, probe_summary, unreachable_class};
 use crate::finding::{Code, Finding, Severity};
 use crate::proto::AddressClass;
 use crate::transcript::{Phase, Transcript};
@@ -25,7 +23,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 ),
             ];
             evidence.extend(probe_summary(s, ip));
-            let public = AddressClass::of(peer).is_global().then_some(peer);
+            let (remedy, fix) = address_fix(t, s, ip);
             out.push(Finding {
                 code: Code::PasvAddressPrivate,
                 severity: Severity::Warning,
@@ -37,7 +35,8 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 ),
                 evidence,
                 impact: clients::impact_of_foreign_address(class).to_string(),
-                remedy: external_address_remedy(public),
+                remedy,
+                fix,
             });
         }
     }

@@ -25,7 +25,11 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     format!("--expect-address {expected}"),
                 ],
                 impact: "Clients that use the PASV address connect to the wrong place.".to_string(),
-                remedy: super::external_address_remedy(Some(expected)),
+                remedy: format!("Make the server advertise {expected}."),
+                fix: crate::knowledge::servers::external_address_setting(
+                    crate::knowledge::servers::fingerprint(s).product,
+                    &expected.to_string(),
+                ),
             });
         }
     }

@@ -1,7 +1,7 @@
 //! PASV_ADDRESS_UNSPECIFIED: the server advertises 0.0.0.0: it does not know which address
 //! to give (vsftpd on an unmapped IPv6 socket with pasv_address set does this).
 
-use super::{clients, distinct_advertised, external_address_remedy};
+use super::{address_fix, clients, distinct_advertised};
 use crate::finding::{Code, Finding, Severity};
 use crate::proto::AddressClass;
 use crate::transcript::{Phase, Transcript};
@@ -13,6 +13,13 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             if !ip.is_unspecified() {
                 continue;
             }
+            let (remedy, mut fix) = address_fix(t, s, ip);
+            fix.push(
+                "vsftpd advertises 0,0,0,0 with listen_ipv6=YES and pasv_address set: run one \
+                 listener per family (listen=YES with listen_address=, and listen_ipv6=YES with \
+                 listen_address6=)"
+                    .to_string(),
+            );
             out.push(Finding {
                 code: Code::PasvAddressUnspecified,
                 severity: Severity::Warning,
@@ -24,12 +31,8 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     format!("control connection peer {peer}"),
                 ],
                 impact: clients::impact_of_foreign_address(AddressClass::Unspecified).to_string(),
-                remedy: format!(
-                    "{} With vsftpd, 0,0,0,0 comes from listen_ipv6=YES with pasv_address set: \
-                     run one listener per family (listen=YES with listen_address=, and \
-                     listen_ipv6=YES with listen_address6=).",
-                    external_address_remedy(AddressClass::of(peer).is_global().then_some(peer))
-                ),
+                remedy,
+                fix,
             });
         }
     }

@@ -37,11 +37,11 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             evidence: ports,
             impact: "Transfers on those ports fail where only the expected range is open."
                 .to_string(),
-            remedy: format!(
-                "Limit the server's passive ports to {low}-{high}: vsftpd pasv_min_port={low} \
-                 pasv_max_port={high}; ProFTPD PassivePorts {low} {high}; Pure-FTPd -p \
-                 {low}:{high}; FileZilla Server \"Use custom port range\"; IIS \"Data Channel \
-                 Port Range\"."
+            remedy: format!("Limit the server's passive ports to {low}-{high}."),
+            fix: crate::knowledge::servers::port_range_setting(
+                crate::knowledge::servers::fingerprint(s).product,
+                low,
+                high,
             ),
         });
     }

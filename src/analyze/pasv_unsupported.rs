@@ -78,6 +78,7 @@ pub fn unsupported(t: &Transcript, out: &mut Vec<Finding>, kind: PassiveKind) {
             evidence: vec![format!("{} -> {reply}", kind.command())],
             impact,
             remedy,
+            fix: Vec::new(),
         });
     }
 }

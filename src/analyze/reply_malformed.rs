@@ -35,6 +35,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                      RFC 959 requires 227 Entering Passive Mode (h1,h2,h3,h4,p1,p2) with each \
                      number 0-255, RFC 2428 requires 229 (|||port|)."
                 .to_string(),
+            fix: Vec::new(),
         });
     }
 }

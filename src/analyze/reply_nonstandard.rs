@@ -62,6 +62,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                          and 229 Entering Extended Passive Mode (|||port|); update the server \
                          or the middlebox that rewrites the reply."
                     .to_string(),
+                fix: Vec::new(),
             });
         }
     }

@@ -70,6 +70,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                  server is just slow."
                     .to_string()
             },
+            fix: Vec::new(),
         });
     }
 }

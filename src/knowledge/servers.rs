@@ -1,0 +1,306 @@
+//! Server products: fingerprints from the greeting, SYST and FEAT, and the exact settings
+//! for the advertised address and the passive port range, with the observed values filled
+//! in. An unknown product gets every product's setting.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::transcript::ServerSession;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Product {
+    Vsftpd,
+    Proftpd,
+    PureFtpd,
+    FilezillaServer,
+    MicrosoftIis,
+    Unknown,
+}
+
+impl Product {
+    pub const KNOWN: [Product; 5] = [
+        Product::Vsftpd,
+        Product::Proftpd,
+        Product::PureFtpd,
+        Product::FilezillaServer,
+        Product::MicrosoftIis,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Product::Vsftpd => "vsftpd",
+            Product::Proftpd => "ProFTPD",
+            Product::PureFtpd => "Pure-FTPd",
+            Product::FilezillaServer => "FileZilla Server",
+            Product::MicrosoftIis => "Microsoft IIS FTP",
+            Product::Unknown => "unknown server",
+        }
+    }
+}
+
+/// What the server was recognised as, and from what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fingerprint {
+    pub product: Product,
+    pub version: Option<String>,
+    /// The text that gave it away.
+    pub evidence: Option<String>,
+}
+
+/// The version token that follows `marker` (case-insensitive), e.g. "3.0.3" after "vsFTPd ".
+fn version_after(text: &str, marker: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let at = lower.find(&marker.to_ascii_lowercase())? + marker.len();
+    let rest = text.get(at..)?.trim_start();
+    let v: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')
+        .collect();
+    (v.chars().next().is_some_and(|c| c.is_ascii_digit())).then_some(v)
+}
+
+/// Recognises the product from what the server said about itself.
+pub fn fingerprint(s: &ServerSession) -> Fingerprint {
+    let greeting: Vec<&str> = s.greeting.iter().map(|r| r.text.as_str()).collect();
+    let syst = s
+        .syst
+        .as_ref()
+        .and_then(|e| e.reply.as_ref())
+        .map(|r| r.text.as_str())
+        .unwrap_or("");
+    let feat = s
+        .feat
+        .as_ref()
+        .and_then(|e| e.reply.as_ref())
+        .map(|r| r.text.as_str())
+        .unwrap_or("");
+    let all = format!("{}\n{syst}\n{feat}", greeting.join("\n"));
+    let lower = all.to_ascii_lowercase();
+    let line_with = |needle: &str| {
+        all.lines()
+            .find(|l| l.to_ascii_lowercase().contains(needle))
+            .map(|l| l.trim().to_string())
+    };
+    let (product, needle, marker) = if lower.contains("vsftpd") {
+        (Product::Vsftpd, "vsftpd", "vsFTPd")
+    } else if lower.contains("proftpd") {
+        (Product::Proftpd, "proftpd", "ProFTPD")
+    } else if lower.contains("pure-ftpd") {
+        (Product::PureFtpd, "pure-ftpd", "Pure-FTPd")
+    } else if lower.contains("filezilla server") {
+        (
+            Product::FilezillaServer,
+            "filezilla server",
+            "FileZilla Server",
+        )
+    } else if lower.contains("microsoft ftp service") {
+        (
+            Product::MicrosoftIis,
+            "microsoft ftp service",
+            "Microsoft FTP Service",
+        )
+    } else if syst.to_ascii_lowercase().contains("windows_nt") {
+        (Product::MicrosoftIis, "windows_nt", "Windows_NT")
+    } else {
+        return Fingerprint {
+            product: Product::Unknown,
+            version: None,
+            evidence: None,
+        };
+    };
+    Fingerprint {
+        product,
+        version: version_after(&all, marker),
+        evidence: line_with(needle),
+    }
+}
+
+/// The setting that makes `product` advertise `ip` (a placeholder when unknown).
+pub fn external_address_setting(product: Product, ip: &str) -> Vec<String> {
+    let one = |p: Product| match p {
+        Product::Vsftpd => format!(
+            "vsftpd: `pasv_address={ip}` in vsftpd.conf (a host name needs `pasv_addr_resolve=YES`), then restart vsftpd"
+        ),
+        Product::Proftpd => format!(
+            "ProFTPD: `MasqueradeAddress {ip}` in proftpd.conf (and `TLSMasqueradeAddress {ip}` for FTPS sessions), then restart proftpd"
+        ),
+        Product::PureFtpd => format!(
+            "Pure-FTPd: `ForcePassiveIP {ip}` in pure-ftpd.conf (command line `-P {ip}`; Docker image stilliard/pure-ftpd: `PUBLICHOST={ip}`)"
+        ),
+        Product::FilezillaServer => format!(
+            "FileZilla Server: Server > Configure > Passive mode settings > \"Public IP or hostname\" = {ip}"
+        ),
+        Product::MicrosoftIis => format!(
+            "IIS: FTP Firewall Support > \"External IP Address of Firewall\" = {ip} (ftpServer/firewallSupport/@externalIp4Address), then restart the FTP service"
+        ),
+        Product::Unknown => String::new(),
+    };
+    match product {
+        Product::Unknown => Product::KNOWN.iter().map(|p| one(*p)).collect(),
+        p => vec![one(p)],
+    }
+}
+
+/// The setting that limits `product`'s passive ports to `low`-`high`.
+pub fn port_range_setting(product: Product, low: u16, high: u16) -> Vec<String> {
+    let one = |p: Product| match p {
+        Product::Vsftpd => {
+            format!("vsftpd: `pasv_min_port={low}` and `pasv_max_port={high}` in vsftpd.conf")
+        }
+        Product::Proftpd => format!("ProFTPD: `PassivePorts {low} {high}` in proftpd.conf"),
+        Product::PureFtpd => format!(
+            "Pure-FTPd: `PassivePortRange {low} {high}` in pure-ftpd.conf (command line `-p {low}:{high}`)"
+        ),
+        Product::FilezillaServer => format!(
+            "FileZilla Server: Passive mode settings > \"Use custom port range\" {low}-{high}"
+        ),
+        Product::MicrosoftIis => format!(
+            "IIS: FTP Firewall Support > \"Data Channel Port Range\" {low}-{high} (server level)"
+        ),
+        Product::Unknown => String::new(),
+    };
+    match product {
+        Product::Unknown => Product::KNOWN.iter().map(|p| one(*p)).collect(),
+        p => vec![one(p)],
+    }
+}
+
+/// Firewall and NAT rules that open TCP `low`-`high`, in the common syntaxes.
+pub fn firewall_rules(low: u16, high: u16) -> Vec<String> {
+    vec![
+        format!("nftables: `nft add rule inet filter input tcp dport {low}-{high} accept`"),
+        format!(
+            "iptables: `iptables -A INPUT -p tcp --match multiport --dports {low}:{high} -j ACCEPT`"
+        ),
+        format!("ufw: `ufw allow {low}:{high}/tcp`"),
+        format!(
+            "firewalld: `firewall-cmd --permanent --add-port={low}-{high}/tcp && firewall-cmd --reload`"
+        ),
+        format!(
+            "NAT router: forward (DNAT) TCP {low}-{high} to the server's LAN address, e.g. nftables \
+             `nft add rule ip nat prerouting tcp dport {low}-{high} dnat to SERVER_LAN_IP`"
+        ),
+    ]
+}
+
+/// A hint when the advertised address looks like a container's.
+pub fn docker_hint(advertised: IpAddr) -> Option<String> {
+    let IpAddr::V4(v4) = advertised else {
+        return None;
+    };
+    let o = v4.octets();
+    (o[0] == 172 && (16..=31).contains(&o[1])).then(|| {
+        format!(
+            "{advertised} looks like a Docker bridge address: in stilliard/pure-ftpd set \
+             PUBLICHOST, in fauria/vsftpd set PASV_ADDRESS (and publish the passive ports with -p)"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcript::{Attempt, ConnectOutcome, Exchange, ReplyRecord, SessionEnd};
+
+    fn session(greeting: &str, syst: &str) -> ServerSession {
+        let rec = |code: u16, text: &str| ReplyRecord {
+            code,
+            text: text.to_string(),
+            anomalies: vec![],
+            elapsed_us: 0,
+        };
+        let addr = "127.0.0.1:21".parse().unwrap();
+        ServerSession {
+            server: addr,
+            source: "literal".into(),
+            connect: Attempt {
+                addr,
+                outcome: ConnectOutcome::Connected,
+                at_us: 0,
+                elapsed_us: 0,
+            },
+            local: None,
+            lines: vec![],
+            greeting: vec![rec(220, greeting)],
+            feat: None,
+            syst: Some(Exchange {
+                command: "SYST".into(),
+                reply: Some(rec(215, syst)),
+                failure: None,
+            }),
+            login: None,
+            type_i: None,
+            pwd: None,
+            samples: vec![],
+            transfers: vec![],
+            end: SessionEnd::Completed,
+            total_us: 0,
+        }
+    }
+
+    #[test]
+    fn recognises_products() {
+        let cases = [
+            (
+                "220 (vsFTPd 3.0.3)",
+                "215 UNIX Type: L8",
+                Product::Vsftpd,
+                Some("3.0.3"),
+            ),
+            (
+                "220 ProFTPD 1.3.8 Server (Debian) [::ffff:10.0.0.5]",
+                "215 UNIX Type: L8",
+                Product::Proftpd,
+                Some("1.3.8"),
+            ),
+            (
+                "220---------- Welcome to Pure-FTPd [privsep] [TLS] ----------\n220 You will be disconnected after 15 minutes of inactivity.",
+                "215 UNIX Type: L8",
+                Product::PureFtpd,
+                None,
+            ),
+            (
+                "220-FileZilla Server 1.8.1\n220 Please visit https://filezilla-project.org/",
+                "215 UNIX emulated by FileZilla.",
+                Product::FilezillaServer,
+                Some("1.8.1"),
+            ),
+            (
+                "220 Microsoft FTP Service",
+                "215 Windows_NT",
+                Product::MicrosoftIis,
+                None,
+            ),
+            (
+                "220 pasv-doctor demo FTP server ready.",
+                "215 UNIX Type: L8",
+                Product::Unknown,
+                None,
+            ),
+        ];
+        for (greeting, syst, product, version) in cases {
+            let f = fingerprint(&session(greeting, syst));
+            assert_eq!(f.product, product, "{greeting}");
+            assert_eq!(f.version.as_deref(), version, "{greeting}");
+        }
+    }
+
+    #[test]
+    fn unknown_product_gets_every_setting() {
+        assert_eq!(
+            external_address_setting(Product::Unknown, "203.0.113.7").len(),
+            5
+        );
+        assert!(
+            external_address_setting(Product::Vsftpd, "203.0.113.7")[0]
+                .contains("pasv_address=203.0.113.7")
+        );
+        assert!(
+            port_range_setting(Product::Proftpd, 30000, 30100)[0]
+                .contains("PassivePorts 30000 30100")
+        );
+    }
+}
