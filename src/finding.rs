@@ -138,3 +138,37 @@ impl Verdict {
         }
     }
 }
+
+impl Code {
+    /// What the customer should see once the finding's fix is in place.
+    pub fn after_fix(self) -> &'static str {
+        match self {
+            Code::DnsFailed => {
+                "the name resolves to the server's address and clients can connect by name."
+            }
+            Code::ConnectFailed => "clients can open the control connection on this address.",
+            Code::ServerUnavailable => "the server greets with 220 and accepts logins.",
+            Code::SessionInterrupted => "the session runs to the end without being cut off.",
+            Code::LoginFailed => "the login succeeds and the data-connection checks can run.",
+            Code::CleartextLogin => "passwords travel encrypted (FTPS).",
+            Code::PasvAddressPrivate | Code::PasvAddressUnspecified | Code::PasvAddressMismatch => {
+                "PASV replies name the server's public address, so every client (FileZilla, \
+                 WinSCP, wget, old curl and ftplib included) connects to the right place."
+            }
+            Code::PasvAddressUnexpected => "PASV replies name the address you expect.",
+            Code::PasvPortOutOfRange => "every passive port lies inside the forwarded range.",
+            Code::PasvUnsupported => {
+                "PASV works, so FileZilla, WinSCP, ftplib and wget can transfer."
+            }
+            Code::EpsvUnsupported => "EPSV works, for IPv6 clients and EPSV-first clients.",
+            Code::ReplyMalformed | Code::ReplyNonstandard => {
+                "the passive replies have the standard form every client parses."
+            }
+            Code::DataPortFiltered | Code::DataRangePartial | Code::DataPortRefused => {
+                "directory listings and transfers open at once instead of hanging and timing out."
+            }
+            Code::DataTransferFailed => "listings and transfers complete.",
+            Code::DataPathOk => "nothing changes: this already works.",
+        }
+    }
+}

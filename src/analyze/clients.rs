@@ -1,34 +1,38 @@
-//! Which clients an advertised address breaks, by its class (facts in docs/clients.md,
-//! from each client's source). Issue-specific wording lives here, not in the rules.
+//! Which clients an advertised address breaks, by its class, in one sentence for the
+//! finding (the full per-client matrix is `knowledge::clients`). Facts in docs/clients.md.
 
 use crate::proto::AddressClass;
 
+/// EPSV-first clients never read the PASV address while the server answers EPSV.
+const EPSV_NOTE: &str = "EPSV-first clients (curl, Go jlaffaye/ftp, Node basic-ftp, \
+                         FluentFTP) are unaffected while EPSV works.";
+
 /// The impact sentence for a PASV address of this class that is not the control peer.
-pub fn impact_of_foreign_address(class: AddressClass) -> &'static str {
-    match class {
+pub fn impact_of_foreign_address(class: AddressClass) -> String {
+    let body = match class {
         AddressClass::Private
         | AddressClass::Loopback
         | AddressClass::LinkLocal
         | AddressClass::UniqueLocal => {
-            "Breaks clients that trust the PASV address: GNU wget, Rust suppaftp, curl 7.73 and \
-             older, Python ftplib before 3.9.3/3.8.9, and Node basic-ftp 6 when EPSV fails. \
-             Still works: curl 7.74+, modern ftplib and commons-net (they use the control \
-             address), FileZilla and WinSCP (they replace an unroutable address), lftp, \
-             FluentFTP, Go jlaffaye/ftp."
+            "Breaks clients that connect to the PASV address as given: GNU wget, Rust \
+             suppaftp, Python ftplib before 3.9.3, curl 7.73 and older. FileZilla and WinSCP \
+             replace an unroutable address, but only when the server's own address is \
+             routable; lftp and commons-net 3.9+ use the server's address."
         }
         AddressClass::Cgnat => {
             "Breaks FileZilla and WinSCP (they do not treat 100.64.0.0/10 as unroutable), lftp, \
-             Go jlaffaye/ftp, FluentFTP, GNU wget and Rust suppaftp. Still works: curl 7.74+, \
-             modern Python ftplib and commons-net 3.9+, which use the control address."
+             GNU wget and Rust suppaftp. Python ftplib 3.9.3+ and commons-net 3.9+ use the \
+             server's address and work."
         }
         AddressClass::Unspecified => {
-            "Breaks GNU wget and Rust suppaftp, which connect to 0.0.0.0. FileZilla, WinSCP, \
-             lftp, FluentFTP and curl 7.74+ use the control address instead."
+            "Breaks GNU wget and Rust suppaftp, which connect to 0.0.0.0; FileZilla, WinSCP, \
+             lftp and FluentFTP use the server's address instead."
         }
         _ => {
-            "Breaks every client that uses the PASV address: FileZilla, WinSCP, lftp, GNU wget, \
-             FluentFTP, Rust suppaftp, Go jlaffaye/ftp. Still works: curl 7.74+, Python ftplib \
-             3.9.3+ and commons-net 3.9+, which use the control address."
+            "Breaks every client that connects to the PASV address: FileZilla, WinSCP, lftp, \
+             GNU wget, Rust suppaftp, Python ftplib before 3.9.3. Python ftplib 3.9.3+ and \
+             commons-net 3.9+ use the server's address and work."
         }
-    }
+    };
+    format!("{body} {EPSV_NOTE}")
 }

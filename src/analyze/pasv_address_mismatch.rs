@@ -49,8 +49,10 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             ];
             evidence.push(if own {
                 format!("{ip} is another DNS address of {}", t.target.host)
-            } else {
+            } else if t.dns.is_some() {
                 format!("{ip} is not one of the DNS addresses of {}", t.target.host)
+            } else {
+                format!("{ip} is not the target's address (the target was given as an address)")
             });
             evidence.extend(tried);
             let severity = if reachable || own {
@@ -82,7 +84,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                      either way; a client that cannot reach that address breaks."
                         .to_string()
                 } else {
-                    clients::impact_of_foreign_address(classify_effective(ip)).to_string()
+                    clients::impact_of_foreign_address(classify_effective(ip))
                 },
                 remedy,
                 fix,

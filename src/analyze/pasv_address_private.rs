@@ -34,7 +34,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     class.as_str().replace('_', "-")
                 ),
                 evidence,
-                impact: clients::impact_of_foreign_address(class).to_string(),
+                impact: clients::impact_of_foreign_address(class),
                 remedy,
                 fix,
             });

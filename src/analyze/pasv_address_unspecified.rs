@@ -30,7 +30,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     format!("reply: {reply}"),
                     format!("control connection peer {peer}"),
                 ],
-                impact: clients::impact_of_foreign_address(AddressClass::Unspecified).to_string(),
+                impact: clients::impact_of_foreign_address(AddressClass::Unspecified),
                 remedy,
                 fix,
             });

@@ -2,22 +2,36 @@
 //! command line, run the probe, analyse, render. Problems with the command line or the
 //! environment are messages on stderr with exit 3 (UNKNOWN).
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
 use super::password::{self, PasswordSource};
-use super::{CheckArgs, CheckFormat, DemoArgs};
-use crate::analyze;
+use super::{CheckArgs, CheckFormat, ColorChoice, DemoArgs, OutputOptions};
 use crate::exit::Status;
 use crate::probe::{self, ProbeConfig, session::is_anonymous};
-use crate::report::{self, Report};
+use crate::report::{self, Report, table::HumanOptions};
 use crate::target;
 use crate::transcript::{Family, Transcript};
 
-/// Text width: `COLUMNS` when set, else 100.
-fn width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
+/// Decides colour once: the flag, then NO_COLOR, then CLICOLOR_FORCE, then whether stdout
+/// is a terminal.
+pub fn use_color(choice: ColorChoice) -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto if set("NO_COLOR") => false,
+        ColorChoice::Auto if set("CLICOLOR_FORCE") => true,
+        ColorChoice::Auto => io::stdout().is_terminal(),
+    }
+}
+
+/// Width: `COLUMNS` when set, else the terminal's, else 100.
+fn width() -> u16 {
+    if let Some(c) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return c;
+    }
+    terminal_size::terminal_size()
+        .map(|(w, _)| w.0)
         .unwrap_or(100)
 }
 
@@ -30,19 +44,25 @@ fn runtime() -> io::Result<tokio::runtime::Runtime> {
 /// Analyses a transcript and writes the report; the status follows the verdict.
 pub fn render(
     transcript: &Transcript,
-    format: CheckFormat,
+    output: &OutputOptions,
     out: &mut dyn Write,
 ) -> io::Result<Status> {
-    let findings = analyze::analyze(transcript);
-    let verdict = analyze::verdict(transcript, &findings);
-    let report = Report {
-        transcript,
-        findings: &findings,
-        verdict,
-    };
-    match format {
-        CheckFormat::Text => report::text::write(out, &report, width())?,
+    let report = Report::new(transcript);
+    match output.format {
+        CheckFormat::Table => {
+            let color = use_color(output.color);
+            colored::control::set_override(color);
+            let opts = HumanOptions {
+                color,
+                width: width(),
+                transcript: output.transcript,
+                // A test switch, so snapshots of live runs are stable (as xh's XH_TEST_MODE).
+                deterministic: std::env::var_os("PASV_DOCTOR_TEST_MODE").is_some(),
+            };
+            report::table::write(out, &report, opts)?;
+        }
         CheckFormat::Json => report::json::write(out, &report)?,
+        CheckFormat::Markdown => report::markdown::write(out, &report)?,
     }
     Ok(report.status())
 }
@@ -109,7 +129,7 @@ pub fn run_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
             return Ok(Status::Unknown);
         }
     };
-    render(&transcript, o.format, out)
+    render(&transcript, &o.output, out)
 }
 
 pub fn run_demo(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<Status> {
@@ -125,7 +145,7 @@ pub fn run_demo(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> io
             return Ok(Status::Unknown);
         }
     };
-    if args.format == CheckFormat::Text {
+    if args.output.format == CheckFormat::Table {
         writeln!(
             out,
             "Demo scenario \"{}\": {}\n(a built-in FTP server on 127.0.0.1; try --scenario with \
@@ -134,5 +154,5 @@ pub fn run_demo(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> io
             args.scenario.description()
         )?;
     }
-    render(&transcript, args.format, out)
+    render(&transcript, &args.output, out)
 }

@@ -142,9 +142,33 @@ pub struct CheckOptions {
     #[arg(long, value_name = "IP")]
     pub expect_address: Option<IpAddr>,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    #[command(flatten)]
+    pub output: OutputOptions,
+}
+
+/// How the report is shown.
+#[derive(Debug, Clone, Args)]
+pub struct OutputOptions {
+    /// Output format: tables for people, Markdown for a ticket, versioned JSON for scripts.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
     pub format: CheckFormat,
+
+    /// Colour: auto (on a terminal, unless NO_COLOR is set; CLICOLOR_FORCE forces it),
+    /// always or never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Also show the control session (commands and replies, password masked) with
+    /// timestamps.
+    #[arg(long)]
+    pub transcript: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Args)]
@@ -162,17 +186,19 @@ pub struct DemoArgs {
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
     pub timeout: Duration,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
-    pub format: CheckFormat,
+    #[command(flatten)]
+    pub output: OutputOptions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {
-    /// Readable text.
-    Text,
+    /// Tables for people (the default).
+    #[value(alias = "text")]
+    Table,
     /// One versioned JSON report (see docs/json-report.md).
     Json,
+    /// A short answer to paste into a ticket, evidence collapsed.
+    Markdown,
 }
 
 /// `5`, `5s`, `500ms`, `2m`.

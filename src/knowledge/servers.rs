@@ -54,7 +54,11 @@ pub struct Fingerprint {
 fn version_after(text: &str, marker: &str) -> Option<String> {
     let lower = text.to_ascii_lowercase();
     let at = lower.find(&marker.to_ascii_lowercase())? + marker.len();
-    let rest = text.get(at..)?.trim_start();
+    let rest = text
+        .get(at..)?
+        .lines()
+        .next()?
+        .trim_start_matches([' ', '\t']);
     let v: String = rest
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::Report;
 use crate::analyze::PassiveRange;
 use crate::finding::{Finding, Verdict};
+use crate::knowledge::clients::ClientVerdict;
+use crate::knowledge::servers::{Fingerprint, fingerprint};
 use crate::proto::AddressClass;
 use crate::transcript::{ServerSession, Transcript, Via};
 
@@ -28,6 +30,7 @@ pub struct JsonReport {
     pub summary: String,
     pub servers: Vec<JsonServer>,
     pub findings: Vec<Finding>,
+    pub clients: Vec<ClientVerdict>,
     pub timings: JsonTimings,
     pub transcript: Transcript,
 }
@@ -65,6 +68,7 @@ pub struct JsonServer {
     pub address: String,
     pub control_peer: IpAddr,
     pub control_peer_class: String,
+    pub product: Fingerprint,
     pub end: String,
     pub greeting: Option<String>,
     pub login: Option<String>,
@@ -172,6 +176,7 @@ fn server_of(s: &ServerSession) -> JsonServer {
         address: s.server.to_string(),
         control_peer: s.peer(),
         control_peer_class: AddressClass::of(s.peer()).as_str().to_string(),
+        product: fingerprint(s),
         end: super::end_label(&s.end),
         greeting: s.greeting.last().map(|r| r.text.clone()),
         login: s.login.as_ref().map(|l| {
@@ -251,7 +256,8 @@ pub fn build(report: &Report<'_>) -> JsonReport {
         exit_code: report.status().code(),
         summary: report.summary(),
         servers: t.servers.iter().map(server_of).collect(),
-        findings: report.findings.to_vec(),
+        findings: report.findings.clone(),
+        clients: report.clients.clone(),
         timings: JsonTimings {
             dns_ms: t.dns.as_ref().map(|d| ms(d.elapsed_us)),
             total_ms: ms(t.total_us),

@@ -3,18 +3,38 @@
 
 pub mod decode;
 pub mod json;
-pub mod text;
+pub mod markdown;
+pub mod table;
 
+use crate::analyze;
 use crate::exit::Status;
-use crate::finding::{Finding, Severity, Verdict};
+use crate::finding::{Code, Finding, Severity, Verdict};
+use crate::knowledge::clients::{ClientVerdict, compatibility};
 use crate::transcript::{SessionEnd, Transcript};
 
-/// What a `check` run produced: the transcript, the findings and the verdict.
+/// What a `check` run produced: the transcript and what the analysis made of it.
 #[derive(Debug)]
 pub struct Report<'a> {
     pub transcript: &'a Transcript,
-    pub findings: &'a [Finding],
+    pub findings: Vec<Finding>,
     pub verdict: Verdict,
+    pub clients: Vec<ClientVerdict>,
+}
+
+impl<'a> Report<'a> {
+    /// Analyses a transcript (pure).
+    pub fn new(transcript: &'a Transcript) -> Self {
+        let findings = analyze::analyze(transcript);
+        let verdict = analyze::verdict(transcript, &findings);
+        let partial = findings.iter().any(|f| f.code == Code::DataRangePartial);
+        let clients = compatibility(transcript, partial);
+        Report {
+            transcript,
+            findings,
+            verdict,
+            clients,
+        }
+    }
 }
 
 impl Report<'_> {

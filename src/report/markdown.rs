@@ -1,0 +1,195 @@
+//! Markdown for a ticket: a short answer a support engineer can paste to a customer (what
+//! we checked, what is wrong, the exact setting to change, what to expect after the fix),
+//! with the technical evidence in a collapsed details block.
+
+use std::io::{self, Write};
+
+use super::Report;
+use crate::finding::{Severity, Verdict};
+use crate::knowledge::servers::{Product, fingerprint};
+
+fn verdict_badge(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Ok => "OK",
+        Verdict::Warning => "WARNING",
+        Verdict::Critical => "CRITICAL",
+        Verdict::Unknown => "UNKNOWN (the check could not run)",
+    }
+}
+
+/// Keeps a value from breaking out of inline code.
+fn code(s: &str) -> String {
+    format!("`{}`", s.replace('`', "'"))
+}
+
+pub fn write(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
+    let t = report.transcript;
+    writeln!(
+        out,
+        "### FTP passive-mode check of {}: {}\n",
+        t.target.host,
+        verdict_badge(report.verdict)
+    )?;
+
+    // What we checked.
+    let addresses: Vec<String> = t.servers.iter().map(|s| s.server.to_string()).collect();
+    let samples = t.settings.samples;
+    let products: Vec<String> = t
+        .servers
+        .iter()
+        .map(fingerprint)
+        .filter(|f| f.product != Product::Unknown)
+        .map(|f| match f.version {
+            Some(v) => format!("{} {v}", f.product.name()),
+            None => f.product.name().to_string(),
+        })
+        .collect();
+    write!(out, "**What we checked:** ")?;
+    if t.servers.is_empty() {
+        writeln!(
+            out,
+            "we looked up {} but found no address to check.",
+            t.target.host
+        )?;
+    } else {
+        write!(
+            out,
+            "we connected to {} as {}, asked for {samples} passive (PASV) and {samples} extended \
+             passive (EPSV) data connections, tested each data port and listed a directory over \
+             them.",
+            addresses.join(", "),
+            code(&t.target.user)
+        )?;
+        if let Some(p) = products.first() {
+            write!(out, " The server identifies itself as {p}.")?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out)?;
+
+    let problems: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Warning)
+        .collect();
+    if problems.is_empty() {
+        writeln!(
+            out,
+            "**Result:** passive-mode data connections work. Nothing needs to change on the \
+             server for FTP transfers.\n"
+        )?;
+    } else {
+        writeln!(out, "**What is wrong:**\n")?;
+        for f in &problems {
+            writeln!(
+                out,
+                "- **{}** ({}). {}",
+                f.title,
+                code(f.code.as_str()),
+                f.impact
+            )?;
+        }
+        writeln!(out)?;
+        writeln!(out, "**What to change:**\n")?;
+        for f in &problems {
+            writeln!(out, "- {}", f.remedy)?;
+            for line in &f.fix {
+                writeln!(out, "  - {line}")?;
+            }
+        }
+        writeln!(out)?;
+        writeln!(out, "**What to expect after the fix:**\n")?;
+        let mut seen = Vec::new();
+        for f in &problems {
+            let s = f.code.after_fix();
+            if !seen.contains(&s) {
+                seen.push(s);
+                writeln!(out, "- {}{}", s[..1].to_uppercase(), &s[1..])?;
+            }
+        }
+        writeln!(out)?;
+    }
+
+    if !report.clients.is_empty() && !t.servers.is_empty() {
+        let works: Vec<&str> = report
+            .clients
+            .iter()
+            .filter(|c| c.works)
+            .map(|c| c.name.as_str())
+            .collect();
+        let broken: Vec<&str> = report
+            .clients
+            .iter()
+            .filter(|c| !c.works)
+            .map(|c| c.name.as_str())
+            .collect();
+        writeln!(
+            out,
+            "**Clients today:** work: {}; fail: {}.\n",
+            if works.is_empty() {
+                "none".to_string()
+            } else {
+                works.join(", ")
+            },
+            if broken.is_empty() {
+                "none".to_string()
+            } else {
+                broken.join(", ")
+            }
+        )?;
+    }
+
+    // Technical evidence, collapsed.
+    writeln!(out, "<details>\n<summary>Technical evidence</summary>\n")?;
+    writeln!(out, "```text")?;
+    for f in &report.findings {
+        writeln!(
+            out,
+            "{} {}: {}",
+            f.severity.as_str().to_uppercase(),
+            f.code,
+            f.title
+        )?;
+        for e in &f.evidence {
+            writeln!(out, "    {e}")?;
+        }
+    }
+    for s in &t.servers {
+        writeln!(out, "\nserver {}:", s.server)?;
+        for x in s
+            .samples
+            .iter()
+            .chain(s.transfers.iter().map(|t| &t.passive))
+        {
+            let reply = x.exchange.reply.as_ref().map_or_else(
+                || x.exchange.failure.clone().unwrap_or_default(),
+                |r| r.text.clone(),
+            );
+            writeln!(out, "  {} -> {reply}", x.command.command())?;
+        }
+        for tr in &s.transfers {
+            if let (Some(d), Some(c)) = (&tr.data, &tr.command) {
+                writeln!(
+                    out,
+                    "  {} over {} via {}: {} ({} bytes)",
+                    c.command,
+                    tr.passive.command.command(),
+                    d.attempt.addr,
+                    tr.completion
+                        .as_ref()
+                        .map_or("no completion", |r| r.text.as_str()),
+                    tr.bytes
+                )?;
+            }
+        }
+    }
+    writeln!(out, "```")?;
+    writeln!(out, "\n</details>")?;
+    writeln!(
+        out,
+        "\n_Checked with pasv-doctor {}; verdict {}._",
+        env!("CARGO_PKG_VERSION"),
+        report.verdict.as_str()
+    )?;
+    out.flush()
+}

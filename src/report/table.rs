@@ -1,0 +1,458 @@
+//! The people's report: tables for the addresses, the checks, the findings and the client
+//! matrix, then the fixes and a verdict line. comfy-table draws the tables; colour is
+//! decided once by the caller (`HumanOptions::color`) and never guessed here, so piped
+//! output has no escape codes and fits the width it is given.
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use colored::Colorize;
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
+
+use super::{Report, end_label};
+use crate::analyze::passive_range;
+use crate::analyze::range::Allocation;
+use crate::finding::{Severity, Verdict};
+use crate::knowledge::servers::{Product, fingerprint};
+use crate::proto::{AddressClass, PassiveKind};
+use crate::transcript::{ConnectOutcome, Direction, PortProbe, ServerSession, Via};
+
+/// How the human report is drawn.
+#[derive(Debug, Clone, Copy)]
+pub struct HumanOptions {
+    /// Colour (ANSI escapes) on or off, decided once by the caller.
+    pub color: bool,
+    /// Total width in columns.
+    pub width: u16,
+    /// Also show the control session with timestamps.
+    pub transcript: bool,
+    /// Show every duration as "-" (a test switch for stable snapshots).
+    pub deterministic: bool,
+}
+
+struct Painter {
+    opts: HumanOptions,
+}
+
+impl Painter {
+    fn table(&self, header: &[&str]) -> Table {
+        let mut t = Table::new();
+        t.load_style(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(self.opts.width)
+            .force_no_tty();
+        if self.opts.color {
+            t.enforce_styling();
+        }
+        t.set_header(header.iter().map(Cell::new).collect::<Vec<_>>());
+        t
+    }
+
+    fn ms(&self, us: u64) -> String {
+        if self.opts.deterministic {
+            "-".to_string()
+        } else {
+            format!("{:.1} ms", us as f64 / 1000.0)
+        }
+    }
+
+    /// A timestamp for the transcript view.
+    fn at(&self, us: u64) -> String {
+        if self.opts.deterministic {
+            "+-".to_string()
+        } else {
+            format!("+{:.3}s", us as f64 / 1e6)
+        }
+    }
+
+    fn severity_cell(&self, sev: Severity) -> Cell {
+        let (text, color) = match sev {
+            Severity::Ok => ("OK", Color::Green),
+            Severity::Info => ("INFO", Color::Cyan),
+            Severity::Warning => ("WARNING", Color::Yellow),
+            Severity::Critical => ("CRITICAL", Color::Red),
+        };
+        Cell::new(text).fg(color)
+    }
+
+    fn outcome_cell(&self, o: &ConnectOutcome, transfer: bool) -> Cell {
+        match o {
+            ConnectOutcome::Connected => Cell::new("connected").fg(Color::Green),
+            // An older sample's listener is gone: a reset proves the path open.
+            ConnectOutcome::Refused if !transfer => {
+                Cell::new("refused: path open, listener gone").fg(Color::Green)
+            }
+            ConnectOutcome::Refused => Cell::new("refused").fg(Color::Red),
+            ConnectOutcome::TimedOut => Cell::new("timed out: dropped").fg(Color::Red),
+            ConnectOutcome::Unreachable(e) => Cell::new(format!("unreachable: {e}")).fg(Color::Red),
+            ConnectOutcome::Error(e) => Cell::new(format!("error: {e}")).fg(Color::Red),
+            ConnectOutcome::Skipped(_) => Cell::new("not contacted").fg(Color::DarkGrey),
+        }
+    }
+
+    fn verdict_word(&self, v: Verdict) -> String {
+        let word = v.as_str().to_uppercase();
+        if !self.opts.color {
+            return word;
+        }
+        match v {
+            Verdict::Ok => word.green().bold().to_string(),
+            Verdict::Warning => word.yellow().bold().to_string(),
+            Verdict::Critical => word.red().bold().to_string(),
+            Verdict::Unknown => word.magenta().bold().to_string(),
+        }
+    }
+
+    fn heading(&self, text: &str) -> String {
+        if self.opts.color {
+            text.bold().to_string()
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+fn class_of(ip: IpAddr) -> &'static str {
+    AddressClass::of(ip).as_str()
+}
+
+fn addresses_table(p: &Painter, report: &Report<'_>) -> Table {
+    let t = report.transcript;
+    let mut table = p.table(&["role", "address", "class", "detail"]);
+    if let Some(d) = &t.dns {
+        let ns = d
+            .nameserver
+            .map_or_else(|| "system resolver".to_string(), |n| n.to_string());
+        for (rtype, a) in [("DNS A", &d.a), ("DNS AAAA", &d.aaaa)] {
+            if !a.queried {
+                continue;
+            }
+            if a.records.is_empty() {
+                let why = a.error.clone().unwrap_or_else(|| "no records".to_string());
+                table.add_row(vec![
+                    Cell::new(rtype),
+                    Cell::new(&d.name),
+                    Cell::new("-"),
+                    Cell::new(format!("{why} (via {ns})")),
+                ]);
+            }
+            for r in &a.records {
+                table.add_row(vec![
+                    Cell::new(rtype),
+                    Cell::new(r.ip),
+                    Cell::new(class_of(r.ip)),
+                    Cell::new(format!("ttl {} s (via {ns})", r.ttl)),
+                ]);
+            }
+        }
+    }
+    for s in &t.servers {
+        table.add_row(vec![
+            Cell::new("control peer"),
+            Cell::new(s.server),
+            Cell::new(class_of(s.peer())),
+            Cell::new(format!(
+                "{} in {}",
+                s.connect.outcome.label(),
+                p.ms(s.connect.elapsed_us)
+            )),
+        ]);
+        for kind in [PassiveKind::Pasv, PassiveKind::Epsv] {
+            let ads: Vec<_> = s
+                .all_samples(kind)
+                .filter_map(|x| x.advertised.as_ref())
+                .collect();
+            if ads.is_empty() {
+                continue;
+            }
+            let mut addrs: Vec<Option<IpAddr>> = ads.iter().map(|a| a.address).collect();
+            addrs.dedup();
+            let ports: Vec<u16> = ads.iter().map(|a| a.port).collect();
+            let (lo, hi) = (
+                ports.iter().min().copied().unwrap_or(0),
+                ports.iter().max().copied().unwrap_or(0),
+            );
+            for addr in addrs {
+                let (shown, class) = match addr {
+                    Some(ip) => (ip.to_string(), class_of(ip).to_string()),
+                    None => (
+                        format!("{} (control peer)", s.peer()),
+                        class_of(s.peer()).to_string(),
+                    ),
+                };
+                let cell = Cell::new(shown);
+                let cell = match addr {
+                    Some(ip) if ip != s.peer() => cell.fg(Color::Yellow),
+                    _ => cell,
+                };
+                table.add_row(vec![
+                    Cell::new(format!("{} advertised", kind.command())),
+                    cell,
+                    Cell::new(class),
+                    Cell::new(format!("ports {lo}-{hi} in {} replies", ports.len())),
+                ]);
+            }
+        }
+    }
+    table
+}
+
+fn probe_row(
+    p: &Painter,
+    command: &str,
+    probe: &PortProbe,
+    peer: IpAddr,
+    transfer: bool,
+) -> Vec<Cell> {
+    let via = match probe.via {
+        Via::Advertised if probe.attempt.addr.ip() == peer => "advertised (= peer)",
+        Via::Advertised => "advertised",
+        Via::ControlPeer => "control peer",
+    };
+    let time = match probe.attempt.outcome {
+        ConnectOutcome::Skipped(_) => "-".to_string(),
+        _ => p.ms(probe.attempt.elapsed_us),
+    };
+    vec![
+        Cell::new(command),
+        Cell::new(probe.attempt.addr.port()),
+        Cell::new(format!("{} ({via})", probe.attempt.addr.ip())),
+        p.outcome_cell(&probe.attempt.outcome, transfer),
+        Cell::new(time),
+    ]
+}
+
+fn checks_table(p: &Painter, s: &ServerSession) -> Table {
+    let peer = s.peer();
+    let mut table = p.table(&["command", "port", "address tried", "outcome", "time"]);
+    for x in &s.samples {
+        if x.probes.is_empty() {
+            let reply = x.exchange.reply.as_ref().map_or_else(
+                || x.exchange.failure.clone().unwrap_or_default(),
+                |r| r.text.clone(),
+            );
+            let why = x.decode_error.clone().unwrap_or(reply);
+            table.add_row(vec![
+                Cell::new(x.command.command()),
+                Cell::new("-"),
+                Cell::new("-"),
+                Cell::new(why).fg(Color::Red),
+                Cell::new("-"),
+            ]);
+        }
+        for probe in &x.probes {
+            table.add_row(probe_row(p, x.command.command(), probe, peer, false));
+        }
+    }
+    for t in &s.transfers {
+        let command = format!(
+            "{} over {}",
+            t.command
+                .as_ref()
+                .map_or("transfer", |c| c.command.as_str()),
+            t.passive.command.command()
+        );
+        let Some(data) = &t.data else {
+            continue;
+        };
+        let mut row = probe_row(p, &command, data, peer, true);
+        if data.attempt.outcome == ConnectOutcome::Connected {
+            let done = t.completion.as_ref();
+            let ok = done.is_some_and(|r| r.code / 100 == 2) && t.data_error.is_none();
+            let text = match (done, &t.data_error) {
+                (_, Some(e)) => format!("{e} ({} bytes)", t.bytes),
+                (Some(r), None) => {
+                    format!("{}, {} bytes", r.text.lines().last().unwrap_or(""), t.bytes)
+                }
+                (None, None) => t.completion_failure.clone().unwrap_or_default(),
+            };
+            row[3] = Cell::new(text).fg(if ok { Color::Green } else { Color::Red });
+            row[4] = Cell::new(p.ms(t.data_end_us.unwrap_or(data.attempt.elapsed_us)));
+        }
+        table.add_row(row);
+    }
+    table
+}
+
+fn findings_table(p: &Painter, report: &Report<'_>) -> Table {
+    let mut table = p.table(&["severity", "finding", "evidence"]);
+    for f in &report.findings {
+        table.add_row(vec![
+            p.severity_cell(f.severity),
+            Cell::new(format!("{}\n{}", f.code, f.title)),
+            Cell::new(f.evidence.first().cloned().unwrap_or_default()),
+        ]);
+    }
+    table
+}
+
+fn clients_table(p: &Painter, report: &Report<'_>) -> Table {
+    let mut table = p.table(&["client", "works", "why"]);
+    for c in &report.clients {
+        table.add_row(vec![
+            Cell::new(&c.name),
+            if c.works {
+                Cell::new("yes").fg(Color::Green)
+            } else {
+                Cell::new("no").fg(Color::Red)
+            },
+            Cell::new(&c.reason),
+        ]);
+    }
+    table
+}
+
+/// Wraps `text` to `width`, continuation lines indented by `indent`; the first line starts
+/// at column `indent` too unless the caller already wrote a longer prefix (`start`).
+fn wrap_from(text: &str, width: usize, indent: usize, start: usize) -> String {
+    let mut out = String::new();
+    let mut col = start;
+    for (i, word) in text.split_whitespace().enumerate() {
+        let len = word.chars().count();
+        if i > 0 && col + 1 + len > width {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            col = indent;
+        } else if i > 0 {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(word);
+        col += len;
+    }
+    out
+}
+
+fn wrap(text: &str, width: usize, indent: usize) -> String {
+    wrap_from(text, width, indent, indent)
+}
+
+fn server_line(p: &Painter, s: &ServerSession) -> String {
+    let f = fingerprint(s);
+    let product = match (f.product, &f.version) {
+        (Product::Unknown, _) => "server product not recognised".to_string(),
+        (prod, Some(v)) => format!("{} {v}", prod.name()),
+        (prod, None) => prod.name().to_string(),
+    };
+    let greeting = s
+        .greeting
+        .last()
+        .map(|g| format!(" - \"{}\"", g.text.lines().next().unwrap_or("")))
+        .unwrap_or_default();
+    let range = passive_range(s)
+        .map(|r| {
+            let how = match r.allocation {
+                Allocation::Single => "one port",
+                Allocation::Sequential => "sequential",
+                Allocation::Random => "random",
+            };
+            format!("; passive ports seen {}-{} ({how})", r.low, r.high)
+        })
+        .unwrap_or_default();
+    let end = if matches!(s.end, crate::transcript::SessionEnd::Completed) {
+        String::new()
+    } else {
+        format!("; session {}", end_label(&s.end).replace('_', " "))
+    };
+    p.heading(&format!(
+        "Server {}: {product}{greeting}{range}{end}",
+        s.server
+    ))
+}
+
+/// Writes the human report.
+pub fn write(out: &mut dyn Write, report: &Report<'_>, opts: HumanOptions) -> io::Result<()> {
+    let p = Painter { opts };
+    let width = usize::from(opts.width.max(60));
+    let t = report.transcript;
+    writeln!(
+        out,
+        "{} {}  {}",
+        p.heading("pasv-doctor check of"),
+        t.target.input,
+        p.verdict_word(report.verdict)
+    )?;
+    writeln!(out)?;
+    writeln!(out, "{}", p.heading("Addresses"))?;
+    writeln!(out, "{}", addresses_table(&p, report))?;
+    for s in &t.servers {
+        writeln!(out)?;
+        writeln!(out, "{}", wrap(&server_line(&p, s), width, 2))?;
+        if !s.samples.is_empty() || !s.transfers.is_empty() {
+            writeln!(out, "{}", checks_table(&p, s))?;
+        }
+        let skipped: Vec<String> = s
+            .samples
+            .iter()
+            .flat_map(|x| x.probes.iter())
+            .filter_map(|pr| match &pr.attempt.outcome {
+                ConnectOutcome::Skipped(why) => Some(why.clone()),
+                _ => None,
+            })
+            .fold(Vec::new(), |mut acc, w| {
+                if !acc.contains(&w) {
+                    acc.push(w);
+                }
+                acc
+            });
+        for why in skipped {
+            writeln!(out, "  not contacted: {}", wrap(&why, width, 17))?;
+        }
+        if opts.transcript {
+            writeln!(out, "  control session (password masked):")?;
+            for l in &s.lines {
+                let arrow = match l.dir {
+                    Direction::Sent => "->",
+                    Direction::Received => "<-",
+                };
+                writeln!(out, "  {:>9} {arrow} {}", p.at(l.at_us), l.text)?;
+            }
+        }
+    }
+    writeln!(out)?;
+    if report.findings.is_empty() {
+        writeln!(out, "{}", p.heading("Findings: none"))?;
+    } else {
+        writeln!(out, "{}", p.heading("Findings"))?;
+        writeln!(out, "{}", findings_table(&p, report))?;
+    }
+    if !report.clients.is_empty() && !t.servers.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", p.heading("Clients"))?;
+        writeln!(out, "{}", clients_table(&p, report))?;
+    }
+    let to_fix: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| {
+            f.severity >= Severity::Warning || (f.severity == Severity::Info && !f.fix.is_empty())
+        })
+        .collect();
+    if !to_fix.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", p.heading("How to fix"))?;
+        for f in to_fix {
+            let prefix = format!("  {}: ", f.code);
+            writeln!(
+                out,
+                "{prefix}{}",
+                wrap_from(&f.remedy, width, 4, prefix.len())
+            )?;
+            for line in &f.fix {
+                writeln!(out, "    - {}", wrap(line, width, 6))?;
+            }
+            writeln!(out, "    impact: {}", wrap(&f.impact, width, 12))?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Verdict: {} - {}",
+        p.verdict_word(report.verdict),
+        report
+            .summary()
+            .split_once(": ")
+            .map_or("", |(_, rest)| rest)
+    )?;
+    out.flush()
+}
