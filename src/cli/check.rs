@@ -148,8 +148,9 @@ pub fn run_demo(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> io
     if args.output.format == CheckFormat::Table {
         writeln!(
             out,
-            "Demo scenario \"{}\": {}\n(a built-in FTP server on 127.0.0.1; try --scenario with \
-             healthy, wrong-public-address, refused-data-port, filtered-data-port, bad-ip)\n",
+            "Demo scenario \"{}\":\n  {}.\nA built-in FTP server on 127.0.0.1 plays it; other \
+             scenarios:\n  healthy, wrong-public-address, refused-data-port, filtered-data-port, \
+             bad-ip (--scenario NAME)\n",
             args.scenario.name(),
             args.scenario.description()
         )?;

@@ -445,14 +445,14 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>, opts: HumanOptions) -> io
         }
     }
     writeln!(out)?;
+    let summary = report.summary();
+    let rest = summary.split_once(": ").map_or("", |(_, rest)| rest);
+    let start = "Verdict: ".len() + report.verdict.as_str().len() + " - ".len();
     writeln!(
         out,
         "Verdict: {} - {}",
         p.verdict_word(report.verdict),
-        report
-            .summary()
-            .split_once(": ")
-            .map_or("", |(_, rest)| rest)
+        wrap_from(rest, width, 2, start)
     )?;
     out.flush()
 }

@@ -492,7 +492,6 @@ e2e_start_proftpd() {
     echo "UseReverseDNS off"
     echo "WtmpLog off"
     echo "UseLastlog off"
-    echo "IdentLookups off"
     echo "TransferLog none"
     echo "SystemLog $WORK/logs/proftpd.system.log"
     echo "MaxInstances 30"
