@@ -10,16 +10,15 @@ use pasv_doctor::transcript::Transcript;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/transcripts");
 
-const CASES: [&str; 8] = [
-    "demo-private-address",
-    "demo-healthy",
-    "demo-wrong-public-address",
-    "demo-refused-data-port",
-    "demo-filtered-data-port",
-    "demo-bad-ip",
-    "nat-private-global-peer",
-    "mismatch-own-dns",
-];
+/// Every transcript named in `fixtures/transcripts/expected.json`, in name order.
+fn cases() -> Vec<String> {
+    let text = std::fs::read_to_string(format!("{DIR}/expected.json")).expect("expected.json");
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).expect("object");
+    let mut names: Vec<String> = map.keys().cloned().collect();
+    names.sort();
+    names
+}
 
 fn load(name: &str) -> Transcript {
     let text = std::fs::read_to_string(format!("{DIR}/{name}.json")).expect("fixture");
@@ -40,7 +39,8 @@ fn human(t: &Transcript, color: bool) -> String {
 
 #[test]
 fn table_without_colour() {
-    for name in CASES {
+    for name in cases() {
+        let name = name.as_str();
         let text = human(&load(name), false);
         assert!(
             !text.contains('\u{1b}'),
@@ -70,7 +70,8 @@ fn table_with_forced_colour() {
 
 #[test]
 fn markdown() {
-    for name in CASES {
+    for name in cases() {
+        let name = name.as_str();
         let mut out = Vec::new();
         markdown::write(&mut out, &Report::new(&load(name))).expect("render");
         insta::assert_snapshot!(
@@ -82,7 +83,8 @@ fn markdown() {
 
 #[test]
 fn json_report() {
-    for name in CASES {
+    for name in cases() {
+        let name = name.as_str();
         let t = load(name);
         let mut value = serde_json::to_value(json::build(&Report::new(&t))).expect("json");
         // The transcript is the fixture itself; the snapshot shows what is derived from it.

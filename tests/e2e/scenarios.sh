@@ -1,0 +1,224 @@
+# shellcheck shell=bash disable=SC2034
+# The bench's scenarios and what each must show. Sourced by tests/e2e/bench.sh.
+#
+# scenario_define NAME SERVER sets, for one scenario on one server:
+#   S_DESC                one line: the real-world situation
+#   S_SERVERS             the servers it runs on
+#   S_FWD S_WAN S_V6RULE S_ALG   the router (see e2e_firewall in lib.sh)
+#   S_DNS                 records "name address" served by dnsmasq
+#   SRV_*                 the FTP server's settings (see lib.sh)
+#   S_TARGET S_ARGS       pasv-doctor's target and extra flags (always run with --format json
+#                         --timeout 2s --dns-server, the password in PASV_DOCTOR_PASSWORD)
+#   X_EXIT X_VERDICT      expected exit code and verdict
+#   X_CODES               the finding codes that must be reported, no more
+#   X_MAYBE               codes that may also appear (where the real server's random port
+#                         choice decides, e.g. which port the transfer got)
+#   X_CHECKS              more assertions for check_report.py (see its --help)
+#   X_CURL                curl runs in the client namespace, each "LABEL|EXIT|ARGS|PATTERN":
+#                         curl ARGS URL must exit EXIT (0 ok, 7 could not connect, 28 timed
+#                         out...) and its -v output must match the extended regex PATTERN
+#                         (optional). URL is S_CURL_URL.
+#   S_KNOWN               set when pasv-doctor is known to get this wrong today: the reason
+#                         (listed in docs/bench.md); the scenario then does not fail the run
+#
+# The expectations are the correct behaviour as docs/findings.md describes it, checked
+# against the real daemons; curl shows the symptom each finding predicts.
+
+NAT_SCENARIOS=(healthy private-address stale-address range-not-forwarded range-partial
+  range-rejected-rst range-rejected-icmp dns-elsewhere two-a-records alg-rewrite)
+OTHER_SCENARIOS=(epsv-refused pasv-disabled pasv-refused-epsv-ok two-a-one-dead ipv6-healthy
+  ipv6-filtered vsftpd-dual-stack-zero single-port-range)
+ALL_SCENARIOS=("${NAT_SCENARIOS[@]}" "${OTHER_SCENARIOS[@]}")
+ALL_SERVERS=(vsftpd proftpd pureftpd)
+
+# Curl flags: "naive" is what a client that trusts the PASV address does (FileZilla, wget,
+# lftp, old curl); curl's default (EPSV first, PASV address ignored) hides most NAT mistakes.
+CURL_NAIVE="--disable-epsv --no-ftp-skip-pasv-ip"
+
+scenario_define() {
+  local name=$1 server=$2
+  S_DESC="" S_SERVERS="vsftpd proftpd pureftpd"
+  S_FWD="$PASV_LOW-$PASV_HIGH" S_WAN="drop" S_V6RULE="" S_ALG=0
+  S_DNS=("ftp.pasv.test $WAN_A")
+  SRV_PASV_ADDRESS=$WAN_A SRV_EPSV=1 SRV_PASV=1 SRV_PASV_CMD=1 SRV_FAMILY=4
+  S_TARGET="ftp://$FTP_USER@ftp.pasv.test/"
+  S_CURL_URL="ftp://ftp.pasv.test/"
+  S_ARGS=()
+  X_EXIT=0 X_VERDICT=ok X_CODES="CLEARTEXT_LOGIN DATA_PATH_OK" X_MAYBE="" X_CHECKS=()
+  X_CURL=("default|0||" "naive|0|$CURL_NAIVE|")
+  S_KNOWN=""
+
+  case $name in
+    healthy)
+      S_DESC="external address set, whole passive range forwarded"
+      S_ARGS=(--expect-range "$PASV_LOW-$PASV_HIGH" --expect-address "$WAN_A")
+      X_CHECKS=(--open-ports "$PASV_LOW-$PASV_HIGH" --transfers-ok 2)
+      # Random ports repeat; pasv-doctor test-connects a repeated port once per sample and
+      # vsftpd's passive listener has a backlog of 1 (see single-port-range).
+      [[ $server == vsftpd ]] && S_KNOWN="flaky: BUG-1 (repeated port floods vsftpd's backlog-1 listener)"
+      ;;
+    private-address)
+      S_DESC="no external address set: the server advertises its LAN address 192.168.50.10"
+      SRV_PASV_ADDRESS=""
+      X_EXIT=1 X_VERDICT=warning X_CODES="CLEARTEXT_LOGIN DATA_PATH_OK PASV_ADDRESS_PRIVATE"
+      X_CHECKS=(--severity PASV_ADDRESS_PRIVATE=warning --evidence "PASV_ADDRESS_PRIVATE=192.168.50.10"
+        --not-contacted 192.168.50.10 --transfers-ok 2)
+      # Connecting to the LAN address fails at once here: the client has no route to it.
+      X_CURL=("default|0||" "naive|7|$CURL_NAIVE|192\.168\.50\.10")
+      ;;
+    stale-address)
+      S_DESC="external address set to an old public address (192.0.2.99), now dropped"
+      SRV_PASV_ADDRESS=$STALE_IP
+      S_TARGET="ftp://$FTP_USER@$WAN_A/"
+      S_CURL_URL="ftp://$WAN_A/"
+      X_EXIT=2 X_VERDICT=critical X_CODES="CLEARTEXT_LOGIN DATA_PATH_OK PASV_ADDRESS_MISMATCH"
+      X_CHECKS=(--severity PASV_ADDRESS_MISMATCH=critical --evidence "PASV_ADDRESS_MISMATCH=$STALE_IP"
+        --not-contacted "$STALE_IP" --transfers-ok 2)
+      X_CURL=("default|0||" "naive|28|$CURL_NAIVE|$STALE_IP")
+      ;;
+    range-not-forwarded)
+      S_DESC="passive range not forwarded: the router drops it"
+      S_FWD=""
+      X_EXIT=2 X_VERDICT=critical X_CODES="CLEARTEXT_LOGIN DATA_PORT_FILTERED"
+      X_CHECKS=(--open-ports none --closed-outcome timed_out --max-seconds 5)
+      X_CURL=("default|28||" "naive|28|$CURL_NAIVE|")
+      ;;
+    range-partial)
+      S_DESC="only 30000-30009 of the server's 30000-30019 forwarded"
+      S_FWD="$PASV_LOW-$((PASV_LOW + 9))"
+      # 8 samples of each kind: the chance that all 16 random ports fall in one half is 3e-5.
+      S_ARGS=(--samples 8 --expect-range "$PASV_LOW-$((PASV_LOW + 9))")
+      X_EXIT=2 X_VERDICT=critical X_CODES="CLEARTEXT_LOGIN DATA_RANGE_PARTIAL PASV_PORT_OUT_OF_RANGE"
+      X_MAYBE="DATA_PATH_OK DATA_TRANSFER_FAILED"
+      X_CHECKS=(--open-ports "$PASV_LOW-$((PASV_LOW + 9))" --closed-outcome timed_out)
+      # Whether a curl run works depends on the port the server picks: check each against it.
+      X_CURL=("default-1|port||" "default-2|port||" "naive|port|$CURL_NAIVE|")
+      ;;
+    range-rejected-rst)
+      S_DESC="passive range rejected by the router with TCP RST"
+      S_FWD="" S_WAN="tcp dport $PASV_LOW-$PASV_HIGH reject with tcp reset"
+      X_EXIT=2 X_VERDICT=critical X_CODES="CLEARTEXT_LOGIN DATA_PORT_REFUSED"
+      X_CHECKS=(--open-ports none --closed-outcome refused --max-seconds 2)
+      X_CURL=("default|7||" "naive|7|$CURL_NAIVE|")
+      ;;
+    range-rejected-icmp)
+      S_DESC="passive range rejected by the router with ICMP admin-prohibited"
+      S_FWD="" S_WAN="tcp dport $PASV_LOW-$PASV_HIGH reject with icmp type admin-prohibited"
+      X_EXIT=2 X_VERDICT=critical X_CODES="CLEARTEXT_LOGIN DATA_PORT_REFUSED"
+      X_CHECKS=(--open-ports none --closed-outcome refused,unreachable --max-seconds 2)
+      X_CURL=("default|7||" "naive|7|$CURL_NAIVE|")
+      ;;
+    dns-elsewhere)
+      S_DESC="the name now points at 203.0.113.11; the server still advertises 203.0.113.20 (another host, refusing every port)"
+      S_DNS=("moved.pasv.test $WAN_B")
+      SRV_PASV_ADDRESS=$WAN_RST
+      S_TARGET="ftp://$FTP_USER@moved.pasv.test/"
+      S_CURL_URL="ftp://moved.pasv.test/"
+      S_ARGS=(--probe-advertised)
+      X_EXIT=2 X_VERDICT=critical X_CODES="CLEARTEXT_LOGIN DATA_PATH_OK PASV_ADDRESS_MISMATCH"
+      X_CHECKS=(--severity PASV_ADDRESS_MISMATCH=critical --evidence "PASV_ADDRESS_MISMATCH=$WAN_RST"
+        --advertised-outcome "$WAN_RST=refused" --transfers-ok 2)
+      X_CURL=("default|0||" "naive|7|$CURL_NAIVE|$WAN_RST")
+      ;;
+    two-a-records)
+      S_DESC="the name has two A records (203.0.113.1, .11), both forwarded; the server advertises .1"
+      S_DNS=("rr.pasv.test $WAN_A" "rr.pasv.test $WAN_B")
+      S_TARGET="ftp://$FTP_USER@rr.pasv.test/"
+      S_CURL_URL="ftp://$WAN_B/"
+      X_EXIT=1 X_VERDICT=warning X_CODES="CLEARTEXT_LOGIN DATA_PATH_OK PASV_ADDRESS_MISMATCH"
+      X_CHECKS=(--servers 2 --severity PASV_ADDRESS_MISMATCH=warning
+        --finding-server "PASV_ADDRESS_MISMATCH=$WAN_B:21" --evidence "PASV_ADDRESS_MISMATCH=$WAN_A"
+        --transfers-ok 4)
+      # A client that trusts the PASV address, connected to .11, moves its data over .1: works.
+      X_CURL=("default|0||" "naive|0|$CURL_NAIVE|Connecting to $WAN_A .*port 3")
+      ;;
+    alg-rewrite)
+      S_DESC="no external address set, no range forwarded, but the router's FTP helper (ALG) rewrites 227 and opens each data port"
+      SRV_PASV_ADDRESS="" S_FWD="" S_ALG=1
+      X_CHECKS=(--transfers-ok 2 --pasv-address "$WAN_A")
+      ;;
+    epsv-refused)
+      S_DESC="EPSV refused (vsftpd cmds_allowed / ProFTPD <Limit EPSV>)"
+      S_SERVERS="vsftpd proftpd"
+      SRV_EPSV=0
+      X_CODES="CLEARTEXT_LOGIN DATA_PATH_OK EPSV_UNSUPPORTED"
+      X_CHECKS=(--severity EPSV_UNSUPPORTED=info --transfers-ok 1)
+      # curl tries EPSV, gets the refusal and falls back to PASV.
+      X_CURL=("default|0||PASV" "naive|0|$CURL_NAIVE|")
+      ;;
+    pasv-disabled)
+      S_DESC="passive mode disabled (vsftpd pasv_enable=NO / ProFTPD <Limit PASV EPSV>)"
+      S_SERVERS="vsftpd proftpd"
+      SRV_PASV=0
+      X_EXIT=2 X_VERDICT=critical X_CODES="CLEARTEXT_LOGIN EPSV_UNSUPPORTED PASV_UNSUPPORTED"
+      X_CHECKS=(--severity PASV_UNSUPPORTED=critical --transfers-ok 0)
+      X_CURL=("default|13||" "naive|13|$CURL_NAIVE|")
+      ;;
+    pasv-refused-epsv-ok)
+      S_DESC="PASV refused, EPSV allowed: only EPSV-first clients work"
+      S_SERVERS="vsftpd proftpd"
+      SRV_PASV_CMD=0
+      X_EXIT=2 X_VERDICT=critical X_CODES="CLEARTEXT_LOGIN DATA_PATH_OK PASV_UNSUPPORTED"
+      X_CHECKS=(--severity PASV_UNSUPPORTED=critical --transfers-ok 1)
+      X_CURL=("default|0||" "naive|13|$CURL_NAIVE|")
+      ;;
+    two-a-one-dead)
+      S_DESC="the name has two A records, one of them a dead old address (192.0.2.99)"
+      S_SERVERS="vsftpd"
+      S_DNS=("rr.pasv.test $WAN_A" "rr.pasv.test $STALE_IP")
+      S_TARGET="ftp://$FTP_USER@rr.pasv.test/"
+      S_CURL_URL="ftp://$STALE_IP/"
+      X_EXIT=2 X_VERDICT=critical X_CODES="CLEARTEXT_LOGIN CONNECT_FAILED DATA_PATH_OK"
+      X_CHECKS=(--servers 2 --finding-server "CONNECT_FAILED=$STALE_IP:21" --transfers-ok 2 --max-seconds 5)
+      X_CURL=("dead-address|28||")
+      ;;
+    ipv6-healthy)
+      S_DESC="IPv6 (no NAT): EPSV, range open"
+      S_SERVERS="vsftpd proftpd pureftpd"
+      SRV_FAMILY=6 SRV_PASV_ADDRESS=""
+      S_DNS=("v6.pasv.test $SERVER_IP6")
+      S_TARGET="ftp://$FTP_USER@v6.pasv.test/"
+      S_CURL_URL="ftp://v6.pasv.test/"
+      X_MAYBE="PASV_UNSUPPORTED"
+      X_CHECKS=(--severity PASV_UNSUPPORTED=info --transfers-ok 1)
+      X_CURL=("default|0||")
+      ;;
+    ipv6-filtered)
+      S_DESC="IPv6: EPSV answered, but the router's forward chain drops the passive range"
+      S_SERVERS="vsftpd proftpd pureftpd"
+      SRV_FAMILY=6 SRV_PASV_ADDRESS=""
+      S_V6RULE="ip6 daddr $SERVER_IP6 tcp dport $PASV_LOW-$PASV_HIGH drop"
+      S_DNS=("v6.pasv.test $SERVER_IP6")
+      S_TARGET="ftp://$FTP_USER@v6.pasv.test/"
+      S_CURL_URL="ftp://v6.pasv.test/"
+      X_EXIT=2 X_VERDICT=critical X_CODES="CLEARTEXT_LOGIN DATA_PORT_FILTERED"
+      X_MAYBE="PASV_UNSUPPORTED"
+      X_CHECKS=(--severity PASV_UNSUPPORTED=info --open-ports none --closed-outcome timed_out --max-seconds 5)
+      # Over IPv6 curl reports a data-port timeout as exit 8 (see bench-notes), 28 elsewhere.
+      X_CURL=("default|8,28||")
+      ;;
+    vsftpd-dual-stack-zero)
+      S_DESC="vsftpd with one listen_ipv6 socket for both families and pasv_address set: IPv4 PASV says 0,0,0,0"
+      S_SERVERS="vsftpd"
+      SRV_FAMILY=dual
+      X_EXIT=1 X_VERDICT=warning X_CODES="CLEARTEXT_LOGIN DATA_PATH_OK PASV_ADDRESS_UNSPECIFIED"
+      X_CHECKS=(--severity PASV_ADDRESS_UNSPECIFIED=warning --transfers-ok 2)
+      # A client that trusts 0.0.0.0 connects to itself: refused.
+      X_CURL=("default|0||" "naive|7|$CURL_NAIVE|0\.0\.0\.0")
+      ;;
+    single-port-range)
+      S_DESC="healthy, with a one-port passive range (30000-30000), forwarded"
+      S_SERVERS="vsftpd"
+      S_FWD="$PASV_LOW"
+      X_CHECKS=(--open-ports "$PASV_LOW" --transfers-ok 2)
+      S_KNOWN="BUG-1 (every sample names the same port; pasv-doctor connects to it once per sample and vsftpd's backlog-1 listener drops the extra SYNs: false DATA_RANGE_PARTIAL)"
+      ;;
+    *) die "unknown scenario $name" ;;
+  esac
+}
+
+# The servers a scenario runs on.
+scenario_servers() {
+  scenario_define "$1" vsftpd
+  echo "$S_SERVERS"
+}
