@@ -33,6 +33,8 @@ pub enum Code {
     DataRangePartial,
     DataTransferFailed,
     DataPathOk,
+    CheckedFromSameNat,
+    PasvAddressIsClient,
 }
 
 impl Code {
@@ -59,6 +61,8 @@ impl Code {
             Code::DataRangePartial => "DATA_RANGE_PARTIAL",
             Code::DataTransferFailed => "DATA_TRANSFER_FAILED",
             Code::DataPathOk => "DATA_PATH_OK",
+            Code::CheckedFromSameNat => "CHECKED_FROM_SAME_NAT",
+            Code::PasvAddressIsClient => "PASV_ADDRESS_IS_CLIENT",
         }
     }
 }
@@ -169,6 +173,10 @@ impl Code {
             }
             Code::DataTransferFailed => "listings and transfers complete.",
             Code::DataPathOk => "nothing changes: this already works.",
+            Code::CheckedFromSameNat => {
+                "a check from outside the server's network shows what customers see."
+            }
+            Code::PasvAddressIsClient => "PASV replies name the server's own public address.",
         }
     }
 }

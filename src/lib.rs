@@ -5,6 +5,7 @@
 //! [`report`] (renderers that write to a writer they are given), driven by [`cli`].
 
 pub mod analyze;
+pub mod batch;
 pub mod cli;
 pub mod demo;
 pub mod exit;
@@ -16,3 +17,4 @@ pub mod report;
 pub mod secret;
 pub mod target;
 pub mod transcript;
+pub mod webhook;

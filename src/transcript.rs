@@ -29,6 +29,12 @@ pub struct Transcript {
     pub servers: Vec<ServerSession>,
     /// The overall deadline ended the probe before it was done.
     pub deadline_hit: bool,
+    /// This machine's public address, when `--my-ip-url` asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_public: Option<IpAddr>,
+    /// Why the public address could not be learned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_public_error: Option<String>,
     /// Wall time of the whole probe.
     pub total_us: u64,
 }

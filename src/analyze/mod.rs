@@ -4,6 +4,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod cleartext_login;
+mod client_vantage;
 mod clients;
 mod connect_failed;
 mod data_ports;
@@ -50,6 +51,7 @@ const RULES: &[Rule] = &[
     data_ports::check,
     data_transfer::check,
     cleartext_login::check,
+    client_vantage::check,
 ];
 
 /// All findings for a transcript, worst first (stable within a severity).

@@ -5,10 +5,10 @@
 use std::io::{self, IsTerminal, Write};
 
 use super::password::{self, PasswordSource};
-use super::{CheckArgs, CheckFormat, ColorChoice, DemoArgs, OutputOptions};
+use super::{CheckArgs, CheckFormat, ColorChoice, DemoArgs, OutputOptions, ProbeOptions};
 use crate::exit::Status;
 use crate::probe::{self, ProbeConfig, session::is_anonymous};
-use crate::report::{self, Report, table::HumanOptions};
+use crate::report::{self, Report, nagios::Thresholds, table::HumanOptions};
 use crate::target;
 use crate::transcript::{Family, Transcript};
 
@@ -41,14 +41,18 @@ fn runtime() -> io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Analyses a transcript and writes the report; the status follows the verdict.
+/// Analyses a transcript and writes the report; the status follows the verdict (and, for
+/// Nagios, the time thresholds).
 pub fn render(
     transcript: &Transcript,
     output: &OutputOptions,
+    thresholds: Thresholds,
     out: &mut dyn Write,
 ) -> io::Result<Status> {
     let report = Report::new(transcript);
     match output.format {
+        CheckFormat::Nagios => return report::nagios::write(out, &report, thresholds),
+        CheckFormat::Prometheus => report::prometheus::write(out, std::slice::from_ref(&report))?,
         CheckFormat::Table => {
             let color = use_color(output.color);
             colored::control::set_override(color);
@@ -104,32 +108,78 @@ pub fn run_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         writeln!(err, "pasv-doctor: the password contains a line break")?;
         return Ok(Status::Unknown);
     }
-    let config = ProbeConfig {
-        input: args.target.clone(),
+    if let Some(url) = &o.delivery.post
+        && let Err(e) = crate::webhook::validate_url(url)
+    {
+        writeln!(err, "pasv-doctor: {e}")?;
+        return Ok(Status::Unknown);
+    }
+    let config = probe_config(
+        args.target.clone(),
         target,
         user,
         password,
-        dns_server: o.dns_server,
-        family: match (o.ipv4, o.ipv6) {
-            (true, _) => Family::V4,
-            (_, true) => Family::V6,
-            _ => Family::Any,
-        },
-        samples: o.samples,
-        timeout: o.timeout,
-        deadline: o.deadline,
-        probe_advertised: o.probe_advertised,
-        expect_range: o.expect_range,
-        expect_address: o.expect_address,
-    };
-    let transcript = match runtime()?.block_on(probe::run(&config)) {
+        &o.probe,
+        o.expect_range,
+        o.expect_address,
+    );
+    let rt = runtime()?;
+    let transcript = match rt.block_on(probe::run(&config)) {
         Ok(t) => t,
         Err(e) => {
             writeln!(err, "pasv-doctor: {e}")?;
             return Ok(Status::Unknown);
         }
     };
-    render(&transcript, &o.output, out)
+    let thresholds = Thresholds {
+        warning: o.warning.map(|d| d.as_secs_f64()),
+        critical: o.critical.map(|d| d.as_secs_f64()),
+    };
+    // The local output first: a failing POST must not lose it.
+    let status = render(&transcript, &o.output, thresholds, out)?;
+    if let Some(url) = &o.delivery.post {
+        let body = serde_json::to_vec(&report::json::build(&Report::new(&transcript)))
+            .map_err(io::Error::other)?;
+        let posted = rt.block_on(async {
+            let client = crate::webhook::http_client(crate::webhook::TIMEOUT)?;
+            crate::webhook::post_json(&client, url, body).await
+        });
+        if let Err(e) = posted {
+            writeln!(err, "pasv-doctor: {e} (the report above is complete)")?;
+        }
+    }
+    Ok(status)
+}
+
+/// The probe configuration for one target.
+pub fn probe_config(
+    input: String,
+    target: target::Target,
+    user: String,
+    password: Option<crate::secret::Secret>,
+    p: &ProbeOptions,
+    expect_range: Option<(u16, u16)>,
+    expect_address: Option<std::net::IpAddr>,
+) -> ProbeConfig {
+    ProbeConfig {
+        input,
+        target,
+        user,
+        password,
+        dns_server: p.dns_server,
+        family: match (p.ipv4, p.ipv6) {
+            (true, _) => Family::V4,
+            (_, true) => Family::V6,
+            _ => Family::Any,
+        },
+        samples: p.samples,
+        timeout: p.timeout,
+        deadline: p.deadline,
+        probe_advertised: p.probe_advertised,
+        expect_range,
+        expect_address,
+        my_ip_url: p.my_ip_url.clone(),
+    }
 }
 
 pub fn run_demo(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<Status> {
@@ -155,5 +205,5 @@ pub fn run_demo(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> io
             args.scenario.description()
         )?;
     }
-    render(&transcript, &args.output, out)
+    render(&transcript, &args.output, Thresholds::default(), out)
 }

@@ -2,6 +2,7 @@
 //! that runs each subcommand. Usage errors exit 3 (UNKNOWN), not clap's default 2, because
 //! 2 means CRITICAL to a monitoring system.
 
+pub mod batch;
 pub mod check;
 pub mod decode;
 pub mod password;
@@ -51,6 +52,9 @@ pub enum Command {
     /// classic NAT mistake), healthy, wrong-public-address, refused-data-port,
     /// filtered-data-port, bad-ip.
     Demo(DemoArgs),
+    /// Check many targets from a file, several at a time, streaming one JSON report per
+    /// line as each finishes, with a summary on stderr. Exit with the worst status.
+    Batch(BatchArgs),
     /// Decode passive-mode replies (227 PASV, 229 EPSV, 228 LPSV) copied from a log.
     ///
     /// Prints the advertised address and port, the address class (private, CGNAT, ...),
@@ -103,6 +107,35 @@ pub struct CheckOptions {
     #[arg(long)]
     pub password_stdin: bool,
 
+    #[command(flatten)]
+    pub probe: ProbeOptions,
+
+    /// The passive port range the firewall forwards, LOW-HIGH; ports outside it are reported.
+    #[arg(long, value_name = "LOW-HIGH", value_parser = parse_range)]
+    pub expect_range: Option<(u16, u16)>,
+
+    /// The address the server should advertise; any other is reported.
+    #[arg(long, value_name = "IP")]
+    pub expect_address: Option<IpAddr>,
+
+    /// With --format nagios: WARNING when the whole check takes longer than this.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub warning: Option<Duration>,
+
+    /// With --format nagios: CRITICAL when the whole check takes longer than this.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub critical: Option<Duration>,
+
+    #[command(flatten)]
+    pub output: OutputOptions,
+
+    #[command(flatten)]
+    pub delivery: DeliveryOptions,
+}
+
+/// How the probe runs, shared by `check` and `batch`.
+#[derive(Debug, Clone, Args)]
+pub struct ProbeOptions {
     /// The DNS server to ask, IP[:PORT] (default: the system's resolver).
     #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server)]
     pub dns_server: Option<SocketAddr>,
@@ -124,7 +157,7 @@ pub struct CheckOptions {
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
 
-    /// Longest the whole check may take, e.g. 60s, 2m.
+    /// Longest one check may take, e.g. 60s, 2m (in a batch: per target).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub deadline: Duration,
 
@@ -134,16 +167,56 @@ pub struct CheckOptions {
     #[arg(long)]
     pub probe_advertised: bool,
 
-    /// The passive port range the firewall forwards, LOW-HIGH; ports outside it are reported.
-    #[arg(long, value_name = "LOW-HIGH", value_parser = parse_range)]
-    pub expect_range: Option<(u16, u16)>,
+    /// Learn this machine's public address from URL (an HTTP GET that answers with the
+    /// address as text) so the report can tell when client and server sit behind the same
+    /// NAT or the server advertises the client's own address. Off unless given: no call is
+    /// made by default.
+    #[arg(long, value_name = "URL")]
+    pub my_ip_url: Option<String>,
+}
 
-    /// The address the server should advertise; any other is reported.
-    #[arg(long, value_name = "IP")]
-    pub expect_address: Option<IpAddr>,
+/// Where the report goes besides stdout.
+#[derive(Debug, Clone, Args)]
+pub struct DeliveryOptions {
+    /// POST the JSON report to URL (in a batch: each target's report as it finishes), with
+    /// a timeout and retries. A failed POST is reported on stderr and never loses the local
+    /// output.
+    #[arg(long, value_name = "URL")]
+    pub post: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// The batch file, one target per line (`-` for stdin): TARGET [user=U]
+    /// [password-env=VAR] [tls=off] [expect-range=LOW-HIGH] [expect-address=IP]; `#`
+    /// comments and blank lines are ignored.
+    #[arg(value_name = "FILE")]
+    pub file: String,
+
+    /// Targets checked at the same time.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: u32,
 
     #[command(flatten)]
-    pub output: OutputOptions,
+    pub probe: ProbeOptions,
+
+    /// Output: JSON Lines (one report per target, as each finishes) or one Prometheus
+    /// exposition for the whole run at the end.
+    #[arg(long, value_enum, default_value_t = BatchFormat::Jsonl)]
+    pub format: BatchFormat,
+
+    #[command(flatten)]
+    pub delivery: DeliveryOptions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BatchFormat {
+    /// One JSON report per line, written as each target finishes.
+    #[value(alias = "json")]
+    Jsonl,
+    /// Prometheus text exposition for every target, at the end.
+    Prometheus,
 }
 
 /// How the report is shown.
@@ -199,6 +272,10 @@ pub enum CheckFormat {
     Json,
     /// A short answer to paste into a ticket, evidence collapsed.
     Markdown,
+    /// The monitoring-plugins convention: `PASV STATUS - summary | perfdata`.
+    Nagios,
+    /// Prometheus text exposition (node_exporter textfile collector).
+    Prometheus,
 }
 
 /// `5`, `5s`, `500ms`, `2m`.
@@ -298,10 +375,12 @@ pub fn parse() -> Result<Cli, Status> {
 /// `pasv-doctor TARGET ...` means `pasv-doctor check TARGET ...`: insert `check` when the
 /// first argument is neither a subcommand nor a global flag.
 pub fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    const KNOWN: [&str; 8] = [
+    const KNOWN: [&str; 10] = [
         "check",
         "demo",
         "decode",
+        "batch",
+        "explain",
         "help",
         "-h",
         "--help",
@@ -322,5 +401,6 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<Sta
         Command::Decode(args) => decode::run(&args, &mut io::stdin().lock(), out, err),
         Command::Check(args) => check::run_check(&args, out, err),
         Command::Demo(args) => check::run_demo(&args, out, err),
+        Command::Batch(args) => batch::run(&args, out, err),
     }
 }

@@ -105,6 +105,7 @@ pub async fn run(scenario: Scenario, samples: u32, timeout: Duration) -> io::Res
         probe_advertised: false,
         expect_range: None,
         expect_address: None,
+        my_ip_url: None,
     };
     let transcript = probe::run(&config)
         .await

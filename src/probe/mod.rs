@@ -9,6 +9,7 @@
 pub mod control;
 pub mod data;
 pub mod dns;
+pub mod myip;
 pub mod session;
 
 use std::fmt;
@@ -41,6 +42,8 @@ pub struct ProbeConfig {
     pub probe_advertised: bool,
     pub expect_range: Option<(u16, u16)>,
     pub expect_address: Option<IpAddr>,
+    /// Where to learn this machine's public address (opt-in; `None`: no call).
+    pub my_ip_url: Option<String>,
 }
 
 /// The tool could not do its job.
@@ -111,8 +114,16 @@ pub async fn run(config: &ProbeConfig) -> Result<Transcript, ProbeError> {
         dns: None,
         servers: Vec::new(),
         deadline_hit: false,
+        client_public: None,
+        client_public_error: None,
         total_us: 0,
     };
+
+    // The public-address look-up runs while the target is checked.
+    let my_ip = config
+        .my_ip_url
+        .clone()
+        .map(|url| tokio::spawn(async move { myip::lookup(&url).await }));
 
     let mut addresses: Vec<(IpAddr, &'static str)> = Vec::new();
     match &config.target.host {
@@ -217,6 +228,13 @@ pub async fn run(config: &ProbeConfig) -> Result<Transcript, ProbeError> {
         .servers
         .iter()
         .any(|s| matches!(s.end, SessionEnd::Deadline(_)));
+    if let Some(task) = my_ip {
+        match task.await {
+            Ok(Ok(ip)) => transcript.client_public = Some(ip),
+            Ok(Err(e)) => transcript.client_public_error = Some(e),
+            Err(e) => transcript.client_public_error = Some(e.to_string()),
+        }
+    }
     transcript.total_us = start.elapsed().as_micros() as u64;
     Ok(transcript)
 }

@@ -4,6 +4,8 @@
 pub mod decode;
 pub mod json;
 pub mod markdown;
+pub mod nagios;
+pub mod prometheus;
 pub mod table;
 
 use crate::analyze;

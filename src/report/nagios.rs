@@ -1,0 +1,134 @@
+//! The monitoring-plugins output (Nagios, Icinga, Zabbix, ...): one status line
+//! `PASV STATUS - summary | perfdata`, then detail lines, with the exit code carrying the
+//! status. Time thresholds (`--warning`/`--critical`, seconds on the whole check) can raise
+//! the status.
+
+use std::io::{self, Write};
+
+use super::Report;
+use crate::exit::Status;
+use crate::finding::Severity;
+use crate::transcript::ServerSession;
+
+/// Time thresholds in seconds for the whole check.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Thresholds {
+    pub warning: Option<f64>,
+    pub critical: Option<f64>,
+}
+
+fn secs(us: u64) -> f64 {
+    us as f64 / 1e6
+}
+
+/// Per-phase times of the first session that got furthest.
+fn phases(s: &ServerSession) -> Vec<(&'static str, f64)> {
+    let mut out = vec![("connect", secs(s.connect.elapsed_us))];
+    if let Some(l) = &s.login {
+        out.push(("login", secs(l.elapsed_us)));
+    }
+    if let Some(r) = s.samples.iter().find_map(|x| x.exchange.reply.as_ref()) {
+        out.push(("pasv", secs(r.elapsed_us)));
+    }
+    if let Some(t) = s.transfers.iter().find(|t| t.data_end_us.is_some()) {
+        let data = t.data.as_ref().map_or(0, |d| d.attempt.elapsed_us) + t.data_end_us.unwrap_or(0);
+        out.push(("data", secs(data)));
+    }
+    out
+}
+
+/// The status after applying the time thresholds to the verdict's status.
+pub fn status(report: &Report<'_>, thresholds: Thresholds) -> Status {
+    let base = report.status();
+    if base == Status::Unknown {
+        return base;
+    }
+    let total = secs(report.transcript.total_us);
+    let by_time = if thresholds.critical.is_some_and(|c| total > c) {
+        Status::Critical
+    } else if thresholds.warning.is_some_and(|w| total > w) {
+        Status::Warning
+    } else {
+        Status::Ok
+    };
+    base.max(by_time)
+}
+
+fn label(status: Status) -> &'static str {
+    match status {
+        Status::Ok => "OK",
+        Status::Warning => "WARNING",
+        Status::Critical => "CRITICAL",
+        Status::Unknown => "UNKNOWN",
+    }
+}
+
+/// Writes the plugin output; returns the status to exit with.
+pub fn write(
+    out: &mut dyn Write,
+    report: &Report<'_>,
+    thresholds: Thresholds,
+) -> io::Result<Status> {
+    let t = report.transcript;
+    let status = status(report, thresholds);
+    let total = secs(t.total_us);
+    let summary = match report
+        .findings
+        .iter()
+        .find(|f| f.severity >= Severity::Warning)
+    {
+        Some(f) => format!("{}: {}", f.code, f.title),
+        None if t.servers.is_empty() => "nothing could be checked".to_string(),
+        None => format!(
+            "passive mode works on {} address(es) of {}",
+            t.servers.len(),
+            t.target.host
+        ),
+    };
+    let time_note = if status > report.status() {
+        format!(" (check took {total:.3}s)")
+    } else {
+        String::new()
+    };
+    // Perfdata: 'label'=value[unit];warn;crit;min;max
+    let mut perf = Vec::new();
+    if let Some(s) = t
+        .servers
+        .iter()
+        .max_by_key(|s| s.samples.len() + s.transfers.len())
+    {
+        for (name, v) in phases(s) {
+            perf.push(format!("{name}={v:.6}s;;;0"));
+        }
+    }
+    let w = thresholds
+        .warning
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    let c = thresholds
+        .critical
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    perf.push(format!("total={total:.6}s;{w};{c};0"));
+    // The plugin line is one line: no '|' or newline from the summary may leak into it.
+    let summary = summary.replace(['|', '\n'], " ");
+    writeln!(
+        out,
+        "PASV {} - {summary}{time_note} | {}",
+        label(status),
+        perf.join(" ")
+    )?;
+    for f in &report.findings {
+        if f.severity >= Severity::Warning {
+            writeln!(
+                out,
+                "{} {}: {}",
+                f.severity.as_str().to_uppercase(),
+                f.code,
+                f.title.replace('|', "/")
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(status)
+}
