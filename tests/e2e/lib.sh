@@ -38,7 +38,7 @@ FTP_UID=64123
 # A throwaway password for a user that exists only inside the server namespace's /etc/passwd.
 FTP_PASS=bench-Secret-4711
 PASV_LOW=30000
-PASV_HIGH=30019
+PASV_HIGH=30999
 
 # Set by e2e_init.
 E2E_TAG=""   # unique per run: namespace names and /etc/netns entries carry it
@@ -73,7 +73,7 @@ e2e_cannot_run() {
 # Installs what the bench needs, once: Debian packages, and ProFTPD / Pure-FTPd unpacked into
 # $CACHE (they conflict with vsftpd as packages). Package scripts start no daemon.
 e2e_install() {
-  local want=(vsftpd dnsmasq-base nftables ethtool curl iproute2 openssl python3)
+  local want=(vsftpd dnsmasq-base nftables ethtool curl iproute2 iputils-ping openssl python3)
   local missing=() p
   for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -242,6 +242,8 @@ e2e_netns_add() {
   printf 'nameserver %s\noptions timeout:1 attempts:1\n' "$DNS_IP" >"/etc/netns/$ns/resolv.conf"
   printf '127.0.0.1 localhost\n::1 localhost\n' >"/etc/netns/$ns/hosts"
   nsx "$ns" ip link set lo up
+  # No duplicate address detection: fresh veth addresses would sit "tentative" for a while.
+  nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 }
 
 # e2e_net_up [DELAY_MS]: creates the namespaces and links (no firewall rules yet).
@@ -258,17 +260,23 @@ e2e_net_up() {
     e2e_netns_add "$NS_DLY"
     ip link add name c0 netns "$NS_CLI" type veth peer name dc netns "$NS_DLY"
     ip link add name r0 netns "$NS_RTR" type veth peer name dr netns "$NS_DLY"
-    local ifc
-    for ifc in dc dr; do nsx "$NS_DLY" ip link set "$ifc" up; done
+    nsx "$NS_DLY" ip link set dc up
+    nsx "$NS_DLY" ip link set dr up
   else
     ip link add name c0 netns "$NS_CLI" type veth peer name r0 netns "$NS_RTR"
   fi
   ip link add name r1 netns "$NS_RTR" type veth peer name s0 netns "$NS_SRV"
   ip link add name r2 netns "$NS_RTR" type veth peer name d0 netns "$NS_DNS"
+  # Links up before addresses: an IPv6 address added to a down link answers neighbour
+  # solicitations only after a second or so (its multicast group is joined late).
+  nsx "$NS_CLI" ip link set c0 up
+  local l
+  for l in r0 r1 r2; do nsx "$NS_RTR" ip link set "$l" up; done
+  nsx "$NS_SRV" ip link set s0 up
+  nsx "$NS_DNS" ip link set d0 up
 
   nsx "$NS_CLI" ip addr add "$CLIENT_IP/24" dev c0
   nsx "$NS_CLI" ip addr add "$CLIENT_IP6/64" dev c0 nodad
-  nsx "$NS_CLI" ip link set c0 up
   nsx "$NS_CLI" ip route add 198.51.100.0/24 via "$WAN_A"
   nsx "$NS_CLI" ip route add 192.0.2.0/24 via "$WAN_A"
   nsx "$NS_CLI" ip -6 route add 2001:db8:50::/64 via "$ROUTER_WAN6"
@@ -280,19 +288,15 @@ e2e_net_up() {
   nsx "$NS_RTR" ip addr add "$ROUTER_LAN/24" dev r1
   nsx "$NS_RTR" ip addr add "$ROUTER_LAN6/64" dev r1 nodad
   nsx "$NS_RTR" ip addr add 198.51.100.1/24 dev r2
-  local l
-  for l in r0 r1 r2; do nsx "$NS_RTR" ip link set "$l" up; done
   nsx "$NS_RTR" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 
   nsx "$NS_SRV" ip addr add "$SERVER_IP/24" dev s0
   nsx "$NS_SRV" ip addr add "$SERVER_IP6/64" dev s0 nodad
-  nsx "$NS_SRV" ip link set s0 up
   nsx "$NS_SRV" ip route add 203.0.113.0/24 via "$ROUTER_LAN"
   nsx "$NS_SRV" ip route add 198.51.100.0/24 via "$ROUTER_LAN"
   nsx "$NS_SRV" ip -6 route add 2001:db8:1::/64 via "$ROUTER_LAN6"
 
   nsx "$NS_DNS" ip addr add "$DNS_IP/24" dev d0
-  nsx "$NS_DNS" ip link set d0 up
   nsx "$NS_DNS" ip route add 203.0.113.0/24 via 198.51.100.1
   nsx "$NS_DNS" ip route add 192.168.50.0/24 via 198.51.100.1
 
@@ -334,14 +338,20 @@ e2e_files() {
   chmod -R a+rX "$home"
 }
 
-# e2e_firewall FWD_PORTS WAN_ACTION V6_FORWARD_RULE ALG
-#  FWD_PORTS: the passive ports DNAT-forwarded to the server ("30000-30019", "" for none)
+# e2e_firewall FWD_PORTS WAN_ACTION V6_FORWARD_RULE ALG ICMP_LIMIT
+#  FWD_PORTS: the passive ports DNAT-forwarded to the server ("30000-30999", "" for none)
 #  WAN_ACTION: what the router's own WAN input does with any other new connection ("drop",
 #              "reject with tcp reset", "reject with icmp type admin-prohibited")
 #  V6_FORWARD_RULE: an nftables rule for IPv6 forwarding (e.g. a drop of the passive range), or ""
 #  ALG: 1 attaches the kernel's FTP helper to port 21 (it rewrites 227 and opens pinholes)
+#  ICMP_LIMIT: 1 keeps the kernel's ICMP rate limit (about 6 errors at once, then 1 a second
+#              per destination); 0 (default) sends an ICMP error for every rejected SYN, so that
+#              "rejected with ICMP" is the same for every port probed at once
 e2e_firewall() {
-  local fwd=$1 wan_action=$2 v6rule=$3 alg=${4:-0}
+  local fwd=$1 wan_action=$2 v6rule=$3 alg=${4:-0} icmp_limit=${5:-0}
+  if [[ $icmp_limit == 0 ]]; then
+    nsx "$NS_RTR" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+  fi
   local f=$WORK/router.nft
   {
     echo "flush ruleset"
@@ -451,8 +461,8 @@ e2e_start_vsftpd() {
     echo "vsftpd_log_file=$WORK/logs/vsftpd.xfer.log"
     echo "log_ftp_protocol=YES"
     echo "dual_log_enable=NO"
-    echo "pasv_min_port=$PASV_LOW"
-    echo "pasv_max_port=$PASV_HIGH"
+    echo "pasv_min_port=${SRV_PASV_LOW:-$PASV_LOW}"
+    echo "pasv_max_port=${SRV_PASV_HIGH:-$PASV_HIGH}"
     [[ -n ${SRV_PASV_ADDRESS:-} ]] && echo "pasv_address=$SRV_PASV_ADDRESS"
     [[ ${SRV_PASV:-1} == 0 ]] && echo "pasv_enable=NO"
     local cmds="ABOR,CWD,CDUP,EPSV,FEAT,LIST,MDTM,MLSD,MLST,NLST,NOOP,OPTS,PASS,PASV,PORT,PWD,QUIT,REST,RETR,SIZE,STAT,SYST,TYPE,USER,XPWD,EPRT,MODE,STRU,HELP,ALLO"
@@ -495,7 +505,7 @@ e2e_start_proftpd() {
     echo "TransferLog none"
     echo "SystemLog $WORK/logs/proftpd.system.log"
     echo "MaxInstances 30"
-    echo "PassivePorts $PASV_LOW $PASV_HIGH"
+    echo "PassivePorts ${SRV_PASV_LOW:-$PASV_LOW} ${SRV_PASV_HIGH:-$PASV_HIGH}"
     [[ -n ${SRV_PASV_ADDRESS:-} ]] && echo "MasqueradeAddress $SRV_PASV_ADDRESS"
     echo "<Limit WRITE>"
     echo "  DenyAll"
@@ -511,7 +521,7 @@ e2e_start_proftpd() {
 e2e_start_pureftpd() {
   local bind="$SERVER_IP,21"
   [[ ${SRV_FAMILY:-4} == 6 ]] && bind="$SERVER_IP6,21"
-  local args=(-S "$bind" -p "$PASV_LOW:$PASV_HIGH" -l unix -E -H -u 1 -c 20 -C 20 -A)
+  local args=(-S "$bind" -p "${SRV_PASV_LOW:-$PASV_LOW}:${SRV_PASV_HIGH:-$PASV_HIGH}" -l unix -E -H -u 1 -c 20 -C 20 -A)
   [[ -n ${SRV_PASV_ADDRESS:-} ]] && args+=(-P "$SRV_PASV_ADDRESS")
   e2e_start pureftpd "$NS_SRV" "$WORK/logs/pureftpd.log" "$CACHE/pureftpd/usr/sbin/pure-ftpd" "${args[@]}"
 }
