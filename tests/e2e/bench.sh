@@ -9,7 +9,7 @@
 #   tests/e2e/bench.sh --list
 #
 # Needs root and network namespaces; installs its packages with apt-get when missing.
-# Environment: PASV_DOCTOR_BIN (default target/debug/pasv-doctor, built when missing),
+# Environment: PASV_DOCTOR_BIN (default target/debug/pasv-doctor, brought up to date by cargo build),
 # PASV_DOCTOR_E2E_STRICT=1 (known pasv-doctor bugs fail the run too),
 # PASV_DOCTOR_E2E_KEEP=1 (keep the scratch directory), E2E_VERBOSE=1.
 # Nothing leaves the namespaces the script creates; it removes them, its /etc/netns entries and
@@ -67,11 +67,16 @@ LAST_RUN=$CACHE/last-run
 rm -rf "$LAST_RUN"
 mkdir -p "$LAST_RUN"
 
-BIN=${PASV_DOCTOR_BIN:-$REPO_ROOT/target/debug/pasv-doctor}
-if [[ ! -x $BIN ]]; then
-  log "bench: building pasv-doctor (cargo build)"
-  (cd "$REPO_ROOT" && cargo build --locked --quiet) >&2 || die "cargo build failed"
+if [[ -n ${PASV_DOCTOR_BIN:-} ]]; then
+  BIN=$PASV_DOCTOR_BIN
+else
+  BIN=${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug/pasv-doctor
+  if command -v cargo >/dev/null 2>&1; then
+    # A no-op when the binary is up to date.
+    (cd "$REPO_ROOT" && cargo build --locked --quiet --bin pasv-doctor) >&2 || die "cargo build failed"
+  fi
 fi
+[[ -x $BIN ]] || die "no pasv-doctor binary at $BIN (cargo build, or set PASV_DOCTOR_BIN)"
 # A copy, so that a rebuild during the run does not change the binary under test.
 cp "$BIN" "$WORK/pasv-doctor"
 BIN_RUN=$WORK/pasv-doctor
