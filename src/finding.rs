@@ -35,6 +35,18 @@ pub enum Code {
     DataPathOk,
     CheckedFromSameNat,
     PasvAddressIsClient,
+    SubstitutedAddressTimedOut,
+    EpsvFallbackToPasv,
+    TlsSessionReuseRefused,
+    TlsNotOffered,
+    TlsHandshakeFailed,
+    TlsDataRefused,
+    TlsSessionReuseRequired,
+    TlsCertExpired,
+    TlsCertExpiring,
+    TlsCertNameMismatch,
+    TlsCertUntrusted,
+    PasvRewrittenInTransit,
 }
 
 impl Code {
@@ -63,6 +75,18 @@ impl Code {
             Code::DataPathOk => "DATA_PATH_OK",
             Code::CheckedFromSameNat => "CHECKED_FROM_SAME_NAT",
             Code::PasvAddressIsClient => "PASV_ADDRESS_IS_CLIENT",
+            Code::TlsNotOffered => "TLS_NOT_OFFERED",
+            Code::TlsHandshakeFailed => "TLS_HANDSHAKE_FAILED",
+            Code::TlsDataRefused => "TLS_DATA_REFUSED",
+            Code::TlsSessionReuseRequired => "TLS_SESSION_REUSE_REQUIRED",
+            Code::TlsCertExpired => "TLS_CERT_EXPIRED",
+            Code::TlsCertExpiring => "TLS_CERT_EXPIRING",
+            Code::TlsCertNameMismatch => "TLS_CERT_NAME_MISMATCH",
+            Code::TlsCertUntrusted => "TLS_CERT_UNTRUSTED",
+            Code::PasvRewrittenInTransit => "PASV_REWRITTEN_IN_TRANSIT",
+            Code::SubstitutedAddressTimedOut => "SUBSTITUTED_ADDRESS_TIMED_OUT",
+            Code::EpsvFallbackToPasv => "EPSV_FALLBACK_TO_PASV",
+            Code::TlsSessionReuseRefused => "TLS_SESSION_REUSE_REFUSED",
         }
     }
 }
@@ -177,6 +201,30 @@ impl Code {
                 "a check from outside the server's network shows what customers see."
             }
             Code::PasvAddressIsClient => "PASV replies name the server's own public address.",
+            Code::TlsNotOffered => "clients can log in over FTPS and passwords travel encrypted.",
+            Code::TlsHandshakeFailed => "FTPS clients complete the TLS handshake.",
+            Code::TlsDataRefused => "protected (PROT P) listings and transfers work.",
+            Code::TlsSessionReuseRequired => {
+                "clients that cannot resume TLS sessions on data connections work too."
+            }
+            Code::TlsCertExpired
+            | Code::TlsCertExpiring
+            | Code::TlsCertNameMismatch
+            | Code::TlsCertUntrusted => {
+                "clients accept the certificate without warnings or exceptions."
+            }
+            Code::PasvRewrittenInTransit => {
+                "FTPS clients get the same (public) PASV address that plain FTP clients get."
+            }
+            Code::SubstitutedAddressTimedOut => {
+                "the data connection to the server's own address opens, so the client's \
+                 substitution works and listings no longer time out."
+            }
+            Code::EpsvFallbackToPasv => "EPSV answers at once and the client stays on it.",
+            Code::TlsSessionReuseRefused => {
+                "encrypted listings and transfers complete: the data connection's TLS session \
+                 is accepted."
+            }
         }
     }
 }

@@ -38,7 +38,12 @@ pub struct Target {
     /// The path to list, percent-decoded, without the leading `/`; `None` lists the login
     /// directory.
     pub path: Option<String>,
+    /// `ftps://`: implicit TLS (port 990 by default).
+    pub implicit_tls: bool,
 }
+
+/// The default implicit-FTPS port.
+pub const FTPS_PORT: u16 = 990;
 
 /// Why a TARGET could not be understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,9 +60,6 @@ impl fmt::Display for TargetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TargetError::Empty => f.write_str("the target is empty: give a host, e.g. ftp.example.com or ftp://user@ftp.example.com:21/"),
-            TargetError::UnsupportedScheme(s) if s == "ftps" => f.write_str(
-                "ftps:// (FTP over TLS) is not supported yet: check the plain FTP service with ftp://",
-            ),
             TargetError::UnsupportedScheme(s) => write!(
                 f,
                 "unsupported scheme \"{s}://\": pasv-doctor checks FTP servers (ftp://host)"
@@ -126,16 +128,15 @@ pub fn parse(input: &str) -> Result<Target, TargetError> {
     if input.is_empty() {
         return Err(TargetError::Empty);
     }
-    let rest = match input.split_once("://") {
-        Some((scheme, rest)) => {
-            let scheme = scheme.to_ascii_lowercase();
-            if scheme != "ftp" {
-                return Err(TargetError::UnsupportedScheme(scheme));
-            }
-            rest
-        }
-        None => input,
+    let (rest, implicit_tls) = match input.split_once("://") {
+        Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
+            "ftp" => (rest, false),
+            "ftps" => (rest, true),
+            other => return Err(TargetError::UnsupportedScheme(other.to_string())),
+        },
+        None => (input, false),
     };
+    let default_port = if implicit_tls { FTPS_PORT } else { FTP_PORT };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], Some(&rest[i + 1..])),
         None => (rest, None),
@@ -157,7 +158,7 @@ pub fn parse(input: &str) -> Result<Target, TargetError> {
             .parse()
             .map_err(|_| TargetError::BadHost(hostport.to_string()))?;
         let port = match tail {
-            "" => FTP_PORT,
+            "" => default_port,
             t => parse_port(
                 t.strip_prefix(':')
                     .ok_or_else(|| TargetError::BadHost(hostport.to_string()))?,
@@ -166,11 +167,11 @@ pub fn parse(input: &str) -> Result<Target, TargetError> {
         (Host::Ip(ip), port)
     } else if let Ok(ip) = hostport.parse::<IpAddr>() {
         // A bare IPv6 literal (several colons) or a bare IPv4 address.
-        (Host::Ip(ip), FTP_PORT)
+        (Host::Ip(ip), default_port)
     } else {
         let (h, port) = match hostport.rsplit_once(':') {
             Some((h, p)) => (h, parse_port(p)?),
-            None => (hostport, FTP_PORT),
+            None => (hostport, default_port),
         };
         if let Ok(ip) = h.parse::<IpAddr>() {
             (Host::Ip(ip), port)
@@ -191,6 +192,7 @@ pub fn parse(input: &str) -> Result<Target, TargetError> {
         port,
         user,
         path,
+        implicit_tls,
     })
 }
 

@@ -37,6 +37,10 @@ pub struct Transcript {
     pub client_public_error: Option<String>,
     /// Wall time of the whole probe.
     pub total_us: u64,
+    /// Set when the transcript was read from a client's log (`pasv-doctor explain`), not
+    /// recorded by the probe: which client wrote it and what the log does not show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_log: Option<ClientLog>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +74,120 @@ pub struct Settings {
     pub probe_advertised: bool,
     pub expect_range: Option<(u16, u16)>,
     pub expect_address: Option<IpAddr>,
+    /// The TLS mode asked for (`off`, `auto`, `explicit`, `implicit`).
+    #[serde(default = "default_tls")]
+    pub tls: TlsRequest,
+    /// Data channel protection asked for (`p` private, `c` clear).
+    #[serde(default)]
+    pub prot_clear: bool,
+    /// Certificates expiring within this many days are reported.
+    #[serde(default = "default_cert_warn_days")]
+    pub cert_warn_days: u32,
+    /// Wall-clock time of the check, seconds since the Unix epoch (for certificate dates).
+    #[serde(default)]
+    pub checked_at_unix: i64,
+}
+
+fn default_tls() -> TlsRequest {
+    TlsRequest::Off
+}
+
+fn default_cert_warn_days() -> u32 {
+    21
+}
+
+/// The TLS mode the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsRequest {
+    /// Plain FTP only.
+    Off,
+    /// AUTH TLS when the server accepts it, else plain (and say so).
+    Auto,
+    /// AUTH TLS required (RFC 4217).
+    Explicit,
+    /// TLS from the first byte (port 990).
+    Implicit,
+}
+
+/// How a certificate chain checked out against the trust roots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "verdict", content = "detail")]
+pub enum CertVerdict {
+    Trusted,
+    Expired,
+    NotYetValid,
+    NameMismatch,
+    UnknownIssuer,
+    SelfSigned,
+    /// Any other verification failure, with rustls's reason.
+    Invalid(String),
+}
+
+/// What the server's certificate says (from x509-parser).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertInfo {
+    pub subject: String,
+    pub issuer: String,
+    /// DNS names and IP addresses the certificate is valid for.
+    pub sans: Vec<String>,
+    pub not_before_unix: i64,
+    pub not_after_unix: i64,
+    /// Certificates the server sent, the leaf included.
+    pub chain_len: usize,
+}
+
+/// A TLS handshake's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsHandshake {
+    /// `TLSv1_3`, `TLSv1_2`.
+    pub version: Option<String>,
+    pub cipher: Option<String>,
+    /// The session was resumed (abbreviated handshake).
+    pub resumed: bool,
+    /// Why the handshake failed (the alert or the local error).
+    pub error: Option<String>,
+    pub elapsed_us: u64,
+}
+
+/// TLS on the control connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlTls {
+    /// `explicit` (AUTH TLS) or `implicit`.
+    pub mode: TlsRequest,
+    /// The AUTH TLS exchange (explicit mode).
+    pub auth: Option<Exchange>,
+    pub handshake: Option<TlsHandshake>,
+    pub certificate: Option<CertInfo>,
+    /// The chain's verification result (recorded even when `--insecure` went on).
+    pub verdict: Option<CertVerdict>,
+    /// The probe went on past a failed verification because of `--insecure`.
+    pub insecure: bool,
+    pub pbsz: Option<Exchange>,
+    pub prot: Option<Exchange>,
+}
+
+/// TLS on one data connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataTls {
+    pub handshake: TlsHandshake,
+    /// This data connection deliberately did not offer the control session for resumption
+    /// (the test of whether the server requires session reuse).
+    pub fresh_session: bool,
+}
+
+/// A short plain-text session to compare its PASV reply with the TLS one (ALG detection).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlainComparison {
+    pub login: Option<Login>,
+    pub sample: Option<PassiveSample>,
+    pub lines: Vec<Line>,
+    pub failure: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -291,6 +409,9 @@ pub struct Transfer {
     pub truncated: bool,
     /// What went wrong on the data connection itself (timeout, reset).
     pub data_error: Option<String>,
+    /// TLS on this data connection (PROT P).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<DataTls>,
 }
 
 /// How a session ended.
@@ -313,6 +434,10 @@ pub enum SessionEnd {
     ProtocolError(Phase),
     /// The overall deadline ran out in this phase.
     Deadline(Phase),
+    /// The TLS handshake on the control connection failed.
+    TlsFailed,
+    /// TLS was required (`--tls explicit`) and the server refused AUTH TLS.
+    TlsRefused,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -337,6 +462,12 @@ pub struct ServerSession {
     pub transfers: Vec<Transfer>,
     pub end: SessionEnd,
     pub total_us: u64,
+    /// TLS on the control connection, when it was used or tried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ControlTls>,
+    /// The plain-text comparison session, when one ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plain_comparison: Option<PlainComparison>,
 }
 
 impl ServerSession {
@@ -385,4 +516,34 @@ impl Transcript {
         out.dedup();
         out
     }
+}
+
+/// Where a transcript read from a client's log came from (`pasv-doctor explain`). A log
+/// shows only what the client did: no test connections, no DNS answers, and sometimes not
+/// the server's address; `unknown` says which of these the report cannot know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientLog {
+    /// The log format read: `filezilla`, `winscp`, `curl`, `lftp` or `bare`.
+    pub format: String,
+    /// The client that wrote the log (e.g. `FileZilla`), when the log shows it.
+    pub client: Option<String>,
+    /// The client's version, when the log shows it.
+    pub version: Option<String>,
+    /// The client's own messages that bear on the diagnosis (substituted addresses,
+    /// timeouts, fallbacks, errors), user names and passwords redacted.
+    pub messages: Vec<ClientMessage>,
+    /// What the log does not show, in words.
+    pub unknown: Vec<String>,
+}
+
+/// One message the client wrote in its log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientMessage {
+    /// Index into `Transcript::servers` of the session it belongs to.
+    pub server: usize,
+    /// Line number in the log (from 1).
+    pub line: u64,
+    pub text: String,
 }

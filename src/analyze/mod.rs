@@ -17,11 +17,18 @@ mod pasv_address_private;
 mod pasv_address_unexpected;
 mod pasv_address_unspecified;
 mod pasv_port_range;
+mod pasv_rewritten;
 mod pasv_unsupported;
 pub mod range;
 mod reply_malformed;
 mod reply_nonstandard;
 mod server_unavailable;
+mod tls_certificate;
+mod tls_data;
+mod tls_handshake_failed;
+mod tls_not_offered;
+mod tls_session_reuse;
+mod tls_session_reuse_refused;
 
 use std::net::IpAddr;
 
@@ -38,6 +45,9 @@ const RULES: &[Rule] = &[
     dns_failed::check,
     connect_failed::check,
     server_unavailable::check,
+    tls_not_offered::check,
+    tls_handshake_failed::check,
+    tls_certificate::check,
     login_failed::check,
     pasv_address_private::check,
     pasv_address_unspecified::check,
@@ -50,6 +60,10 @@ const RULES: &[Rule] = &[
     reply_nonstandard::check,
     data_ports::check,
     data_transfer::check,
+    tls_data::check,
+    tls_session_reuse::check,
+    pasv_rewritten::check,
+    tls_session_reuse_refused::check,
     cleartext_login::check,
     client_vantage::check,
 ];

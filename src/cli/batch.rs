@@ -62,6 +62,7 @@ fn lost(entry: &Entry, why: &str, settings: Settings) -> Transcript {
         client_public: None,
         client_public_error: Some(why.to_string()),
         total_us: 0,
+        client_log: None,
     }
 }
 
@@ -104,6 +105,10 @@ pub fn run(args: &BatchArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Re
             }
         }
     }
+    if let Err(e) = super::check::tls_settings(&args.probe, false) {
+        writeln!(err, "pasv-doctor: {e}")?;
+        return Ok(Status::Unknown);
+    }
     if entries.is_empty() {
         writeln!(err, "pasv-doctor: {}: no target to check", args.file)?;
         return Ok(Status::Unknown);
@@ -141,14 +146,21 @@ pub fn run(args: &BatchArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Re
                 .as_ref()
                 .and_then(|v| std::env::var(v).ok())
                 .map(Secret::new);
+            let tls = match super::check::tls_settings(&args.probe, entry.target.implicit_tls) {
+                Ok(t) => t,
+                Err(_) => (crate::transcript::TlsRequest::Off, Default::default()),
+            };
             let config = probe_config(
-                entry.input.clone(),
-                entry.target.clone(),
-                user,
-                password,
+                super::check::TargetSpec {
+                    input: entry.input.clone(),
+                    target: entry.target.clone(),
+                    user,
+                    password,
+                    expect_range: entry.expect_range,
+                    expect_address: entry.expect_address,
+                },
                 &args.probe,
-                entry.expect_range,
-                entry.expect_address,
+                tls,
             );
             tokio::spawn(async move {
                 let Ok(_permit) = limit.acquire().await else {
@@ -252,5 +264,9 @@ fn settings_of(c: &probe::ProbeConfig) -> Settings {
         probe_advertised: c.probe_advertised,
         expect_range: c.expect_range,
         expect_address: c.expect_address,
+        tls: c.tls,
+        prot_clear: c.prot_clear,
+        cert_warn_days: c.cert_warn_days,
+        checked_at_unix: 0,
     }
 }

@@ -5,12 +5,15 @@
 use std::io::{self, IsTerminal, Write};
 
 use super::password::{self, PasswordSource};
-use super::{CheckArgs, CheckFormat, ColorChoice, DemoArgs, OutputOptions, ProbeOptions};
+use super::{
+    CheckArgs, CheckFormat, ColorChoice, DemoArgs, OutputOptions, ProbeOptions, Prot, TlsMax,
+    TlsMode,
+};
 use crate::exit::Status;
 use crate::probe::{self, ProbeConfig, session::is_anonymous};
 use crate::report::{self, Report, nagios::Thresholds, table::HumanOptions};
 use crate::target;
-use crate::transcript::{Family, Transcript};
+use crate::transcript::{Family, TlsRequest, Transcript};
 
 /// Decides colour once: the flag, then NO_COLOR, then CLICOLOR_FORCE, then whether stdout
 /// is a terminal.
@@ -114,14 +117,24 @@ pub fn run_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         writeln!(err, "pasv-doctor: {e}")?;
         return Ok(Status::Unknown);
     }
+    let tls = match tls_settings(&o.probe, target.implicit_tls) {
+        Ok(t) => t,
+        Err(e) => {
+            writeln!(err, "pasv-doctor: {e}")?;
+            return Ok(Status::Unknown);
+        }
+    };
     let config = probe_config(
-        args.target.clone(),
-        target,
-        user,
-        password,
+        TargetSpec {
+            input: args.target.clone(),
+            target,
+            user,
+            password,
+            expect_range: o.expect_range,
+            expect_address: o.expect_address,
+        },
         &o.probe,
-        o.expect_range,
-        o.expect_address,
+        tls,
     );
     let rt = runtime()?;
     let transcript = match rt.block_on(probe::run(&config)) {
@@ -151,16 +164,116 @@ pub fn run_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
     Ok(status)
 }
 
+/// Reads the extra trust roots of `--ca-file` (PEM), as DER.
+pub fn load_ca_file(path: &std::path::Path) -> Result<Vec<Vec<u8>>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read --ca-file {}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    let mut b64 = String::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line == "-----BEGIN CERTIFICATE-----" {
+            inside = true;
+            b64.clear();
+        } else if line == "-----END CERTIFICATE-----" {
+            inside = false;
+            out.push(base64_decode(&b64).ok_or_else(|| {
+                format!(
+                    "--ca-file {}: a certificate is not valid base64",
+                    path.display()
+                )
+            })?);
+        } else if inside {
+            b64.push_str(line);
+        }
+    }
+    if out.is_empty() {
+        return Err(format!(
+            "--ca-file {}: no PEM certificate found",
+            path.display()
+        ));
+    }
+    Ok(out)
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        })
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|b| *b != b'=').collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= val(*c)? << (18 - 6 * i);
+        }
+        let take = chunk.len().saturating_sub(1);
+        for i in 0..take {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// The TLS part of the probe configuration.
+pub fn tls_settings(
+    p: &ProbeOptions,
+    implicit_scheme: bool,
+) -> Result<(TlsRequest, crate::probe::tls::TlsOptions), String> {
+    let request = match (p.tls, implicit_scheme) {
+        (Some(TlsMode::Off), _) => TlsRequest::Off,
+        (Some(TlsMode::Auto), _) => TlsRequest::Auto,
+        (Some(TlsMode::Explicit), _) => TlsRequest::Explicit,
+        (Some(TlsMode::Implicit), _) | (None, true) => TlsRequest::Implicit,
+        (None, false) => TlsRequest::Auto,
+    };
+    let extra_roots = match &p.ca_file {
+        Some(path) => load_ca_file(path)?,
+        None => Vec::new(),
+    };
+    Ok((
+        request,
+        crate::probe::tls::TlsOptions {
+            insecure: p.insecure,
+            max_tls12: p.tls_max == TlsMax::V1_2,
+            extra_roots,
+        },
+    ))
+}
+
+/// What is specific to one target.
+#[derive(Debug)]
+pub struct TargetSpec {
+    pub input: String,
+    pub target: target::Target,
+    pub user: String,
+    pub password: Option<crate::secret::Secret>,
+    pub expect_range: Option<(u16, u16)>,
+    pub expect_address: Option<std::net::IpAddr>,
+}
+
 /// The probe configuration for one target.
 pub fn probe_config(
-    input: String,
-    target: target::Target,
-    user: String,
-    password: Option<crate::secret::Secret>,
+    spec: TargetSpec,
     p: &ProbeOptions,
-    expect_range: Option<(u16, u16)>,
-    expect_address: Option<std::net::IpAddr>,
+    tls: (TlsRequest, crate::probe::tls::TlsOptions),
 ) -> ProbeConfig {
+    let TargetSpec {
+        input,
+        target,
+        user,
+        password,
+        expect_range,
+        expect_address,
+    } = spec;
     ProbeConfig {
         input,
         target,
@@ -179,6 +292,11 @@ pub fn probe_config(
         expect_range,
         expect_address,
         my_ip_url: p.my_ip_url.clone(),
+        tls: tls.0,
+        tls_options: tls.1,
+        prot_clear: p.prot == Prot::C,
+        cert_warn_days: p.cert_warn_days,
+        compare_plain: p.compare_plain,
     }
 }
 

@@ -167,6 +167,39 @@ pub struct ProbeOptions {
     #[arg(long)]
     pub probe_advertised: bool,
 
+    /// TLS: auto (AUTH TLS when the server accepts it, else plain; the default for ftp://),
+    /// explicit (AUTH TLS required), implicit (TLS from the first byte; the default for
+    /// ftps://, port 990), off.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub tls: Option<TlsMode>,
+
+    /// Data channel protection under TLS: p (private, PROT P) or c (clear, PROT C).
+    #[arg(long, value_enum, default_value_t = Prot::P, value_name = "LEVEL")]
+    pub prot: Prot,
+
+    /// Highest TLS version to offer (1.2 or 1.3).
+    #[arg(long, value_enum, default_value_t = TlsMax::V1_3, value_name = "VERSION")]
+    pub tls_max: TlsMax,
+
+    /// Go on when the certificate does not verify (the report still says why). Without it
+    /// an untrusted certificate ends the check.
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Also trust the CA certificate(s) in this PEM file.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<std::path::PathBuf>,
+
+    /// Report certificates that expire within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 21)]
+    pub cert_warn_days: u32,
+
+    /// After a TLS session, log in once more in plain text and compare the PASV replies
+    /// (a router's FTP helper rewrites plain PASV but cannot see into TLS). Sends the
+    /// password in clear; done by default only for anonymous logins.
+    #[arg(long)]
+    pub compare_plain: bool,
+
     /// Learn this machine's public address from URL (an HTTP GET that answers with the
     /// address as text) so the report can tell when client and server sit behind the same
     /// NAT or the server advertises the client's own address. Off unless given: no call is
@@ -235,6 +268,28 @@ pub struct OutputOptions {
     /// timestamps.
     #[arg(long)]
     pub transcript: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TlsMode {
+    Auto,
+    Explicit,
+    Implicit,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Prot {
+    P,
+    C,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TlsMax {
+    #[value(name = "1.2")]
+    V1_2,
+    #[value(name = "1.3")]
+    V1_3,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -94,6 +94,7 @@ pub async fn run(scenario: Scenario, samples: u32, timeout: Duration) -> io::Res
             port: addr.port(),
             user: Some(DEMO_USER.to_string()),
             path: None,
+            implicit_tls: false,
         },
         user: DEMO_USER.to_string(),
         password: Some(Secret::new(DEMO_PASSWORD.to_string())),
@@ -106,6 +107,12 @@ pub async fn run(scenario: Scenario, samples: u32, timeout: Duration) -> io::Res
         expect_range: None,
         expect_address: None,
         my_ip_url: None,
+        // The demo server speaks plain FTP only.
+        tls: crate::transcript::TlsRequest::Off,
+        tls_options: Default::default(),
+        prot_clear: false,
+        cert_warn_days: 21,
+        compare_plain: false,
     };
     let transcript = probe::run(&config)
         .await

@@ -242,6 +242,8 @@ mod tests {
             transfers: vec![],
             end: SessionEnd::Completed,
             total_us: 0,
+            tls: None,
+            plain_comparison: None,
         }
     }
 

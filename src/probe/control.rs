@@ -4,8 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use super::tls::TlsClient;
+use crate::transcript::TlsHandshake;
 
 use crate::proto::{Reply, ReplyReader};
 use crate::transcript::{Direction, Exchange, Line, PASSWORD_MASK, ReplyRecord};
@@ -64,9 +67,14 @@ impl Clock {
     }
 }
 
-#[derive(Debug)]
+/// A byte stream the control connection runs over: TCP, or TLS over TCP.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Io for T {}
+
 pub struct Control {
-    stream: TcpStream,
+    stream: Box<dyn Io>,
+    /// TLS is on (after AUTH TLS, or from the start for implicit FTPS).
+    pub tls: bool,
     reader: ReplyReader,
     pub lines: Vec<Line>,
     clock: Clock,
@@ -86,7 +94,8 @@ fn text_of(bytes: &[u8]) -> (String, Option<String>) {
 impl Control {
     pub fn new(stream: TcpStream, clock: Clock) -> Self {
         Control {
-            stream,
+            stream: Box::new(stream),
+            tls: false,
             reader: ReplyReader::default(),
             lines: Vec::new(),
             clock,
@@ -96,6 +105,27 @@ impl Control {
 
     pub fn clock(&self) -> Clock {
         self.clock
+    }
+
+    /// Replaces the connection with TLS over it (AUTH TLS accepted, or implicit FTPS).
+    /// Bytes the server sent in plain text after its 234 are dropped unread: a reply
+    /// injected before the handshake must not be taken as protected (a STARTTLS attack).
+    pub async fn start_tls(
+        &mut self,
+        client: &TlsClient,
+        name: &rustls_pki_types::ServerName<'static>,
+    ) -> TlsHandshake {
+        let plain = std::mem::replace(&mut self.stream, Box::new(tokio::io::duplex(1).0));
+        self.reader = ReplyReader::default();
+        let (budget, _) = self.clock.budget();
+        let (stream, hs) = client.handshake(plain, name, budget).await;
+        if let Some(stream) = stream {
+            self.stream = Box::new(stream);
+            self.tls = true;
+        } else {
+            self.closed = true;
+        }
+        hs
     }
 
     /// Sends one command. `PASS` is logged with a fixed mask whatever its argument.
@@ -228,5 +258,15 @@ pub fn logged_command(command: &str) -> String {
         format!("PASS {PASSWORD_MASK}")
     } else {
         command.to_string()
+    }
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Control")
+            .field("tls", &self.tls)
+            .field("lines", &self.lines.len())
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
     }
 }

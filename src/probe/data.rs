@@ -91,7 +91,10 @@ pub struct DataRead {
 
 /// Reads a data connection to its end (or the size limit), each read bounded by the step
 /// timeout and the deadline, the whole read by `max_wait`.
-pub async fn read_to_end(stream: &mut TcpStream, clock: Clock, max_wait: Duration) -> DataRead {
+pub async fn read_to_end<S>(stream: &mut S, clock: Clock, max_wait: Duration) -> DataRead
+where
+    S: tokio::io::AsyncRead + Unpin,
+{
     let started = Instant::now();
     let mut out = DataRead::default();
     let mut buf = vec![0u8; 64 * 1024];
@@ -114,6 +117,12 @@ pub async fn read_to_end(stream: &mut TcpStream, clock: Clock, max_wait: Duratio
                     out.end_us = Some(started.elapsed().as_micros() as u64);
                     return out;
                 }
+            }
+            // Many FTPS servers close the data connection without a TLS close_notify; the
+            // transfer's end is confirmed by the 226 on the control connection.
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                out.end_us = Some(started.elapsed().as_micros() as u64);
+                return out;
             }
             Ok(Err(e)) => {
                 out.error = Some(format!("data connection error: {e}"));

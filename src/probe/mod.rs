@@ -11,6 +11,7 @@ pub mod data;
 pub mod dns;
 pub mod myip;
 pub mod session;
+pub mod tls;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -21,7 +22,8 @@ use tokio::task::JoinSet;
 use crate::secret::Secret;
 use crate::target::{Host, Target};
 use crate::transcript::{
-    Attempt, ConnectOutcome, Family, ServerSession, SessionEnd, Settings, TargetInfo, Transcript,
+    Attempt, ConnectOutcome, Family, ServerSession, SessionEnd, Settings, TargetInfo, TlsRequest,
+    Transcript,
 };
 use control::Clock;
 use session::SessionPlan;
@@ -44,6 +46,12 @@ pub struct ProbeConfig {
     pub expect_address: Option<IpAddr>,
     /// Where to learn this machine's public address (opt-in; `None`: no call).
     pub my_ip_url: Option<String>,
+    pub tls: TlsRequest,
+    pub tls_options: tls::TlsOptions,
+    pub prot_clear: bool,
+    pub cert_warn_days: u32,
+    /// Compare the TLS session's PASV with a plain-text session's (ALG detection).
+    pub compare_plain: bool,
 }
 
 /// The tool could not do its job.
@@ -110,6 +118,12 @@ pub async fn run(config: &ProbeConfig) -> Result<Transcript, ProbeError> {
             probe_advertised: config.probe_advertised,
             expect_range: config.expect_range,
             expect_address: config.expect_address,
+            tls: config.tls,
+            prot_clear: config.prot_clear,
+            cert_warn_days: config.cert_warn_days,
+            checked_at_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
         },
         dns: None,
         servers: Vec::new(),
@@ -117,6 +131,7 @@ pub async fn run(config: &ProbeConfig) -> Result<Transcript, ProbeError> {
         client_public: None,
         client_public_error: None,
         total_us: 0,
+        client_log: None,
     };
 
     // The public-address look-up runs while the target is checked.
@@ -204,6 +219,11 @@ pub async fn run(config: &ProbeConfig) -> Result<Transcript, ProbeError> {
             })
             .unwrap_or_default(),
         path: config.target.path.clone(),
+        host: config.target.host.to_string(),
+        tls: config.tls,
+        tls_options: config.tls_options.clone(),
+        prot_clear: config.prot_clear,
+        compare_plain: config.compare_plain,
     };
     let mut set = JoinSet::new();
     for (i, (ip, source)) in addresses.iter().copied().enumerate() {
@@ -262,5 +282,7 @@ fn lost_session(server: SocketAddr, source: &str) -> ServerSession {
         transfers: Vec::new(),
         end: SessionEnd::ConnectFailed,
         total_us: 0,
+        tls: None,
+        plain_comparison: None,
     }
 }

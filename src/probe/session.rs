@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use super::control::{Clock, Control, StepFailure, record};
 use super::data;
+use super::tls::{TlsClient, TlsOptions};
 use crate::proto::{self, PassiveKind};
 use crate::secret::Secret;
 use crate::transcript::{
-    Advertised, Attempt, ConnectOutcome, Login, LoginOutcome, PassiveSample, Phase, PortProbe,
-    ServerSession, SessionEnd, Transfer, Via,
+    Advertised, Attempt, ConnectOutcome, ControlTls, DataTls, Login, LoginOutcome, PassiveSample,
+    Phase, PlainComparison, PortProbe, ServerSession, SessionEnd, TlsRequest, Transfer, Via,
 };
 
 /// What every session of a probe shares.
@@ -26,6 +27,14 @@ pub struct SessionPlan {
     /// The target's own addresses (DNS answers; each session adds its peer).
     pub own: Vec<IpAddr>,
     pub path: Option<String>,
+    /// The host as given: the TLS server name for control and data connections.
+    pub host: String,
+    pub tls: TlsRequest,
+    pub tls_options: TlsOptions,
+    /// PROT C instead of PROT P.
+    pub prot_clear: bool,
+    /// After a TLS session, compare with a plain-text session's PASV (ALG detection).
+    pub compare_plain: bool,
 }
 
 /// Anonymous user names (RFC 1635).
@@ -52,6 +61,8 @@ struct Run<'a> {
     plan: &'a SessionPlan,
     s: ServerSession,
     started: Instant,
+    /// The session's TLS client, shared by the control and the data connections.
+    tls: Option<TlsClient>,
 }
 
 impl Run<'_> {
@@ -88,7 +99,10 @@ pub async fn check(server: SocketAddr, source: &str, plan: &SessionPlan) -> Serv
             transfers: Vec::new(),
             end: SessionEnd::Completed,
             total_us: 0,
+            tls: None,
+            plain_comparison: None,
         },
+        tls: None,
     };
     let Some(stream) = stream else {
         run.s.end = if clock.deadline <= Instant::now() {
@@ -100,13 +114,219 @@ pub async fn check(server: SocketAddr, source: &str, plan: &SessionPlan) -> Serv
     };
     run.s.local = stream.local_addr().ok();
     let mut c = Control::new(stream, clock);
-    let end = session(&mut run, &mut c).await;
+    let end = match plan.tls {
+        TlsRequest::Implicit => match start_tls(&mut run, &mut c, TlsRequest::Implicit, None).await
+        {
+            Ok(()) => session(&mut run, &mut c).await,
+            Err(end) => Err(end),
+        },
+        _ => session(&mut run, &mut c).await,
+    };
     if let Err(end) = end {
         run.s.end = end;
     } else {
         c.quit().await;
     }
+    let tls_worked = run
+        .s
+        .tls
+        .as_ref()
+        .is_some_and(|t| t.handshake.as_ref().is_some_and(|h| h.error.is_none()));
+    if tls_worked
+        && plan.tls != TlsRequest::Implicit
+        && (plan.compare_plain || is_anonymous(&plan.user))
+        && run
+            .s
+            .login
+            .as_ref()
+            .is_some_and(|l| l.outcome == LoginOutcome::LoggedIn)
+    {
+        run.s.plain_comparison = Some(plain_comparison(server, plan).await);
+    }
     run.finish(Some(c))
+}
+
+/// Starts TLS on the control connection and records it. `Err` ends the session.
+async fn start_tls(
+    run: &mut Run<'_>,
+    c: &mut Control,
+    mode: TlsRequest,
+    auth: Option<crate::transcript::Exchange>,
+) -> Result<(), SessionEnd> {
+    let plan = run.plan;
+    let client = match TlsClient::new(&plan.tls_options) {
+        Ok(c) => c,
+        Err(e) => {
+            run.s.tls = Some(ControlTls {
+                mode,
+                auth,
+                handshake: Some(crate::transcript::TlsHandshake {
+                    version: None,
+                    cipher: None,
+                    resumed: false,
+                    error: Some(e),
+                    elapsed_us: 0,
+                }),
+                certificate: None,
+                verdict: None,
+                insecure: plan.tls_options.insecure,
+                pbsz: None,
+                prot: None,
+            });
+            return Err(SessionEnd::TlsFailed);
+        }
+    };
+    let handshake = match super::tls::server_name(&plan.host) {
+        Ok(name) => c.start_tls(&client, &name).await,
+        Err(e) => crate::transcript::TlsHandshake {
+            version: None,
+            cipher: None,
+            resumed: false,
+            error: Some(e),
+            elapsed_us: 0,
+        },
+    };
+    let (certificate, verdict) = client.certificate();
+    let ok = handshake.error.is_none();
+    run.s.tls = Some(ControlTls {
+        mode,
+        auth,
+        handshake: Some(handshake),
+        certificate,
+        verdict,
+        insecure: plan.tls_options.insecure,
+        pbsz: None,
+        prot: None,
+    });
+    if ok {
+        run.tls = Some(client);
+        Ok(())
+    } else {
+        Err(SessionEnd::TlsFailed)
+    }
+}
+
+/// AUTH TLS (RFC 4217) for explicit and auto modes. In auto mode a refusal leaves the
+/// session in plain text; in explicit mode it ends the session before any password is
+/// sent in clear.
+async fn auth_tls(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
+    let (exchange, reply, fail) = c.exchange("AUTH TLS").await;
+    if let Some(f) = fail {
+        return Err(end_for(&f, Phase::Greeting));
+    }
+    if reply.as_ref().is_some_and(|r| r.code == 234) {
+        return start_tls(run, c, TlsRequest::Explicit, Some(exchange)).await;
+    }
+    run.s.tls = Some(ControlTls {
+        mode: TlsRequest::Explicit,
+        auth: Some(exchange),
+        handshake: None,
+        certificate: None,
+        verdict: None,
+        insecure: run.plan.tls_options.insecure,
+        pbsz: None,
+        prot: None,
+    });
+    if run.plan.tls == TlsRequest::Explicit {
+        Err(SessionEnd::TlsRefused)
+    } else {
+        Ok(())
+    }
+}
+
+/// PBSZ 0 then PROT P (or C), required before protected transfers (RFC 4217 9, 10).
+async fn protect_data(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
+    let (pbsz, _, fail) = c.exchange("PBSZ 0").await;
+    if let Some(tls) = run.s.tls.as_mut() {
+        tls.pbsz = Some(pbsz);
+    }
+    if let Some(f) = fail {
+        return Err(end_for(&f, Phase::Login));
+    }
+    let prot = if run.plan.prot_clear {
+        "PROT C"
+    } else {
+        "PROT P"
+    };
+    let (prot, _, fail) = c.exchange(prot).await;
+    if let Some(tls) = run.s.tls.as_mut() {
+        tls.prot = Some(prot);
+    }
+    if let Some(f) = fail {
+        return Err(end_for(&f, Phase::Login));
+    }
+    Ok(())
+}
+
+/// Whether data connections are protected: TLS on, PROT P asked for and accepted.
+fn data_protected(run: &Run<'_>) -> bool {
+    !run.plan.prot_clear
+        && run.tls.is_some()
+        && run
+            .s
+            .tls
+            .as_ref()
+            .and_then(|t| t.prot.as_ref())
+            .and_then(|p| p.reply.as_ref())
+            .is_some_and(|r| r.code / 100 == 2)
+}
+
+/// A short plain-text session: login and one PASV, to compare with the TLS session's.
+async fn plain_comparison(server: SocketAddr, plan: &SessionPlan) -> PlainComparison {
+    let mut out = PlainComparison {
+        login: None,
+        sample: None,
+        lines: Vec::new(),
+        failure: None,
+    };
+    let (attempt, stream) = data::connect(server, plan.clock).await;
+    let Some(stream) = stream else {
+        out.failure = Some(format!("connect: {}", attempt.outcome.label()));
+        return out;
+    };
+    let mut c = Control::new(stream, plan.clock);
+    let mut plain_plan = plan.clone();
+    plain_plan.tls = TlsRequest::Off;
+    let result = async {
+        loop {
+            let r = c.read_reply().await.map_err(|f| f.describe())?;
+            if r.class() != 1 {
+                if r.code != 220 {
+                    return Err(format!("greeting: {}", r.to_lossy_string()));
+                }
+                break;
+            }
+        }
+        let mut login = Login {
+            user: plan.user.clone(),
+            anonymous: is_anonymous(&plan.user),
+            password_sent: false,
+            tls: false,
+            outcome: LoginOutcome::NoReply,
+            elapsed_us: 0,
+        };
+        login_steps(&mut c, &plain_plan, login.anonymous, &mut login)
+            .await
+            .map_err(|f| f.describe())?;
+        let logged_in = login.outcome == LoginOutcome::LoggedIn;
+        out.login = Some(login);
+        if !logged_in {
+            return Err("the plain-text login was refused".to_string());
+        }
+        let (sample, fail) = passive_command(&mut c, PassiveKind::Pasv).await;
+        out.sample = Some(sample);
+        if let Some(f) = fail {
+            return Err(f.describe());
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        out.failure = Some(e);
+    }
+    c.quit().await;
+    out.lines = c.lines;
+    out
 }
 
 /// The session proper; `Err` carries how it ended early.
@@ -118,6 +338,9 @@ async fn session(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
     if let Some(f) = fail {
         return Err(end_for(&f, Phase::Greeting));
     }
+    if matches!(run.plan.tls, TlsRequest::Auto | TlsRequest::Explicit) {
+        auth_tls(run, c).await?;
+    }
     let (syst, _, fail) = c.exchange("SYST").await;
     run.s.syst = Some(syst);
     if let Some(f) = fail {
@@ -125,6 +348,9 @@ async fn session(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
     }
 
     login(run, c).await?;
+    if run.tls.is_some() {
+        protect_data(run, c).await?;
+    }
 
     let (type_i, _, fail) = c.exchange("TYPE I").await;
     run.s.type_i = Some(type_i);
@@ -157,8 +383,23 @@ async fn session(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
                 .iter()
                 .all(|p| p.attempt.outcome == ConnectOutcome::TimedOut);
         if supported && !all_filtered {
-            transfer(run, c, kind).await?;
+            transfer(run, c, kind, false).await?;
         }
+    }
+    // Does the server insist that data connections resume the control session (vsftpd
+    // require_ssl_reuse, ProFTPD)? One more transfer that offers no session tells.
+    let resumed_ok = run.s.transfers.iter().any(|t| {
+        t.tls.as_ref().is_some_and(|d| d.handshake.error.is_none())
+            && t.completion.as_ref().is_some_and(|r| r.code / 100 == 2)
+    });
+    if resumed_ok && data_protected(run) {
+        let kind = run
+            .s
+            .transfers
+            .iter()
+            .find(|t| t.completion.as_ref().is_some_and(|r| r.code / 100 == 2))
+            .map_or(PassiveKind::Epsv, |t| t.passive.command);
+        transfer(run, c, kind, true).await?;
     }
     Ok(())
 }
@@ -189,7 +430,7 @@ async fn login(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
         user: plan.user.clone(),
         anonymous,
         password_sent: false,
-        tls: false,
+        tls: c.tls,
         outcome: LoginOutcome::NoReply,
         elapsed_us: 0,
     };
@@ -412,7 +653,13 @@ fn listing_commands(features: &[String], path: Option<&str>) -> Vec<String> {
 }
 
 /// A real transfer over a fresh PASV or EPSV.
-async fn transfer(run: &mut Run<'_>, c: &mut Control, kind: PassiveKind) -> Result<(), SessionEnd> {
+/// A real transfer over a fresh PASV or EPSV; `fresh_tls` offers no TLS session to resume.
+async fn transfer(
+    run: &mut Run<'_>,
+    c: &mut Control,
+    kind: PassiveKind,
+    fresh_tls: bool,
+) -> Result<(), SessionEnd> {
     let (passive, fail) = passive_command(c, kind).await;
     let mut t = Transfer {
         passive,
@@ -425,6 +672,7 @@ async fn transfer(run: &mut Run<'_>, c: &mut Control, kind: PassiveKind) -> Resu
         data_end_us: None,
         truncated: false,
         data_error: None,
+        tls: None,
     };
     if let Some(f) = fail {
         run.s.transfers.push(t);
@@ -466,8 +714,46 @@ async fn transfer(run: &mut Run<'_>, c: &mut Control, kind: PassiveKind) -> Resu
             500 | 502 | 504 => continue,
             100..=199 => {
                 let max_wait = c.clock().step.saturating_mul(4).max(Duration::from_secs(1));
-                let read = match stream.as_mut() {
-                    Some(s) => data::read_to_end(s, c.clock(), max_wait).await,
+                // RFC 4217: the data TLS handshake starts after the 150, the client acting
+                // as TLS client, with the control connection's server name.
+                let protected = data_protected(run);
+                let read = match stream.take() {
+                    Some(tcp) if protected => {
+                        let client = match (&run.tls, fresh_tls) {
+                            (Some(cl), true) => cl.fresh().ok(),
+                            (Some(cl), false) => Some(cl.clone()),
+                            (None, _) => None,
+                        };
+                        match (client, super::tls::server_name(&run.plan.host)) {
+                            (Some(client), Ok(name)) => {
+                                let (budget, _) = c.clock().budget();
+                                let (tls, hs) = client.handshake(tcp, &name, budget).await;
+                                let failed = hs.error.clone();
+                                t.tls = Some(DataTls {
+                                    handshake: hs,
+                                    fresh_session: fresh_tls,
+                                });
+                                match (tls, failed) {
+                                    (Some(mut tls), _) => {
+                                        data::read_to_end(&mut tls, c.clock(), max_wait).await
+                                    }
+                                    (None, e) => data::DataRead {
+                                        error: Some(format!(
+                                            "TLS handshake on the data connection failed: {}",
+                                            e.unwrap_or_default()
+                                        )),
+                                        ..Default::default()
+                                    },
+                                }
+                            }
+                            (_, Err(e)) => data::DataRead {
+                                error: Some(e),
+                                ..Default::default()
+                            },
+                            (None, _) => data::DataRead::default(),
+                        }
+                    }
+                    Some(mut tcp) => data::read_to_end(&mut tcp, c.clock(), max_wait).await,
                     None => data::DataRead::default(),
                 };
                 t.bytes = read.bytes;

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod ftps;
+
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
