@@ -28,7 +28,6 @@ mod tls_data;
 mod tls_handshake_failed;
 mod tls_not_offered;
 mod tls_session_reuse;
-mod tls_session_reuse_refused;
 
 use std::net::IpAddr;
 
@@ -63,7 +62,6 @@ const RULES: &[Rule] = &[
     tls_data::check,
     tls_session_reuse::check,
     pasv_rewritten::check,
-    tls_session_reuse_refused::check,
     cleartext_login::check,
     client_vantage::check,
 ];
