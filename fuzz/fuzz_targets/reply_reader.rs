@@ -1,11 +1,13 @@
 //! Feeds arbitrary bytes to a `ReplyReader` in chunks whose size comes from the first input
 //! byte, under small limits (so that the over-long-line and too-many-lines paths are reached
-//! with short inputs) and under the default limits, and checks the reader's invariants.
+//! with short inputs) and under the default limits, and checks the reader's invariants,
+//! including that the result does not depend on how the stream was cut into chunks (it must
+//! equal `parse_all` on the same bytes).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use pasv_doctor::proto::reply::ERROR_SNIPPET;
-use pasv_doctor::proto::{Limits, Reply, ReplyError, ReplyReader};
+use pasv_doctor::proto::{Limits, Reply, ReplyError, ReplyReader, parse_all};
 
 const SMALL: Limits = Limits {
     max_line: 64,
@@ -18,11 +20,18 @@ fuzz_target!(|data: &[u8]| {
     };
     // 1..=128: both below and above the small line limit.
     let chunk = usize::from(first & 0x7f) + 1;
-    run(rest, SMALL, chunk);
-    run(rest, Limits::default(), chunk);
+    for limits in [SMALL, Limits::default()] {
+        let got = run(rest, limits, chunk);
+        assert_eq!(
+            got,
+            parse_all(rest, limits),
+            "output depends on chunking (chunk {chunk}, {limits:?})"
+        );
+    }
 });
 
-fn run(input: &[u8], limits: Limits, chunk: usize) {
+fn run(input: &[u8], limits: Limits, chunk: usize) -> Vec<Result<Reply, ReplyError>> {
+    let mut out = Vec::new();
     let mut reader = ReplyReader::new(limits);
     for piece in input.chunks(chunk) {
         reader.feed(piece);
@@ -36,9 +45,15 @@ fn run(input: &[u8], limits: Limits, chunk: usize) {
                 "next_reply() makes no progress"
             );
             match reader.next_reply() {
-                Ok(Some(reply)) => check_reply(&reply, limits),
+                Ok(Some(reply)) => {
+                    check_reply(&reply, limits);
+                    out.push(Ok(reply));
+                }
                 Ok(None) => break,
-                Err(e) => check_error(&e, limits),
+                Err(e) => {
+                    check_error(&e, limits);
+                    out.push(Err(e));
+                }
             }
         }
         // After a drain only an incomplete line is held, and it is never longer than the
@@ -55,13 +70,27 @@ fn run(input: &[u8], limits: Limits, chunk: usize) {
         calls += 1;
         assert!(calls <= input.len() + 2, "finish() never returns Ok(None)");
         match reader.finish() {
-            Ok(Some(reply)) => check_reply(&reply, limits),
+            Ok(Some(reply)) => {
+                check_reply(&reply, limits);
+                out.push(Ok(reply));
+            }
             Ok(None) => break,
-            Err(e) => check_error(&e, limits),
+            Err(e) => {
+                check_error(&e, limits);
+                out.push(Err(e));
+            }
         }
     }
-    assert_eq!(reader.buffered(), 0, "bytes left after finish() returned Ok(None)");
-    assert!(!reader.in_reply(), "in_reply() after finish() returned Ok(None)");
+    assert_eq!(
+        reader.buffered(),
+        0,
+        "bytes left after finish() returned Ok(None)"
+    );
+    assert!(
+        !reader.in_reply(),
+        "in_reply() after finish() returned Ok(None)"
+    );
+    out
 }
 
 fn check_reply(reply: &Reply, limits: Limits) {

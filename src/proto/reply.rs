@@ -684,6 +684,30 @@ mod tests {
         assert_eq!(r.lines[0], b"200 a\rb");
     }
 
+    /// Found by the fuzzer: at end of stream a last line of max_line + 1 bytes (a CR may
+    /// have followed) was returned instead of refused.
+    #[test]
+    fn last_line_over_the_limit_at_eof_is_refused() {
+        let limits = Limits {
+            max_line: 64,
+            max_lines: 8,
+        };
+        let mut input = b"200 ".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 61));
+        let mut reader = ReplyReader::new(limits);
+        for b in &input {
+            reader.feed(&[*b]);
+            while let Ok(Some(r)) = reader.next_reply() {
+                panic!("no reply expected yet: {r:?}");
+            }
+        }
+        match reader.finish() {
+            Err(ReplyError::LineTooLong { limit: 64, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(reader.finish(), Ok(None));
+    }
+
     #[test]
     fn code_only_line() {
         let r = one("200\r\n");
