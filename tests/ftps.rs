@@ -234,9 +234,11 @@ fn auth_refused_and_prot_p_refused() {
         r.json["transcript"]["servers"][0]["login"].is_null(),
         "no login attempted"
     );
-    // Auto mode goes on in plain text and says so.
+    // Auto mode goes on in plain text and says so in the TLS record, without a finding.
     let r = check(&target, &["--ca-file", &ca_arg]);
-    assert_eq!(r.finding("TLS_NOT_OFFERED")["severity"], "info");
+    assert!(!r.has("TLS_NOT_OFFERED"), "{:?}", r.codes());
+    assert_eq!(r.tls()["auth"]["reply"]["code"], 502, "{}", r.tls());
+    assert!(r.tls()["handshake"].is_null());
     assert!(r.has("CLEARTEXT_LOGIN"));
 
     let mut script = FtpsScript::new(pki.leaf(&["127.0.0.1"], -1, 365));

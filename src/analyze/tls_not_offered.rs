@@ -1,6 +1,8 @@
-//! TLS_NOT_OFFERED: the server refused AUTH TLS. Critical when TLS was required
-//! (`--tls explicit`: the check stopped before sending a password in clear), info in auto
-//! mode (the check went on in plain text, and CLEARTEXT_LOGIN says what that exposed).
+//! TLS_NOT_OFFERED: the server refused AUTH TLS when TLS was required (`--tls explicit`);
+//! the check stopped before sending a password in clear. In auto mode a refusal is no
+//! finding: the report's TLS line and the JSON say the session went on in plain text, and
+//! CLEARTEXT_LOGIN says what that exposed (a plain FTP server should not be flagged on every
+//! monitoring run for being plain).
 
 use crate::finding::{Code, Finding, Severity};
 use crate::transcript::{Phase, TlsRequest, Transcript};
@@ -17,6 +19,9 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             |r| r.text.clone(),
         );
         let required = t.settings.tls == TlsRequest::Explicit;
+        if !required {
+            continue;
+        }
         out.push(Finding {
             code: Code::TlsNotOffered,
             severity: if required { Severity::Critical } else { Severity::Info },

@@ -14,7 +14,7 @@ use crate::finding::{Finding, Verdict};
 use crate::knowledge::clients::ClientVerdict;
 use crate::knowledge::servers::{Fingerprint, fingerprint};
 use crate::proto::AddressClass;
-use crate::transcript::{ServerSession, Transcript, Via};
+use crate::transcript::{ControlTls, DataTls, ServerSession, Transcript, Via};
 
 /// Bumped on any incompatible change to the report's shape.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -75,6 +75,8 @@ pub struct JsonServer {
     pub passive: Vec<JsonPassive>,
     pub transfers: Vec<JsonTransfer>,
     pub passive_range: Option<PassiveRange>,
+    /// TLS on the control connection: mode, handshake, certificate, verdict, PBSZ/PROT.
+    pub tls: Option<ControlTls>,
     pub timings: JsonServerTimings,
 }
 
@@ -113,6 +115,8 @@ pub struct JsonTransfer {
     pub first_byte_ms: Option<f64>,
     pub end_ms: Option<f64>,
     pub error: Option<String>,
+    /// TLS on this data connection: version, resumed or full handshake.
+    pub tls: Option<DataTls>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -201,9 +205,11 @@ fn server_of(s: &ServerSession) -> JsonServer {
                     .data_error
                     .clone()
                     .or_else(|| t.completion_failure.clone()),
+                tls: t.tls.clone(),
             })
             .collect(),
         passive_range: crate::analyze::passive_range(s),
+        tls: s.tls.clone(),
         timings: JsonServerTimings {
             connect_ms: ms(s.connect.elapsed_us),
             greeting_ms: s.greeting.last().map(|r| ms(r.elapsed_us)),

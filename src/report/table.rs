@@ -266,6 +266,23 @@ fn checks_table(p: &Painter, s: &ServerSession) -> Table {
                 }
                 (None, None) => t.completion_failure.clone().unwrap_or_default(),
             };
+            let text = match &t.tls {
+                Some(d) if d.handshake.error.is_none() => format!(
+                    "{text}; {} {}{}",
+                    d.handshake.version.as_deref().unwrap_or("TLS"),
+                    if d.handshake.resumed {
+                        "resumed"
+                    } else {
+                        "full handshake"
+                    },
+                    if d.fresh_session { " (reuse test)" } else { "" }
+                ),
+                Some(d) => format!(
+                    "{text}; TLS failed: {}",
+                    d.handshake.error.as_deref().unwrap_or("")
+                ),
+                None => text,
+            };
             row[3] = Cell::new(text).fg(if ok { Color::Green } else { Color::Red });
             row[4] = Cell::new(p.ms(t.data_end_us.unwrap_or(data.attempt.elapsed_us)));
         }
@@ -360,6 +377,46 @@ fn server_line(p: &Painter, s: &ServerSession) -> String {
     ))
 }
 
+/// One line on TLS: mode, version, certificate and its verdict.
+fn tls_line(s: &ServerSession, checked_at: i64) -> Option<String> {
+    let tls = s.tls.as_ref()?;
+    let mode = format!("{:?}", tls.mode).to_lowercase();
+    let Some(hs) = &tls.handshake else {
+        return Some(format!("TLS ({mode}): not offered (AUTH TLS refused)"));
+    };
+    let mut line = match &hs.error {
+        Some(e) => format!("TLS ({mode}): handshake failed: {e}"),
+        None => format!(
+            "TLS ({mode}): {}, {}",
+            hs.version.as_deref().unwrap_or("?"),
+            hs.cipher.as_deref().unwrap_or("?")
+        ),
+    };
+    if let Some(cert) = &tls.certificate {
+        let days = (cert.not_after_unix - checked_at).div_euclid(86_400);
+        let verdict = tls
+            .verdict
+            .as_ref()
+            .map(|v| match v {
+                crate::transcript::CertVerdict::Invalid(why) => format!("invalid ({why})"),
+                other => format!("{other:?}").to_lowercase(),
+            })
+            .unwrap_or_else(|| "not verified".to_string());
+        let insecure = if tls.insecure && verdict != "trusted" {
+            " (--insecure)"
+        } else {
+            ""
+        };
+        line.push_str(&format!(
+            "; certificate {} for {} issued by {}, {days} days left, {verdict}{insecure}",
+            cert.subject,
+            cert.sans.join(", "),
+            cert.issuer,
+        ));
+    }
+    Some(line)
+}
+
 /// Writes the human report.
 pub fn write(out: &mut dyn Write, report: &Report<'_>, opts: HumanOptions) -> io::Result<()> {
     let p = Painter { opts };
@@ -378,6 +435,9 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>, opts: HumanOptions) -> io
     for s in &t.servers {
         writeln!(out)?;
         writeln!(out, "{}", wrap(&server_line(&p, s), width, 2))?;
+        if let Some(line) = tls_line(s, t.settings.checked_at_unix) {
+            writeln!(out, "  {}", wrap(&line, width, 4))?;
+        }
         if !s.samples.is_empty() || !s.transfers.is_empty() {
             writeln!(out, "{}", checks_table(&p, s))?;
         }
