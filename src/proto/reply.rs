@@ -697,9 +697,10 @@ mod tests {
         let mut reader = ReplyReader::new(limits);
         for b in &input {
             reader.feed(&[*b]);
-            while let Ok(Some(r)) = reader.next_reply() {
-                panic!("no reply expected yet: {r:?}");
-            }
+            assert!(
+                matches!(reader.next_reply(), Ok(None)),
+                "no reply expected yet"
+            );
         }
         match reader.finish() {
             Err(ReplyError::LineTooLong { limit: 64, .. }) => {}
