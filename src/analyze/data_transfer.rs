@@ -1,6 +1,6 @@
-//! DATA_TRANSFER_FAILED: the data connection opened, but the transfer did not complete
-//! (425/426, no completion, a data error), e.g. vsftpd's "425 Security: Bad IP
-//! connecting." DATA_PATH_OK: transfers completed; the report says what worked. One finding
+//! DATA_TRANSFER_FAILED: the data connection opened (or was reset as it opened), but the
+//! transfer did not complete (425/426, no completion, a data error), e.g. vsftpd's "425
+//! Security: Bad IP connecting." DATA_PATH_OK: transfers completed; the report says what worked. One finding
 //! of each kind per server, listing every transfer it covers.
 
 use super::{phase_of, reply_text};
@@ -10,8 +10,12 @@ use crate::transcript::{ConnectOutcome, Phase, Transcript, Transfer};
 fn failure_evidence(tr: &Transfer, evidence: &mut Vec<String>) {
     let kind = tr.passive.command.command();
     if let Some(d) = &tr.data {
+        let outcome = match &d.attempt.outcome {
+            ConnectOutcome::Error(e) => format!("error: {e}"),
+            other => other.label().to_string(),
+        };
         evidence.push(format!(
-            "{kind}: data connection {}: connected",
+            "{kind}: data connection {}: {outcome}",
             d.attempt.addr
         ));
     }
@@ -44,18 +48,27 @@ fn failure_evidence(tr: &Transfer, evidence: &mut Vec<String>) {
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     for s in &t.servers {
+        // An error while connecting is, in practice, a reset right after the handshake (a
+        // refusal or a timeout is DATA_PORT_*): the port answered, the transfer failed.
         let connected: Vec<&Transfer> = s
             .transfers
             .iter()
             .filter(|tr| {
-                tr.data
-                    .as_ref()
-                    .is_some_and(|d| d.attempt.outcome == ConnectOutcome::Connected)
+                tr.data.as_ref().is_some_and(|d| {
+                    matches!(
+                        d.attempt.outcome,
+                        ConnectOutcome::Connected | ConnectOutcome::Error(_)
+                    )
+                })
             })
             .collect();
+        // A transfer cut at the size limit proved the path; the server may well answer our
+        // closing the connection with 426.
         let (ok, failed): (Vec<&Transfer>, Vec<&Transfer>) =
             connected.into_iter().partition(|tr| {
-                tr.completion.as_ref().is_some_and(|r| r.code / 100 == 2) && tr.data_error.is_none()
+                tr.truncated
+                    || (tr.completion.as_ref().is_some_and(|r| r.code / 100 == 2)
+                        && tr.data_error.is_none())
             });
         if !failed.is_empty() {
             let mut evidence = Vec::new();
@@ -115,10 +128,15 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                         .map(|d| d.attempt.addr.to_string())
                         .unwrap_or_default();
                     format!(
-                        "{} over {} via {addr}: {} bytes, {}",
+                        "{} over {} via {addr}: {} bytes{}, {}",
                         tr.command.as_ref().map_or("(none)", |c| c.command.as_str()),
                         tr.passive.command.command(),
                         tr.bytes,
+                        if tr.truncated {
+                            " (reading stopped at the size limit)"
+                        } else {
+                            ""
+                        },
                         reply_text(tr.completion.as_ref())
                     )
                 })

@@ -14,9 +14,10 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
 pub fn unsupported(t: &Transcript, out: &mut Vec<Finding>, kind: PassiveKind) {
     for s in &t.servers {
         let samples: Vec<_> = s.all_samples(kind).collect();
+        // A reply that ended the session (421: the server is closing) refuses nothing.
         let answered: Vec<_> = samples
             .iter()
-            .filter(|x| x.exchange.reply.is_some())
+            .filter(|x| x.exchange.reply.is_some() && x.exchange.failure.is_none())
             .collect();
         if answered.is_empty()
             || answered.iter().any(|x| {

@@ -1,5 +1,5 @@
-//! REPLY_MALFORMED: a passive reply (227/228/229) that does not decode: no client can use
-//! it.
+//! REPLY_MALFORMED: a passive reply (227/228/229) that does not decode, or that names port
+//! 0: no client can use it.
 
 use super::{phase_of, reply_text};
 use crate::finding::{Code, Finding, Severity};
@@ -11,14 +11,22 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             .samples
             .iter()
             .chain(s.transfers.iter().map(|t| &t.passive))
-            .filter(|x| x.decode_error.is_some())
+            .filter(|x| {
+                x.decode_error.is_some() || x.advertised.as_ref().is_some_and(|a| a.port == 0)
+            })
             .collect();
         let Some(first) = bad.first() else { continue };
         let mut evidence = vec![format!(
             "reply: {}",
             reply_text(first.exchange.reply.as_ref())
         )];
-        evidence.extend(first.decode_error.iter().map(|e| format!("error: {e}")));
+        evidence.push(format!(
+            "error: {}",
+            first
+                .decode_error
+                .as_deref()
+                .unwrap_or("port 0: no client can connect to it")
+        ));
         out.push(Finding {
             code: Code::ReplyMalformed,
             severity: Severity::Critical,

@@ -38,7 +38,23 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 ));
             }
             evidence.extend(anomalies.iter().map(|a| format!("framing: {a}")));
-            let impact = if adv.parse_failures.is_empty() {
+            let impact = if cross {
+                // curl and Python ftplib, for two, accept only a 227 to PASV and a 229 to EPSV.
+                format!(
+                    "Clients that check the reply code (curl, Python ftplib) reject a {} reply \
+                     to {}{}.",
+                    x.exchange.reply.as_ref().map_or(0, |r| r.code),
+                    x.command.command(),
+                    if adv.parse_failures.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; these also fail to parse it: {}",
+                            adv.parse_failures.join(", ")
+                        )
+                    }
+                )
+            } else if adv.parse_failures.is_empty() {
                 "Strict clients may reject it; the common ones cope.".to_string()
             } else {
                 format!(
@@ -48,7 +64,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             };
             out.push(Finding {
                 code: Code::ReplyNonstandard,
-                severity: if adv.parse_failures.is_empty() {
+                severity: if adv.parse_failures.is_empty() && !cross {
                     Severity::Info
                 } else {
                     Severity::Warning

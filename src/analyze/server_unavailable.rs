@@ -1,6 +1,6 @@
 //! SERVER_UNAVAILABLE: the server refused service at the greeting (421 or another code
 //! instead of 220), never greeted, or closed the connection; SESSION_INTERRUPTED: the
-//! session stopped in a later phase (closed, timed out, unreadable reply, deadline).
+//! session stopped after the greeting (closed, 421, timed out, unreadable reply, deadline).
 
 use crate::finding::{Code, Finding, Severity};
 use crate::transcript::{Phase, SessionEnd, Transcript};
@@ -8,17 +8,19 @@ use crate::transcript::{Phase, SessionEnd, Transcript};
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     for s in &t.servers {
         let greeting: Vec<String> = s.greeting.iter().map(|r| r.text.clone()).collect();
+        // After a 220, a failure in the greeting phase (FEAT, SYST) interrupts the session.
+        let greeted = s.greeting.last().is_some_and(|r| r.code == 220);
         let (phase, what) = match &s.end {
             SessionEnd::Unavailable => (Phase::Greeting, "refused service".to_string()),
-            SessionEnd::Closed(Phase::Greeting) => (
+            SessionEnd::Closed(Phase::Greeting) if !greeted => (
                 Phase::Greeting,
                 "closed the connection without a greeting".to_string(),
             ),
-            SessionEnd::TimedOut(Phase::Greeting) => (
+            SessionEnd::TimedOut(Phase::Greeting) if !greeted => (
                 Phase::Greeting,
                 "sent no greeting within the timeout".to_string(),
             ),
-            SessionEnd::ProtocolError(Phase::Greeting) => {
+            SessionEnd::ProtocolError(Phase::Greeting) if !greeted => {
                 (Phase::Greeting, "sent an unreadable greeting".to_string())
             }
             SessionEnd::Closed(p) => (*p, "closed the control connection".to_string()),
@@ -43,7 +45,12 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         let mut evidence = greeting;
         evidence.extend(last_lines);
         evidence.dedup();
-        let at_greeting = phase == Phase::Greeting;
+        let at_greeting = phase == Phase::Greeting && !greeted;
+        let when = if phase == Phase::Greeting && greeted {
+            "after its greeting".to_string()
+        } else {
+            format!("{phase:?} phase")
+        };
         out.push(Finding {
             code: if at_greeting {
                 Code::ServerUnavailable
@@ -53,7 +60,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             severity: Severity::Critical,
             phase,
             server: Some(s.server),
-            title: format!("the server {what} ({phase:?} phase)").to_lowercase(),
+            title: format!("the server {what} ({when})").to_lowercase(),
             evidence,
             impact: if at_greeting {
                 "No client can log in.".to_string()

@@ -11,7 +11,17 @@ use super::tls::TlsClient;
 use crate::transcript::TlsHandshake;
 
 use crate::proto::{Reply, ReplyReader};
+use crate::secret::Secret;
 use crate::transcript::{Direction, Exchange, Line, PASSWORD_MASK, ReplyRecord};
+
+/// Most bytes read for one reply. The reader's limits (lines of 8 KiB, 1,000 lines) still
+/// allow 8 MiB per reply, recorded twice and rendered again in every report, per command;
+/// real replies (a long FEAT, HELP or banner) take a few KiB.
+pub const MAX_REPLY_BYTES: usize = 64 * 1024;
+
+/// Shortest password masked where a reply repeats it; a shorter one cannot be told apart
+/// from ordinary reply text.
+pub const MIN_MASKED: usize = 4;
 
 /// Why a step on the control connection did not complete. These are observations about
 /// the server, recorded in the transcript, not failures of the tool.
@@ -25,6 +35,9 @@ pub enum StepFailure {
     Closed,
     /// The bytes could not be assembled into a reply (over-long line, not a reply, ...).
     Unreadable(String),
+    /// The server answered 421: it is closing the control connection (RFC 959 allows this
+    /// reply to any command).
+    ServiceClosing,
     /// A socket error.
     Io(String),
 }
@@ -36,6 +49,9 @@ impl StepFailure {
             StepFailure::Deadline => "the overall deadline ran out".to_string(),
             StepFailure::Closed => "the server closed the control connection".to_string(),
             StepFailure::Unreadable(e) => format!("unreadable reply: {e}"),
+            StepFailure::ServiceClosing => {
+                "the server answered 421: it is closing the connection".to_string()
+            }
             StepFailure::Io(e) => format!("control connection error: {e}"),
         }
     }
@@ -58,11 +74,18 @@ impl Clock {
     /// How long the next wait may last, and whether the deadline (not the step timeout)
     /// is what limits it.
     pub fn budget(&self) -> (Duration, bool) {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left <= self.step {
+        self.budget_until(Instant::now() + self.step)
+    }
+
+    /// Like [`Clock::budget`], for a step that must end by `step_end`.
+    pub fn budget_until(&self, step_end: Instant) -> (Duration, bool) {
+        let now = Instant::now();
+        let left = self.deadline.saturating_duration_since(now);
+        let step_left = step_end.saturating_duration_since(now);
+        if left <= step_left {
             (left, true)
         } else {
-            (self.step, false)
+            (step_left, false)
         }
     }
 }
@@ -79,6 +102,8 @@ pub struct Control {
     pub lines: Vec<Line>,
     clock: Clock,
     closed: bool,
+    /// The password, masked wherever a reply repeats it.
+    mask: Option<Secret>,
 }
 
 fn text_of(bytes: &[u8]) -> (String, Option<String>) {
@@ -100,7 +125,51 @@ impl Control {
             lines: Vec::new(),
             clock,
             closed: false,
+            mask: None,
         }
+    }
+
+    /// From now on, replies that repeat `password` are recorded with it masked (servers
+    /// that echo a refused command exist). The reply itself, which decoders read, is kept.
+    pub fn mask_in_replies(&mut self, password: &Secret) {
+        if password.expose().len() >= MIN_MASKED {
+            self.mask = Some(password.clone());
+        }
+    }
+
+    fn masked_bytes(&self, bytes: &[u8]) -> Vec<u8> {
+        let Some(secret) = &self.mask else {
+            return bytes.to_vec();
+        };
+        let needle = secret.expose().as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i..].starts_with(needle) {
+                out.extend_from_slice(PASSWORD_MASK.as_bytes());
+                i += needle.len();
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    fn masked_text(&self, text: String) -> String {
+        match &self.mask {
+            Some(secret) if text.contains(secret.expose()) => {
+                text.replace(secret.expose(), PASSWORD_MASK)
+            }
+            _ => text,
+        }
+    }
+
+    /// [`record`], with the password masked.
+    pub fn record(&self, reply: &Reply, since: Instant) -> ReplyRecord {
+        let mut r = record(reply, since);
+        r.text = self.masked_text(r.text);
+        r
     }
 
     pub fn clock(&self) -> Clock {
@@ -149,17 +218,25 @@ impl Control {
         }
     }
 
-    /// Waits for the next complete reply.
+    /// Waits for the next complete reply. The step timeout bounds the whole reply, not each
+    /// read: a server that trickles bytes (slowloris) cannot stretch a step to the deadline.
     pub async fn read_reply(&mut self) -> Result<Reply, StepFailure> {
+        let step_end = Instant::now() + self.clock.step;
         let mut buf = [0u8; 4096];
+        let mut received = 0usize;
         loop {
             match self.reader.next_reply() {
                 Ok(Some(reply)) => {
                     self.log_reply(&reply);
                     return Ok(reply);
                 }
+                Ok(None) if received > MAX_REPLY_BYTES => {
+                    return Err(StepFailure::Unreadable(format!(
+                        "reply longer than {MAX_REPLY_BYTES} bytes"
+                    )));
+                }
                 Ok(None) => {}
-                Err(e) => return Err(StepFailure::Unreadable(e.to_string())),
+                Err(e) => return Err(StepFailure::Unreadable(self.masked_text(e.to_string()))),
             }
             if self.closed {
                 return match self.reader.finish() {
@@ -168,13 +245,16 @@ impl Control {
                         Ok(reply)
                     }
                     Ok(None) => Err(StepFailure::Closed),
-                    Err(e) => Err(StepFailure::Unreadable(e.to_string())),
+                    Err(e) => Err(StepFailure::Unreadable(self.masked_text(e.to_string()))),
                 };
             }
-            let (budget, by_deadline) = self.clock.budget();
+            let (budget, by_deadline) = self.clock.budget_until(step_end);
             match tokio::time::timeout(budget, self.stream.read(&mut buf)).await {
                 Ok(Ok(0)) => self.closed = true,
-                Ok(Ok(n)) => self.reader.feed(&buf[..n]),
+                Ok(Ok(n)) => {
+                    received += n;
+                    self.reader.feed(&buf[..n]);
+                }
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => self.closed = true,
                 Ok(Err(e)) => return Err(StepFailure::Io(e.to_string())),
                 Err(_) if by_deadline => return Err(StepFailure::Deadline),
@@ -186,7 +266,7 @@ impl Control {
     fn log_reply(&mut self, reply: &Reply) {
         let at_us = self.clock.now_us();
         for line in &reply.lines {
-            let (text, raw_hex) = text_of(line);
+            let (text, raw_hex) = text_of(&self.masked_bytes(line));
             self.lines.push(Line {
                 at_us,
                 dir: Direction::Received,
@@ -196,7 +276,8 @@ impl Control {
         }
     }
 
-    /// Sends a command and waits for its reply; the exchange records either.
+    /// Sends a command and waits for its reply; the exchange records either. A 421 reply is
+    /// recorded and also returned as [`StepFailure::ServiceClosing`].
     pub async fn exchange(
         &mut self,
         command: &str,
@@ -208,15 +289,19 @@ impl Control {
         };
         let logged = logged_command(command);
         match result {
-            Ok(reply) => (
-                Exchange {
-                    command: logged,
-                    reply: Some(record(&reply, sent_at)),
-                    failure: None,
-                },
-                Some(reply),
-                None,
-            ),
+            Ok(reply) => {
+                // The reply is kept; the session cannot go on after it.
+                let failure = (reply.code == 421).then_some(StepFailure::ServiceClosing);
+                (
+                    Exchange {
+                        command: logged,
+                        reply: Some(self.record(&reply, sent_at)),
+                        failure: failure.as_ref().map(StepFailure::describe),
+                    },
+                    Some(reply),
+                    failure,
+                )
+            }
             Err(failure) => (
                 Exchange {
                     command: logged,

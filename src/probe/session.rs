@@ -52,7 +52,9 @@ fn end_for(failure: &StepFailure, phase: Phase) -> SessionEnd {
     match failure {
         StepFailure::Timeout => SessionEnd::TimedOut(phase),
         StepFailure::Deadline => SessionEnd::Deadline(phase),
-        StepFailure::Closed | StepFailure::Io(_) => SessionEnd::Closed(phase),
+        StepFailure::Closed | StepFailure::Io(_) | StepFailure::ServiceClosing => {
+            SessionEnd::Closed(phase)
+        }
         StepFailure::Unreadable(_) => SessionEnd::ProtocolError(phase),
     }
 }
@@ -453,8 +455,8 @@ async fn login_steps(
 ) -> Result<(), StepFailure> {
     let (_, reply, fail) = c.exchange(&format!("USER {}", plan.user)).await;
     let reply = match (reply, fail) {
-        (Some(r), _) => r,
-        (None, Some(f)) => return Err(f),
+        (_, Some(f)) => return Err(f),
+        (Some(r), None) => r,
         (None, None) => return Err(StepFailure::Closed),
     };
     login.outcome = match reply.code {
@@ -462,7 +464,10 @@ async fn login_steps(
         332 => LoginOutcome::AccountRequired,
         331 => {
             let password = match (&plan.password, anonymous) {
-                (Some(p), _) => p.expose().to_string(),
+                (Some(p), _) => {
+                    c.mask_in_replies(p);
+                    p.expose().to_string()
+                }
                 (None, true) => ANONYMOUS_PASSWORD.to_string(),
                 (None, false) => {
                     login.outcome = LoginOutcome::NoPassword;
@@ -472,12 +477,12 @@ async fn login_steps(
             login.password_sent = true;
             let (_, reply, fail) = c.exchange(&format!("PASS {password}")).await;
             match (reply, fail) {
-                (Some(r), _) => match r.code {
+                (_, Some(f)) => return Err(f),
+                (Some(r), None) => match r.code {
                     230 | 202 => LoginOutcome::LoggedIn,
                     332 => LoginOutcome::AccountRequired,
                     _ => LoginOutcome::Rejected,
                 },
-                (None, Some(f)) => return Err(f),
                 (None, None) => return Err(StepFailure::Closed),
             }
         }
@@ -712,7 +717,9 @@ async fn transfer(
         match reply.code {
             // Not understood: try the next listing command on the same data connection.
             500 | 502 | 504 => continue,
-            100..=199 => {
+            // A preliminary reply, or a completion without one: either way the data
+            // connection must carry the listing and end.
+            100..=299 => {
                 let max_wait = c.clock().step.saturating_mul(4).max(Duration::from_secs(1));
                 // RFC 4217: the data TLS handshake starts after the 150, the client acting
                 // as TLS client, with the control connection's server name.
@@ -763,18 +770,22 @@ async fn transfer(
                 t.data_error = read.error;
                 // Closing our end tells a server waiting on the data connection we are done.
                 drop(stream.take());
-                match c.read_reply().await {
-                    Ok(done) => t.completion = Some(record(&done, since)),
-                    Err(f) => {
-                        t.completion_failure = Some(f.describe());
-                        run.s.transfers.push(t);
-                        return Err(end_for(&f, Phase::Data));
+                if reply.class() == 2 {
+                    t.completion = Some(c.record(&reply, since));
+                } else {
+                    match c.read_reply().await {
+                        Ok(done) => t.completion = Some(c.record(&done, since)),
+                        Err(f) => {
+                            t.completion_failure = Some(f.describe());
+                            run.s.transfers.push(t);
+                            return Err(end_for(&f, Phase::Data));
+                        }
                     }
                 }
             }
             _ => {
-                // 425, 426, 450, 550, ... or a 2xx without a preliminary reply.
-                t.completion = Some(record(&reply, since));
+                // 425, 426, 450, 550, ...
+                t.completion = Some(c.record(&reply, since));
             }
         }
         break;
