@@ -9,6 +9,7 @@ pub mod batch;
 pub mod cli;
 pub mod demo;
 pub mod exit;
+pub mod explain;
 pub mod finding;
 pub mod knowledge;
 pub mod probe;

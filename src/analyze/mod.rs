@@ -10,6 +10,7 @@ mod connect_failed;
 mod data_ports;
 mod data_transfer;
 mod dns_failed;
+mod epsv_fallback_to_pasv;
 mod epsv_unsupported;
 mod login_failed;
 mod pasv_address_mismatch;
@@ -23,11 +24,13 @@ pub mod range;
 mod reply_malformed;
 mod reply_nonstandard;
 mod server_unavailable;
+mod substituted_address_timed_out;
 mod tls_certificate;
 mod tls_data;
 mod tls_handshake_failed;
 mod tls_not_offered;
 mod tls_session_reuse;
+mod tls_session_reuse_refused;
 
 use std::net::IpAddr;
 
@@ -59,6 +62,9 @@ const RULES: &[Rule] = &[
     reply_nonstandard::check,
     data_ports::check,
     data_transfer::check,
+    substituted_address_timed_out::check,
+    tls_session_reuse_refused::check,
+    epsv_fallback_to_pasv::check,
     tls_data::check,
     tls_session_reuse::check,
     pasv_rewritten::check,

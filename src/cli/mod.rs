@@ -5,6 +5,7 @@
 pub mod batch;
 pub mod check;
 pub mod decode;
+pub mod explain;
 pub mod password;
 
 use std::io::{self, Write};
@@ -63,6 +64,32 @@ pub enum Command {
     /// log prefixes such as "Response:" are skipped, and lines that are not passive replies
     /// are ignored). Exit 0 when every reply decoded, 2 when one did not, 3 on usage errors.
     Decode(DecodeArgs),
+    /// Explain a client's log: FileZilla, WinSCP, curl -v, lftp -d or a bare transcript.
+    ///
+    /// Reads the log (FILE, or - for stdin), rebuilds the session the client had with the
+    /// server and gives the same report as a live check: findings, which clients work, the
+    /// fix. It sends no network traffic at all. Passwords are always redacted, user names
+    /// unless --keep-user. Exit codes as for check; 3 when the input is not an FTP client
+    /// log or cannot be read.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The log file, or - for stdin.
+    #[arg(value_name = "FILE")]
+    pub file: String,
+
+    /// Read the log as this format instead of detecting it.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub from: Option<crate::explain::Format>,
+
+    /// Keep user names in the output (passwords are always redacted).
+    #[arg(long)]
+    pub keep_user: bool,
+
+    #[command(flatten)]
+    pub output: OutputOptions,
 }
 
 #[derive(Debug, Args)]
@@ -454,6 +481,7 @@ pub fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<Status> {
     match cli.command {
         Command::Decode(args) => decode::run(&args, &mut io::stdin().lock(), out, err),
+        Command::Explain(args) => explain::run(&args, &mut io::stdin().lock(), out, err),
         Command::Check(args) => check::run_check(&args, out, err),
         Command::Demo(args) => check::run_demo(&args, out, err),
         Command::Batch(args) => batch::run(&args, out, err),

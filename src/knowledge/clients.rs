@@ -259,10 +259,19 @@ fn first_advertised(s: &ServerSession, kind: PassiveKind) -> Option<(Option<IpAd
         .map(|a| (a.address, a.parse_failures.clone()))
 }
 
+/// Why there is no decoded reply of a kind: refused, or (in a client's log) never sent.
+fn not_offered(s: &ServerSession, kind: PassiveKind) -> String {
+    if s.all_samples(kind).next().is_none() {
+        format!("{} was not tried, so this is unknown", kind.command())
+    } else {
+        format!("the server refuses {}", kind.command())
+    }
+}
+
 fn via_pasv(c: &Client, s: &ServerSession) -> Result<String, String> {
     let peer = s.peer();
     let Some((adv, failures)) = first_advertised(s, PassiveKind::Pasv) else {
-        return Err("the server refuses PASV".to_string());
+        return Err(not_offered(s, PassiveKind::Pasv));
     };
     if let Some(p) = c.parser
         && failures.iter().any(|f| f == p)
@@ -292,7 +301,7 @@ fn via_pasv(c: &Client, s: &ServerSession) -> Result<String, String> {
 
 fn via_epsv(s: &ServerSession) -> Result<String, String> {
     if first_advertised(s, PassiveKind::Epsv).is_none() {
-        return Err("the server refuses EPSV".to_string());
+        return Err(not_offered(s, PassiveKind::Epsv));
     }
     match path_ok(s, PassiveKind::Epsv, s.peer()) {
         Some(true) => Ok(format!("EPSV: it connects to {}, which works", s.peer())),

@@ -1,0 +1,422 @@
+//! What a client's own messages mean: the connect lines, the address it substituted, the
+//! data connection's outcome, timeouts, fallbacks, TLS, and who the client is. One table of
+//! patterns for every client, because the formats only differ in how a message is marked,
+//! not in what it says. English messages are matched by their words; for localized
+//! FileZilla logs, the commands and replies still carry the session (their shape is the
+//! same in every language) and a few common translations of "timed out" are known.
+
+use std::net::{IpAddr, SocketAddr};
+
+/// What a message tells the session builder.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Signal {
+    /// The client names itself.
+    Client {
+        name: &'static str,
+        version: Option<String>,
+    },
+    /// A name look-up: the host the user typed.
+    Resolving(String),
+    /// A connection attempt: the control connection, or a data connection when the builder
+    /// waits for one.
+    Connecting {
+        host: Option<String>,
+        addr: Option<SocketAddr>,
+    },
+    /// curl's "Connected to HOST (IP) port P".
+    Connected {
+        host: Option<String>,
+        addr: Option<SocketAddr>,
+    },
+    /// An attempt that is a data connection by its words (lftp).
+    DataConnecting(Option<SocketAddr>),
+    /// The data connection opened (lftp).
+    DataConnected,
+    /// The client ignored the PASV address and used another (the control peer).
+    Substituted {
+        advertised: Option<IpAddr>,
+        used: Option<IpAddr>,
+    },
+    /// Something timed out, after this many seconds when said.
+    Timeout(Option<f64>),
+    /// A connection was refused.
+    Refused,
+    /// The server closed the connection.
+    Closed,
+    /// The client stopped using EPSV.
+    EpsvDisabled,
+    /// TLS came up on the control connection.
+    Tls,
+    /// The client's configured timeout (WinSCP's session header).
+    TimeoutSetting(f64),
+    /// A listing or transfer failed (no detail).
+    TransferFailed,
+}
+
+fn after<'a>(text: &'a str, lower: &str, needle: &str) -> Option<&'a str> {
+    lower.find(needle).map(|i| &text[i + needle.len()..])
+}
+
+fn first_word(s: &str) -> &str {
+    s.split(|c: char| c.is_whitespace() || c == ',' || c == '\'' || c == '"')
+        .find(|w| !w.is_empty())
+        .unwrap_or("")
+}
+
+/// A version token: starts with a digit, digits and dots (e.g. `3.66.4`, `7.88.1`).
+fn version(s: &str) -> Option<String> {
+    let v: String = s
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+        .collect();
+    let v = v.trim_end_matches(['.', '-']).to_string();
+    v.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_digit())
+        .then_some(v)
+}
+
+/// `1.2.3.4:21`, `[::1]:21`, `1.2.3.4`, `host:21`, `HOST (IP) port P`, `(IP) port P`.
+pub fn parse_endpoint(s: &str) -> (Option<String>, Option<SocketAddr>) {
+    let s = s.trim().trim_end_matches(['.', '…']).trim();
+    // "HOST (IP) port P" (curl, lftp) and "(IP) port P" (lftp's data socket).
+    if let Some(open) = s.find('(')
+        && let Some(close) = s[open..].find(')')
+    {
+        let ip = s[open + 1..open + close].trim();
+        let host = s[..open].trim();
+        let rest = s[open + close + 1..].trim_start();
+        let port = rest
+            .strip_prefix("port")
+            .map(|p| first_word(p).trim_end_matches(['.', ',']))
+            .and_then(|p| p.parse::<u16>().ok());
+        if let Ok(ip) = ip.parse::<IpAddr>() {
+            let host = (!host.is_empty()).then(|| host.to_string());
+            return (host, port.map(|p| SocketAddr::new(ip, p)));
+        }
+    }
+    let word = first_word(s).trim_end_matches(['.', ',']);
+    if let Ok(sa) = word.parse::<SocketAddr>() {
+        return (None, Some(sa));
+    }
+    if let Ok(ip) = word.trim_matches(['[', ']']).parse::<IpAddr>() {
+        return (None, Some(SocketAddr::new(ip, 21)));
+    }
+    // "ftp.example.com:21": a name (its port is not needed without an address).
+    let host = match word.rsplit_once(':') {
+        Some((host, port)) if port.parse::<u16>().is_ok() => host,
+        _ => word.trim_end_matches("..."),
+    };
+    ((!host.is_empty()).then(|| host.to_string()), None)
+}
+
+/// The first IPv4 or IPv6 address in a text.
+fn first_ip(s: &str) -> Option<IpAddr> {
+    s.split(|c: char| !(c.is_ascii_hexdigit() || c == '.' || c == ':'))
+        .filter(|w| w.contains('.') || w.matches(':').count() >= 2)
+        .find_map(|w| w.trim_matches(['.', ':']).parse::<IpAddr>().ok())
+}
+
+/// Seconds in "after 20 seconds", "after 1898ms", "after 300123 milliseconds".
+fn seconds_in(lower: &str) -> Option<f64> {
+    let rest = after(lower, lower, "after ")?;
+    let num: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let value: f64 = num.parse().ok()?;
+    let unit = rest[num.len()..].trim_start();
+    if unit.starts_with("ms") || unit.starts_with("milli") {
+        Some(value / 1000.0)
+    } else if unit.starts_with('s') {
+        Some(value)
+    } else {
+        None
+    }
+}
+
+/// Who the client is, from a line such as "FileZilla Client 3.66.4", "WinSCP Version 6.1.2
+/// (Build ...)", "curl 7.88.1 (x86_64-pc-linux-gnu) libcurl/7.88.1", "User-Agent:
+/// curl/7.88.1", "LFTP | Version 4.9.2 | Copyright ...".
+pub fn identity(text: &str) -> Option<Signal> {
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    if let Some(rest) = after(t, &lower, "winscp version ") {
+        return Some(Signal::Client {
+            name: "WinSCP",
+            version: version(rest),
+        });
+    }
+    if let Some(rest) = after(t, &lower, "lftp | version ") {
+        return Some(Signal::Client {
+            name: "lftp",
+            version: version(rest),
+        });
+    }
+    for (marker, name) in [
+        ("filezilla client version ", "FileZilla"),
+        ("filezilla client ", "FileZilla"),
+        ("filezilla ", "FileZilla"),
+    ] {
+        if let Some(rest) = after(t, &lower, marker)
+            && let Some(v) = version(rest.trim_start_matches(['v', 'V']))
+        {
+            return Some(Signal::Client {
+                name,
+                version: Some(v),
+            });
+        }
+    }
+    if let Some(rest) = lower
+        .strip_prefix("curl ")
+        .filter(|r| r.contains("libcurl"))
+    {
+        return Some(Signal::Client {
+            name: "curl",
+            version: version(rest),
+        });
+    }
+    for (marker, name) in [("user-agent: curl/", "curl"), ("user-agent: lftp/", "lftp")] {
+        if let Some(rest) = after(t, &lower, marker) {
+            return Some(Signal::Client {
+                name,
+                version: version(rest),
+            });
+        }
+    }
+    None
+}
+
+/// What a client message says, if it says anything the builder uses.
+pub fn interpret(text: &str) -> Option<Signal> {
+    let t = text.trim();
+    let lower = t.to_lowercase();
+    if let Some(id) = identity(t) {
+        return Some(id);
+    }
+    // The substitution messages, before "connecting": they name addresses too.
+    if lower.contains("unroutable address") && lower.contains("instead") {
+        return Some(Signal::Substituted {
+            advertised: after(t, &lower, "unroutable address").and_then(first_ip),
+            used: None,
+        });
+    }
+    if let Some(rest) = after(t, &lower, "skip ")
+        && lower.contains("for data connection")
+    {
+        let advertised = first_word(rest).parse::<IpAddr>().ok();
+        let used = after(t, &lower, "re-use ")
+            .or_else(|| after(t, &lower, "reuse "))
+            .and_then(|r| first_word(r).parse::<IpAddr>().ok());
+        return Some(Signal::Substituted { advertised, used });
+    }
+    if lower.contains("address returned by pasv") && lower.contains("fixed") {
+        return Some(Signal::Substituted {
+            advertised: None,
+            used: None,
+        });
+    }
+    if let Some(rest) = after(t, &lower, "connecting data socket to ") {
+        return Some(Signal::DataConnecting(parse_endpoint(rest).1));
+    }
+    if lower.contains("data connection established") {
+        return Some(Signal::DataConnected);
+    }
+    if lower.contains("failed epsv") || lower.contains("disabling epsv") {
+        return Some(Signal::EpsvDisabled);
+    }
+    if let Some(rest) = after(t, &lower, "resolving address of ") {
+        return Some(Signal::Resolving(first_word(rest).to_string()));
+    }
+    if let Some(rest) = after(t, &lower, "timeout: ")
+        && lower.contains("sec")
+        && !lower.contains("timed out")
+    {
+        let secs: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        return secs.parse().ok().map(Signal::TimeoutSetting);
+    }
+    let timed_out = [
+        "timed out",
+        "time-out",
+        "timeout",
+        "zeitüberschreitung",
+        "délai d'attente",
+        "tiempo de espera",
+        "tempo esgotado",
+        "tempo scaduto",
+        "time-out",
+        "超时",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    if timed_out {
+        return Some(Signal::Timeout(seconds_in(&lower)));
+    }
+    if lower.contains("connection refused")
+        || lower.contains("econnrefused")
+        || lower.contains("couldn't connect to server")
+    {
+        return Some(Signal::Refused);
+    }
+    if lower.contains("closed by server")
+        || lower.contains("closed by the server")
+        || lower.contains("disconnected from server")
+        || lower.contains("remote host closed")
+        || lower.contains("peer closed connection")
+        || lower.contains("server closed connection")
+        || lower.contains("connection reset by peer")
+    {
+        return Some(Signal::Closed);
+    }
+    if lower.contains("tls connection established")
+        || lower.contains("ssl connection using")
+        || lower.contains("tls/ssl connection established")
+        || lower.contains("tls negotiation successful")
+    {
+        return Some(Signal::Tls);
+    }
+    if lower.contains("failed to retrieve directory listing")
+        || lower.contains("could not retrieve directory listing")
+        || lower.contains("critical file transfer error")
+        || lower.contains("file transfer failed")
+    {
+        return Some(Signal::TransferFailed);
+    }
+    if let Some(rest) = after(t, &lower, "connected to ") {
+        let (host, addr) = parse_endpoint(rest);
+        return Some(Signal::Connected { host, addr });
+    }
+    for needle in ["connecting to ", "trying "] {
+        if let Some(rest) = after(t, &lower, needle) {
+            let (host, addr) = parse_endpoint(rest);
+            if host.is_some() || addr.is_some() {
+                return Some(Signal::Connecting { host, addr });
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sa(s: &str) -> Option<SocketAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn each_clients_messages_are_understood() {
+        let cases: Vec<(&str, Signal)> = vec![
+            (
+                "Connecting to 203.0.113.10:21...",
+                Signal::Connecting {
+                    host: None,
+                    addr: sa("203.0.113.10:21"),
+                },
+            ),
+            (
+                "Server sent passive reply with unroutable address. Using server address instead.",
+                Signal::Substituted {
+                    advertised: None,
+                    used: None,
+                },
+            ),
+            (
+                "Server sent passive reply with unroutable address 192.168.1.10, using host address instead.",
+                Signal::Substituted {
+                    advertised: Some("192.168.1.10".parse().unwrap()),
+                    used: None,
+                },
+            ),
+            (
+                "Skip 10.0.0.5 for data connection, re-use 127.0.0.1 instead",
+                Signal::Substituted {
+                    advertised: Some("10.0.0.5".parse().unwrap()),
+                    used: Some("127.0.0.1".parse().unwrap()),
+                },
+            ),
+            (
+                "Connection timed out after 20 seconds of inactivity",
+                Signal::Timeout(Some(20.0)),
+            ),
+            (
+                "ipv4 connect timeout after 1898ms, move on!",
+                Signal::Timeout(Some(1.898)),
+            ),
+            ("Timeout - reconnecting", Signal::Timeout(None)),
+            (
+                "Connecting data socket to (127.0.0.1) port 36601",
+                Signal::DataConnecting(sa("127.0.0.1:36601")),
+            ),
+            ("Data connection established", Signal::DataConnected),
+            ("Failed EPSV attempt. Disabling EPSV", Signal::EpsvDisabled),
+            (
+                "Connecting to 127.0.0.1 (127.0.0.1) port 45039",
+                Signal::Connecting {
+                    host: Some("127.0.0.1".to_string()),
+                    addr: sa("127.0.0.1:45039"),
+                },
+            ),
+            (
+                "  Trying 127.0.0.1:41923...",
+                Signal::Connecting {
+                    host: None,
+                    addr: sa("127.0.0.1:41923"),
+                },
+            ),
+            (
+                "Connected to ftp.example.com (203.0.113.10) port 21 (#0)",
+                Signal::Connected {
+                    host: Some("ftp.example.com".to_string()),
+                    addr: sa("203.0.113.10:21"),
+                },
+            ),
+            (
+                "Ping type: Dummy, Ping interval: 30 sec; Timeout: 15 sec",
+                Signal::TimeoutSetting(15.0),
+            ),
+            (
+                "WinSCP Version 6.1.2 (Build 13510 2023-08-28) (OS 10.0.22621 - Windows 11 Pro)",
+                Signal::Client {
+                    name: "WinSCP",
+                    version: Some("6.1.2".to_string()),
+                },
+            ),
+            (
+                "LFTP | Version 4.9.2 | Copyright (c) 1996-2020 Alexander V. Lukyanov",
+                Signal::Client {
+                    name: "lftp",
+                    version: Some("4.9.2".to_string()),
+                },
+            ),
+            (
+                "curl 7.88.1 (x86_64-pc-linux-gnu) libcurl/7.88.1 OpenSSL/3.0.19",
+                Signal::Client {
+                    name: "curl",
+                    version: Some("7.88.1".to_string()),
+                },
+            ),
+            (
+                "FileZilla Client 3.66.4",
+                Signal::Client {
+                    name: "FileZilla",
+                    version: Some("3.66.4".to_string()),
+                },
+            ),
+            (
+                "Failed to retrieve directory listing",
+                Signal::TransferFailed,
+            ),
+            (
+                "Zeitüberschreitung der Verbindung nach 20 Sekunden Inaktivität",
+                Signal::Timeout(None),
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(interpret(text), Some(want), "{text}");
+        }
+        assert_eq!(interpret("Retrieving directory listing..."), None);
+    }
+}
