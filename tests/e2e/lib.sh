@@ -48,6 +48,7 @@ NS_CLI="" NS_RTR="" NS_SRV="" NS_DNS="" NS_DLY=""
 declare -a E2E_PIDS=()      # daemons started (session leaders)
 declare -a E2E_NETNS=()     # namespaces created
 E2E_POLICY_RC=0             # 1 when we created /usr/sbin/policy-rc.d
+E2E_ETC_NETNS=0             # 1 when we created /etc/netns
 E2E_VERBOSE=${E2E_VERBOSE:-0}
 
 log() { printf '%s\n' "$*" >&2; }
@@ -110,6 +111,8 @@ e2e_install() {
   fi
   if ((${#need_unpack[@]})); then
     mkdir -p "$CACHE/debs"
+    local name
+    for name in "${need_unpack[@]}"; do rm -f "$CACHE/debs/${name}_"*.deb; done
     (cd "$CACHE/debs" && apt_retry apt-get download -qq -o APT::Sandbox::User=root "${need_unpack[@]}") >&2 \
       || die "apt-get download ${need_unpack[*]} failed"
     local deb
@@ -172,6 +175,7 @@ e2e_init() {
   chmod 755 "$WORK"
   mkdir -p "$WORK/empty" "$WORK/home" "$WORK/logs"
   chmod 755 "$WORK/empty"
+  [[ -d /etc/netns ]] || E2E_ETC_NETNS=1
   NS_CLI="$E2E_TAG-cli" NS_RTR="$E2E_TAG-rtr" NS_SRV="$E2E_TAG-srv" NS_DNS="$E2E_TAG-dns" NS_DLY="$E2E_TAG-dly"
   trap e2e_cleanup EXIT
   trap 'e2e_cleanup; trap - INT; kill -INT $$' INT
@@ -183,6 +187,7 @@ e2e_cleanup() {
   local rc=$?
   trap - EXIT
   e2e_net_down
+  if ((E2E_ETC_NETNS)); then rmdir /etc/netns 2>/dev/null || true; fi
   e2e_policy_rc_off
   if [[ -n $WORK && -d $WORK && ${PASV_DOCTOR_E2E_KEEP:-0} != 1 ]]; then rm -rf "$WORK"; fi
   [[ ${PASV_DOCTOR_E2E_KEEP:-0} == 1 && -n $WORK ]] && log "bench: kept $WORK"
