@@ -412,6 +412,10 @@ pub struct Transfer {
     /// TLS on this data connection (PROT P).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<DataTls>,
+    /// The transfer used the last sample's port (`passive` repeats that sample) instead of
+    /// a PASV/EPSV of its own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reuses_sample: bool,
 }
 
 /// How a session ended.
@@ -495,12 +499,20 @@ impl ServerSession {
             .collect()
     }
 
+    /// Every PASV/EPSV sent, in order: the samples, then the commands that opened the
+    /// transfers (a transfer that reused a sample's port adds none).
+    pub fn passive_replies(&self) -> impl Iterator<Item = &PassiveSample> {
+        self.samples.iter().chain(
+            self.transfers
+                .iter()
+                .filter(|t| !t.reuses_sample)
+                .map(|t| &t.passive),
+        )
+    }
+
     /// All samples of one kind, including the PASV/EPSV that opened each transfer.
     pub fn all_samples(&self, kind: PassiveKind) -> impl Iterator<Item = &PassiveSample> {
-        self.samples
-            .iter()
-            .chain(self.transfers.iter().map(|t| &t.passive))
-            .filter(move |s| s.command == kind)
+        self.passive_replies().filter(move |s| s.command == kind)
     }
 }
 

@@ -98,14 +98,11 @@ pub fn verdict(transcript: &Transcript, findings: &[Finding]) -> Verdict {
 fn advertised_addresses(
     s: &ServerSession,
 ) -> impl Iterator<Item = (&PassiveSample, &Advertised, IpAddr)> {
-    s.samples
-        .iter()
-        .chain(s.transfers.iter().map(|t| &t.passive))
-        .filter_map(|sample| {
-            let adv = sample.advertised.as_ref()?;
-            let ip = adv.address?;
-            Some((sample, adv, ip))
-        })
+    s.passive_replies().filter_map(|sample| {
+        let adv = sample.advertised.as_ref()?;
+        let ip = adv.address?;
+        Some((sample, adv, ip))
+    })
 }
 
 /// The distinct advertised addresses of a session, in order of first appearance, each

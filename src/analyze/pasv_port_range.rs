@@ -11,9 +11,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     };
     for s in &t.servers {
         let outside: Vec<(crate::proto::PassiveKind, u16)> = s
-            .samples
-            .iter()
-            .chain(s.transfers.iter().map(|t| &t.passive))
+            .passive_replies()
             .filter_map(|x| x.advertised.as_ref())
             .filter(|a| a.port < low || a.port > high)
             .map(|a| (a.kind, a.port))

@@ -28,9 +28,7 @@ pub struct PassiveRange {
 /// The range inferred from every PASV/EPSV reply of a session, in the order sent.
 pub fn passive_range(s: &ServerSession) -> Option<PassiveRange> {
     let ports: Vec<u16> = s
-        .samples
-        .iter()
-        .chain(s.transfers.iter().map(|t| &t.passive))
+        .passive_replies()
         .filter_map(|x| x.advertised.as_ref())
         .filter(|a| a.port != 0)
         .map(|a| a.port)

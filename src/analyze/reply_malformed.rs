@@ -8,9 +8,7 @@ use crate::transcript::Transcript;
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     for s in &t.servers {
         let bad: Vec<_> = s
-            .samples
-            .iter()
-            .chain(s.transfers.iter().map(|t| &t.passive))
+            .passive_replies()
             .filter(|x| {
                 x.decode_error.is_some() || x.advertised.as_ref().is_some_and(|a| a.port == 0)
             })

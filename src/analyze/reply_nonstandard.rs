@@ -9,11 +9,7 @@ use crate::transcript::Transcript;
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     for s in &t.servers {
         let mut seen: Vec<String> = Vec::new();
-        for x in s
-            .samples
-            .iter()
-            .chain(s.transfers.iter().map(|t| &t.passive))
-        {
+        for x in s.passive_replies() {
             let Some(adv) = &x.advertised else { continue };
             let reply = reply_text(x.exchange.reply.as_ref());
             let anomalies = x

@@ -314,15 +314,99 @@ impl Control {
         }
     }
 
-    /// Ends the session politely, waiting briefly for the 221.
+    /// Sends several commands in one write and reads their replies in order. RFC 959
+    /// servers answer each command in turn, so commands whose replies do not decide what
+    /// to send next cost one round trip together instead of one each. After a failure the
+    /// remaining commands are recorded as unanswered.
+    pub async fn exchange_all(
+        &mut self,
+        commands: &[&str],
+    ) -> Vec<(Exchange, Option<Reply>, Option<StepFailure>)> {
+        let sent_at = Instant::now();
+        let mut wire = Vec::new();
+        for command in commands {
+            self.lines.push(Line {
+                at_us: self.clock.now_us(),
+                dir: Direction::Sent,
+                text: logged_command(command),
+                raw_hex: None,
+            });
+            wire.extend_from_slice(command.as_bytes());
+            wire.extend_from_slice(b"\r\n");
+        }
+        let (budget, by_deadline) = self.clock.budget();
+        let written = match tokio::time::timeout(budget, self.stream.write_all(&wire)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StepFailure::Io(e.to_string())),
+            Err(_) if by_deadline => Err(StepFailure::Deadline),
+            Err(_) => Err(StepFailure::Timeout),
+        };
+        let mut out = Vec::with_capacity(commands.len());
+        let mut failed = written.err();
+        for command in commands {
+            let logged = logged_command(command);
+            if let Some(f) = &failed {
+                out.push((
+                    Exchange {
+                        command: logged,
+                        reply: None,
+                        failure: Some(f.describe()),
+                    },
+                    None,
+                    Some(f.clone()),
+                ));
+                continue;
+            }
+            match self.read_reply().await {
+                Ok(reply) => {
+                    let failure = (reply.code == 421).then_some(StepFailure::ServiceClosing);
+                    if let Some(f) = &failure {
+                        failed = Some(f.clone());
+                    }
+                    out.push((
+                        Exchange {
+                            command: logged,
+                            reply: Some(self.record(&reply, sent_at)),
+                            failure: failure.as_ref().map(StepFailure::describe),
+                        },
+                        Some(reply),
+                        failure,
+                    ));
+                }
+                Err(f) => {
+                    failed = Some(f.clone());
+                    out.push((
+                        Exchange {
+                            command: logged,
+                            reply: None,
+                            failure: Some(f.describe()),
+                        },
+                        None,
+                        Some(f),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// Waits for a reply, at most `limit` (and never past the step timeout or deadline).
+    pub async fn read_reply_within(&mut self, limit: Duration) -> Result<Reply, StepFailure> {
+        let saved = self.clock;
+        self.clock.step = self.clock.step.min(limit);
+        let r = self.read_reply().await;
+        self.clock = saved;
+        r
+    }
+
+    /// Ends the session: QUIT, then close without waiting for the 221 (a round trip that
+    /// tells nothing).
     pub async fn quit(&mut self) {
         let mut clock = self.clock;
         clock.step = clock.step.min(Duration::from_secs(1));
         self.clock = clock;
-        if self.send("QUIT").await.is_ok() {
-            let _ = self.read_reply().await;
-        }
-        let _ = self.stream.shutdown().await;
+        let _ = self.send("QUIT").await;
+        let _ = tokio::time::timeout(Duration::from_millis(100), self.stream.shutdown()).await;
     }
 }
 

@@ -211,8 +211,15 @@ async fn start_tls(
 /// AUTH TLS (RFC 4217) for explicit and auto modes. In auto mode a refusal leaves the
 /// session in plain text; in explicit mode it ends the session before any password is
 /// sent in clear.
-async fn auth_tls(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
-    let (exchange, reply, fail) = c.exchange("AUTH TLS").await;
+async fn auth_tls(
+    run: &mut Run<'_>,
+    c: &mut Control,
+    (exchange, reply, fail): (
+        crate::transcript::Exchange,
+        Option<crate::proto::Reply>,
+        Option<StepFailure>,
+    ),
+) -> Result<(), SessionEnd> {
     if let Some(f) = fail {
         return Err(end_for(&f, Phase::Greeting));
     }
@@ -238,24 +245,26 @@ async fn auth_tls(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> 
 
 /// PBSZ 0 then PROT P (or C), required before protected transfers (RFC 4217 9, 10).
 async fn protect_data(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
-    let (pbsz, _, fail) = c.exchange("PBSZ 0").await;
-    if let Some(tls) = run.s.tls.as_mut() {
-        tls.pbsz = Some(pbsz);
-    }
-    if let Some(f) = fail {
-        return Err(end_for(&f, Phase::Login));
-    }
     let prot = if run.plan.prot_clear {
         "PROT C"
     } else {
         "PROT P"
     };
-    let (prot, _, fail) = c.exchange(prot).await;
-    if let Some(tls) = run.s.tls.as_mut() {
-        tls.prot = Some(prot);
-    }
-    if let Some(f) = fail {
-        return Err(end_for(&f, Phase::Login));
+    let mut replies = c.exchange_all(&["PBSZ 0", prot]).await.into_iter();
+    for slot in 0..2 {
+        let Some((exchange, _, fail)) = replies.next() else {
+            break;
+        };
+        if let Some(tls) = run.s.tls.as_mut() {
+            if slot == 0 {
+                tls.pbsz = Some(exchange);
+            } else {
+                tls.prot = Some(exchange);
+            }
+        }
+        if let Some(f) = fail {
+            return Err(end_for(&f, Phase::Login));
+        }
     }
     Ok(())
 }
@@ -331,22 +340,27 @@ async fn plain_comparison(server: SocketAddr, plan: &SessionPlan) -> PlainCompar
     out
 }
 
-/// The session proper; `Err` carries how it ended early.
+/// The session proper; `Err` carries how it ended early. Commands whose replies do not
+/// decide what comes next are pipelined (sent together, answered in order), so a check
+/// costs about as many round trips as a client's listing (docs/performance.md).
 async fn session(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
     greeting(run, c).await?;
 
-    let (feat, _, fail) = c.exchange("FEAT").await;
-    run.s.feat = Some(feat);
-    if let Some(f) = fail {
-        return Err(end_for(&f, Phase::Greeting));
+    let want_auth = matches!(run.plan.tls, TlsRequest::Auto | TlsRequest::Explicit) && !c.tls;
+    let first: &[&str] = if want_auth {
+        &["FEAT", "AUTH TLS"]
+    } else {
+        &["FEAT"]
+    };
+    let mut replies = c.exchange_all(first).await.into_iter();
+    if let Some((feat, _, fail)) = replies.next() {
+        run.s.feat = Some(feat);
+        if let Some(f) = fail {
+            return Err(end_for(&f, Phase::Greeting));
+        }
     }
-    if matches!(run.plan.tls, TlsRequest::Auto | TlsRequest::Explicit) {
-        auth_tls(run, c).await?;
-    }
-    let (syst, _, fail) = c.exchange("SYST").await;
-    run.s.syst = Some(syst);
-    if let Some(f) = fail {
-        return Err(end_for(&f, Phase::Greeting));
+    if let Some(auth) = replies.next() {
+        auth_tls(run, c, auth).await?;
     }
 
     login(run, c).await?;
@@ -354,23 +368,49 @@ async fn session(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
         protect_data(run, c).await?;
     }
 
-    let (type_i, _, fail) = c.exchange("TYPE I").await;
-    run.s.type_i = Some(type_i);
-    if let Some(f) = fail {
-        return Err(end_for(&f, Phase::Login));
-    }
-    let (pwd, _, fail) = c.exchange("PWD").await;
-    run.s.pwd = Some(pwd);
-    if let Some(f) = fail {
-        return Err(end_for(&f, Phase::Login));
+    // SYST after the login: vsftpd refuses it before.
+    let mut replies = c.exchange_all(&["SYST", "TYPE I", "PWD"]).await.into_iter();
+    for slot in 0..3 {
+        let Some((exchange, _, fail)) = replies.next() else {
+            break;
+        };
+        match slot {
+            0 => run.s.syst = Some(exchange),
+            1 => run.s.type_i = Some(exchange),
+            _ => run.s.pwd = Some(exchange),
+        }
+        if let Some(f) = fail {
+            return Err(end_for(&f, Phase::Login));
+        }
     }
 
-    for kind in [PassiveKind::Pasv, PassiveKind::Epsv] {
-        sample_kind(run, c, kind).await?;
+    let reserved = sample_bursts(run, c).await?;
+    // Every sampled port at once, while the first transfer runs over the last sample's
+    // own listener: a filtered range costs one timeout, not one per port.
+    let wanted = probe_plan(run, c.clock(), reserved);
+    let clock = c.clock();
+    let addrs: Vec<SocketAddr> = wanted.iter().map(|w| w.2).collect();
+    let first_kind = reserved.map(|i| run.s.samples[i].command);
+    let (attempts, first) = tokio::join!(data::probe_all(addrs, clock), async {
+        match reserved {
+            Some(i) => {
+                let sample = run.s.samples[i].clone();
+                Some(transfer_over(run, c, sample, true, false).await)
+            }
+            None => None,
+        }
+    });
+    for ((i, via, _), attempt) in wanted.into_iter().zip(attempts) {
+        run.s.samples[i].probes.push(PortProbe { via, attempt });
     }
-    // Every sampled port at once: a filtered range costs one timeout, not one per port.
-    probe_samples(run, c).await;
+    let mut abandoned = false;
+    if let Some(result) = first {
+        abandoned = result? == Flow::Abandoned;
+    }
     for kind in [PassiveKind::Pasv, PassiveKind::Epsv] {
+        if abandoned || Some(kind) == first_kind {
+            continue;
+        }
         let samples: Vec<&PassiveSample> =
             run.s.samples.iter().filter(|s| s.command == kind).collect();
         let supported = samples.iter().any(|s| s.advertised.is_some());
@@ -385,7 +425,7 @@ async fn session(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
                 .iter()
                 .all(|p| p.attempt.outcome == ConnectOutcome::TimedOut);
         if supported && !all_filtered {
-            transfer(run, c, kind, false).await?;
+            abandoned = transfer(run, c, kind, false).await? == Flow::Abandoned;
         }
     }
     // Does the server insist that data connections resume the control session (vsftpd
@@ -394,7 +434,7 @@ async fn session(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
         t.tls.as_ref().is_some_and(|d| d.handshake.error.is_none())
             && t.completion.as_ref().is_some_and(|r| r.code / 100 == 2)
     });
-    if resumed_ok && data_protected(run) {
+    if resumed_ok && data_protected(run) && !abandoned {
         let kind = run
             .s
             .transfers
@@ -404,6 +444,66 @@ async fn session(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
         transfer(run, c, kind, true).await?;
     }
     Ok(())
+}
+
+/// Whether the control connection can go on after a transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    /// The transfer command was sent but its data connection failed and the server did
+    /// not answer in time: the control connection's state is unknown, so no more
+    /// transfers are tried on it.
+    Abandoned,
+}
+
+/// The samples in two bursts: one PASV and one EPSV, then the other K-1 of each kind
+/// that was answered (a refusal is not repeated). Returns the index of the sample whose
+/// listener is still open (the last command sent), which the first transfer uses.
+async fn sample_bursts(run: &mut Run<'_>, c: &mut Control) -> Result<Option<usize>, SessionEnd> {
+    let mut last_ok: Option<usize> = None;
+    let first = [PassiveKind::Pasv, PassiveKind::Epsv];
+    let answered = record_samples(run, c, &first, &mut last_ok).await?;
+    let more = run.plan.samples.saturating_sub(1) as usize;
+    let mut burst = Vec::new();
+    for (kind, ok) in first.iter().zip(&answered) {
+        if *ok {
+            burst.extend(std::iter::repeat_n(*kind, more));
+        }
+    }
+    if !burst.is_empty() {
+        record_samples(run, c, &burst, &mut last_ok).await?;
+    }
+    Ok(last_ok)
+}
+
+/// Sends the passive commands in one burst and records each decoded reply. `last_ok` is
+/// set to the last sample when it decoded, else cleared (its listener is not known to be
+/// open). Returns, per command, whether it got a passive reply.
+async fn record_samples(
+    run: &mut Run<'_>,
+    c: &mut Control,
+    kinds: &[PassiveKind],
+    last_ok: &mut Option<usize>,
+) -> Result<Vec<bool>, SessionEnd> {
+    let commands: Vec<&str> = kinds.iter().map(|k| k.command()).collect();
+    let results = c.exchange_all(&commands).await;
+    let mut answered = Vec::with_capacity(kinds.len());
+    for (kind, (exchange, reply, fail)) in kinds.iter().zip(results) {
+        let sample = decode_sample(*kind, exchange, reply);
+        let ok = sample.advertised.is_some();
+        answered.push(ok);
+        run.s.samples.push(sample);
+        *last_ok = ok.then(|| run.s.samples.len() - 1);
+        if let Some(f) = fail {
+            let phase = if *kind == PassiveKind::Pasv {
+                Phase::Pasv
+            } else {
+                Phase::Epsv
+            };
+            return Err(end_for(&f, phase));
+        }
+    }
+    Ok(answered)
 }
 
 async fn greeting(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
@@ -497,6 +597,15 @@ async fn passive_command(
     kind: PassiveKind,
 ) -> (PassiveSample, Option<StepFailure>) {
     let (exchange, reply, fail) = c.exchange(kind.command()).await;
+    (decode_sample(kind, exchange, reply), fail)
+}
+
+/// A passive command's exchange with its reply decoded.
+fn decode_sample(
+    kind: PassiveKind,
+    exchange: crate::transcript::Exchange,
+    reply: Option<crate::proto::Reply>,
+) -> PassiveSample {
     let mut sample = PassiveSample {
         command: kind,
         exchange,
@@ -523,7 +632,7 @@ async fn passive_command(
             Err(e) => sample.decode_error = Some(e.to_string()),
         }
     }
-    (sample, fail)
+    sample
 }
 
 /// Where to test-connect for a sample: each address with why it is tried, or why not.
@@ -572,38 +681,21 @@ fn own_with_peer(plan: &SessionPlan, peer: IpAddr) -> Vec<IpAddr> {
     own
 }
 
-/// K samples of one kind; their ports are tested later, all at once.
-async fn sample_kind(
+/// Which sampled ports to test-connect, and where (the reserved sample's port is left to
+/// its transfer: a test connection would take the one connection its listener accepts).
+/// Addresses that may not be contacted are recorded as skipped at once.
+fn probe_plan(
     run: &mut Run<'_>,
-    c: &mut Control,
-    kind: PassiveKind,
-) -> Result<(), SessionEnd> {
-    let phase = if kind == PassiveKind::Pasv {
-        Phase::Pasv
-    } else {
-        Phase::Epsv
-    };
-    for _ in 0..run.plan.samples {
-        let (sample, fail) = passive_command(c, kind).await;
-        let answered = sample.advertised.is_some();
-        run.s.samples.push(sample);
-        if let Some(f) = fail {
-            return Err(end_for(&f, phase));
-        }
-        // A refusal or an undecodable reply will not change on repetition.
-        if !answered {
-            break;
-        }
-    }
-    Ok(())
-}
-
-/// Test-connects the ports of every sample at once.
-async fn probe_samples(run: &mut Run<'_>, c: &Control) {
+    clock: Clock,
+    reserved: Option<usize>,
+) -> Vec<(usize, Via, SocketAddr)> {
     let peer = run.s.peer();
     let own = own_with_peer(run.plan, peer);
     let mut wanted: Vec<(usize, Via, SocketAddr)> = Vec::new();
     for i in 0..run.s.samples.len() {
+        if Some(i) == reserved {
+            continue;
+        }
         let Some(adv) = run.s.samples[i].advertised.clone() else {
             continue;
         };
@@ -612,14 +704,11 @@ async fn probe_samples(run: &mut Run<'_>, c: &Control) {
                 Ok(addr) => wanted.push((i, via, addr)),
                 Err(reason) => run.s.samples[i]
                     .probes
-                    .push(skipped(via, &adv, reason, c.clock())),
+                    .push(skipped(via, &adv, reason, clock)),
             }
         }
     }
-    let attempts = data::probe_all(wanted.iter().map(|w| w.2).collect(), c.clock()).await;
-    for ((i, via, _), attempt) in wanted.into_iter().zip(attempts) {
-        run.s.samples[i].probes.push(PortProbe { via, attempt });
-    }
+    wanted
 }
 
 fn skipped(via: Via, adv: &Advertised, reason: String, clock: Clock) -> PortProbe {
@@ -664,9 +753,17 @@ async fn transfer(
     c: &mut Control,
     kind: PassiveKind,
     fresh_tls: bool,
-) -> Result<(), SessionEnd> {
+) -> Result<Flow, SessionEnd> {
     let (passive, fail) = passive_command(c, kind).await;
-    let mut t = Transfer {
+    if let Some(f) = fail {
+        run.s.transfers.push(new_transfer(passive, false));
+        return Err(end_for(&f, Phase::Data));
+    }
+    transfer_over(run, c, passive, false, fresh_tls).await
+}
+
+fn new_transfer(passive: PassiveSample, reuses_sample: bool) -> Transfer {
+    Transfer {
         passive,
         data: None,
         command: None,
@@ -678,14 +775,25 @@ async fn transfer(
         truncated: false,
         data_error: None,
         tls: None,
-    };
-    if let Some(f) = fail {
-        run.s.transfers.push(t);
-        return Err(end_for(&f, Phase::Data));
+        reuses_sample,
     }
+}
+
+/// A listing over the port a passive reply named. The data connection is opened while the
+/// listing command is on its way (as curl does), so the transfer costs no extra round
+/// trip; if the connection fails, the server's answer is awaited briefly, and without one
+/// the control connection is given up for transfers.
+async fn transfer_over(
+    run: &mut Run<'_>,
+    c: &mut Control,
+    passive: PassiveSample,
+    reuses_sample: bool,
+    fresh_tls: bool,
+) -> Result<Flow, SessionEnd> {
+    let mut t = new_transfer(passive, reuses_sample);
     let Some(adv) = t.passive.advertised.clone() else {
         run.s.transfers.push(t);
-        return Ok(());
+        return Ok(Flow::Continue);
     };
     let peer = run.s.peer();
     let own = own_with_peer(run.plan, peer);
@@ -695,20 +803,65 @@ async fn transfer(
         .find_map(|(via, t)| t.ok().map(|addr| (via, addr)));
     let Some((via, addr)) = target else {
         run.s.transfers.push(t);
-        return Ok(());
+        return Ok(Flow::Continue);
     };
-    let (attempt, stream) = data::connect(addr, c.clock()).await;
+    let features = run.s.features();
+    let commands = listing_commands(&features, run.plan.path.as_deref());
+    let since = Instant::now();
+    let clock = c.clock();
+    let ((attempt, stream), sent) = tokio::join!(data::connect(addr, clock), c.send(&commands[0]));
     t.data = Some(PortProbe { via, attempt });
-    let Some(stream) = stream else {
+    if let Err(f) = sent {
+        t.command = Some(crate::transcript::Exchange {
+            command: commands[0].clone(),
+            reply: None,
+            failure: Some(f.describe()),
+        });
         run.s.transfers.push(t);
-        return Ok(());
+        return Err(end_for(&f, Phase::Data));
+    }
+    let Some(stream) = stream else {
+        // The command is out but no data connection will come: a server answers 425 at
+        // once or only after its own long timeout.
+        let answer = c.read_reply_within(Duration::from_secs(1)).await;
+        let (reply, flow) = match answer {
+            Ok(r) => (Some(c.record(&r, since)), Flow::Continue),
+            Err(_) => (None, Flow::Abandoned),
+        };
+        t.command = Some(crate::transcript::Exchange {
+            command: commands[0].clone(),
+            reply: reply.clone(),
+            failure: reply
+                .is_none()
+                .then(|| "no reply once the data connection failed".to_string()),
+        });
+        t.completion = reply;
+        run.s.transfers.push(t);
+        return Ok(flow);
     };
     let mut stream = Some(stream);
-    let features = run.s.features();
-    let since = Instant::now();
-    for command in listing_commands(&features, run.plan.path.as_deref()) {
-        let (exchange, reply, fail) = c.exchange(&command).await;
-        t.command = Some(exchange);
+    for (n, command) in commands.iter().enumerate() {
+        // The first command is already sent; a fallback goes out now.
+        let result = if n == 0 {
+            c.read_reply().await
+        } else {
+            match c.send(command).await {
+                Ok(()) => c.read_reply().await,
+                Err(f) => Err(f),
+            }
+        };
+        let (reply, fail) = match result {
+            Ok(r) => {
+                let fail = (r.code == 421).then_some(StepFailure::ServiceClosing);
+                (Some(r), fail)
+            }
+            Err(f) => (None, Some(f)),
+        };
+        t.command = Some(crate::transcript::Exchange {
+            command: crate::probe::control::logged_command(command),
+            reply: reply.as_ref().map(|r| c.record(r, since)),
+            failure: fail.as_ref().map(StepFailure::describe),
+        });
         if let Some(f) = fail {
             run.s.transfers.push(t);
             return Err(end_for(&f, Phase::Data));
@@ -791,5 +944,5 @@ async fn transfer(
         break;
     }
     run.s.transfers.push(t);
-    Ok(())
+    Ok(Flow::Continue)
 }

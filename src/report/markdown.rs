@@ -156,11 +156,7 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
     }
     for s in &t.servers {
         writeln!(out, "\nserver {}:", s.server)?;
-        for x in s
-            .samples
-            .iter()
-            .chain(s.transfers.iter().map(|t| &t.passive))
-        {
+        for x in s.passive_replies() {
             let reply = x.exchange.reply.as_ref().map_or_else(
                 || x.exchange.failure.clone().unwrap_or_default(),
                 |r| r.text.clone(),
