@@ -286,6 +286,7 @@ pub fn probe_config(
             _ => Family::Any,
         },
         samples: p.samples,
+        transfers: p.transfers,
         timeout: p.timeout,
         deadline: p.deadline,
         probe_advertised: p.probe_advertised,

@@ -180,6 +180,12 @@ pub struct ProbeOptions {
           value_parser = clap::value_parser!(u32).range(1..=50))]
     pub samples: u32,
 
+    /// Real listings to make: 2 (one over PASV, one over EPSV) or 1 (over the last sample,
+    /// EPSV when the server offers it: the quickest check, for monitoring).
+    #[arg(long, value_name = "N", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=2))]
+    pub transfers: u32,
+
     /// Longest wait for any one step (connect, reply, data), e.g. 5s, 500ms.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,

@@ -101,6 +101,7 @@ pub async fn run(scenario: Scenario, samples: u32, timeout: Duration) -> io::Res
         dns_server: None,
         family: Family::Any,
         samples,
+        transfers: 2,
         timeout,
         deadline: timeout.saturating_mul(10).max(Duration::from_secs(10)),
         probe_advertised: false,

@@ -39,6 +39,8 @@ pub struct ProbeConfig {
     pub dns_server: Option<SocketAddr>,
     pub family: Family,
     pub samples: u32,
+    /// Real listings: 2 (PASV and EPSV) or 1 (over the last sample).
+    pub transfers: u32,
     pub timeout: Duration,
     pub deadline: Duration,
     pub probe_advertised: bool,
@@ -206,6 +208,7 @@ pub async fn run(config: &ProbeConfig) -> Result<Transcript, ProbeError> {
         user: config.user.clone(),
         password: config.password.clone(),
         samples: config.samples,
+        transfers: config.transfers,
         probe_advertised: config.probe_advertised,
         own: transcript
             .dns

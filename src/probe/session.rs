@@ -23,6 +23,8 @@ pub struct SessionPlan {
     pub user: String,
     pub password: Option<Secret>,
     pub samples: u32,
+    /// Real listings to make (1 or 2).
+    pub transfers: u32,
     pub probe_advertised: bool,
     /// The target's own addresses (DNS answers; each session adds its peer).
     pub own: Vec<IpAddr>,
@@ -408,7 +410,8 @@ async fn session(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
         abandoned = result? == Flow::Abandoned;
     }
     for kind in [PassiveKind::Pasv, PassiveKind::Epsv] {
-        if abandoned || Some(kind) == first_kind {
+        let listed = run.s.transfers.iter().filter(|t| t.data.is_some()).count();
+        if abandoned || Some(kind) == first_kind || listed >= run.plan.transfers as usize {
             continue;
         }
         let samples: Vec<&PassiveSample> =
