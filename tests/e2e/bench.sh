@@ -153,7 +153,7 @@ run_one() {
     local out
     set +e
     out=$(python3 "$E2E_DIR/check_report.py" "$report" --exit-code "$rc" --expect-exit "$X_EXIT" \
-      --verdict "$X_VERDICT" --codes "$X_CODES" --maybe "$X_MAYBE" "${X_CHECKS[@]}" 2>&1)
+      --verdict "$X_VERDICT" --codes "$X_CODES" --maybe "$X_MAYBE $AMBIENT_CODES" "${X_CHECKS[@]}" 2>&1)
     set -e
     if [[ -n $out ]]; then
       while IFS= read -r line; do fails+=("pasv-doctor: $line"); done <<<"$out"

@@ -31,6 +31,9 @@ OTHER_SCENARIOS=(range-rejected-icmp-ratelimited epsv-refused pasv-disabled pasv
 ALL_SCENARIOS=("${NAT_SCENARIOS[@]}" "${OTHER_SCENARIOS[@]}")
 ALL_SERVERS=(vsftpd proftpd pureftpd)
 
+# Codes any scenario may show besides its own: the bench's servers run without TLS on purpose.
+AMBIENT_CODES="TLS_NOT_OFFERED"
+
 # Curl flags: "naive" is what a client that trusts the PASV address does (FileZilla, wget,
 # lftp, old curl); curl's default (EPSV first, PASV address ignored) hides most NAT mistakes.
 CURL_NAIVE="--disable-epsv --no-ftp-skip-pasv-ip"
