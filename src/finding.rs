@@ -47,6 +47,8 @@ pub enum Code {
     TlsCertNameMismatch,
     TlsCertUntrusted,
     PasvRewrittenInTransit,
+    TlsDataCertChanged,
+    TlsDataNoCloseNotify,
 }
 
 impl Code {
@@ -87,6 +89,8 @@ impl Code {
             Code::SubstitutedAddressTimedOut => "SUBSTITUTED_ADDRESS_TIMED_OUT",
             Code::EpsvFallbackToPasv => "EPSV_FALLBACK_TO_PASV",
             Code::TlsSessionReuseRefused => "TLS_SESSION_REUSE_REFUSED",
+            Code::TlsDataCertChanged => "TLS_DATA_CERT_CHANGED",
+            Code::TlsDataNoCloseNotify => "TLS_DATA_NO_CLOSE_NOTIFY",
         }
     }
 }
@@ -224,6 +228,14 @@ impl Code {
             Code::TlsSessionReuseRefused => {
                 "encrypted listings and transfers complete: the data connection's TLS session \
                  is accepted."
+            }
+            Code::TlsDataCertChanged => {
+                "data connections present the control connection's certificate, so FileZilla \
+                 accepts them."
+            }
+            Code::TlsDataNoCloseNotify => {
+                "protected transfers end with close_notify, so FileZilla completes them and a \
+                 truncated transfer would be noticed."
             }
         }
     }

@@ -136,6 +136,9 @@ pub struct CertInfo {
     pub not_after_unix: i64,
     /// Certificates the server sent, the leaf included.
     pub chain_len: usize,
+    /// SHA-256 of the leaf (DER), as `openssl x509 -fingerprint -sha256` and FileZilla show it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// A TLS handshake's outcome.
@@ -178,6 +181,17 @@ pub struct DataTls {
     /// This data connection deliberately did not offer the control session for resumption
     /// (the test of whether the server requires session reuse).
     pub fresh_session: bool,
+    /// The verdict on the chain this data connection presented: a full handshake shows
+    /// one, a resumed one none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<CertVerdict>,
+    /// The certificate this data connection presented, when it is not the control
+    /// connection's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertInfo>,
+    /// The data connection ended with a bare TCP close, without TLS close_notify.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_close_notify: bool,
 }
 
 /// A short plain-text session to compare its PASV reply with the TLS one (ALG detection).

@@ -44,6 +44,13 @@ fn failure_evidence(tr: &Transfer, evidence: &mut Vec<String>) {
     if let Some(e) = &tr.data_error {
         evidence.push(format!("{kind}: data: {e} after {} bytes", tr.bytes));
     }
+    if tr.tls.as_ref().is_some_and(|d| d.no_close_notify) {
+        evidence.push(format!(
+            "{kind}: the data connection ended after {} bytes with a TCP close, without TLS \
+             close_notify",
+            tr.bytes
+        ));
+    }
 }
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {

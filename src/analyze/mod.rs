@@ -27,6 +27,8 @@ mod server_unavailable;
 mod substituted_address_timed_out;
 mod tls_certificate;
 mod tls_data;
+mod tls_data_cert_changed;
+mod tls_data_close_notify;
 mod tls_handshake_failed;
 mod tls_not_offered;
 mod tls_session_reuse;
@@ -66,6 +68,8 @@ const RULES: &[Rule] = &[
     tls_session_reuse_refused::check,
     epsv_fallback_to_pasv::check,
     tls_data::check,
+    tls_data_cert_changed::check,
+    tls_data_close_notify::check,
     tls_session_reuse::check,
     pasv_rewritten::check,
     cleartext_login::check,

@@ -104,6 +104,12 @@ pub struct Control {
     closed: bool,
     /// The password, masked wherever a reply repeats it.
     mask: Option<Secret>,
+    /// The TLS client once TLS is on: it words TLS errors.
+    tls_client: Option<TlsClient>,
+    /// The first TLS-layer error on the connection (an alert, bytes that are not TLS).
+    tls_failure: Option<String>,
+    /// Replies received under TLS.
+    tls_replies: usize,
 }
 
 fn text_of(bytes: &[u8]) -> (String, Option<String>) {
@@ -126,6 +132,20 @@ impl Control {
             clock,
             closed: false,
             mask: None,
+            tls_client: None,
+            tls_failure: None,
+            tls_replies: 0,
+        }
+    }
+
+    /// Why TLS failed when it ended the connection before any reply came under TLS: the
+    /// server rejected the handshake after it had completed on this side (TLS 1.3 sends a
+    /// refused or missing client certificate this way, after the client's Finished).
+    pub fn tls_rejected(&self) -> Option<&str> {
+        if self.tls && self.tls_replies == 0 {
+            self.tls_failure.as_deref()
+        } else {
+            None
         }
     }
 
@@ -191,6 +211,7 @@ impl Control {
         if let Some(stream) = stream {
             self.stream = Box::new(stream);
             self.tls = true;
+            self.tls_client = Some(client.clone());
         } else {
             self.closed = true;
         }
@@ -256,6 +277,14 @@ impl Control {
                     self.reader.feed(&buf[..n]);
                 }
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => self.closed = true,
+                Ok(Err(e)) if super::tls::is_tls_error(&e) => {
+                    let described = match &self.tls_client {
+                        Some(client) => client.describe(&e),
+                        None => super::tls::describe_io(&e),
+                    };
+                    self.tls_failure.get_or_insert_with(|| described.clone());
+                    return Err(StepFailure::Io(described));
+                }
                 Ok(Err(e)) => return Err(StepFailure::Io(e.to_string())),
                 Err(_) if by_deadline => return Err(StepFailure::Deadline),
                 Err(_) => return Err(StepFailure::Timeout),
@@ -264,6 +293,9 @@ impl Control {
     }
 
     fn log_reply(&mut self, reply: &Reply) {
+        if self.tls {
+            self.tls_replies += 1;
+        }
         let at_us = self.clock.now_us();
         for line in &reply.lines {
             let (text, raw_hex) = text_of(&self.masked_bytes(line));

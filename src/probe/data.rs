@@ -87,6 +87,8 @@ pub struct DataRead {
     pub end_us: Option<u64>,
     pub truncated: bool,
     pub error: Option<String>,
+    /// A TLS stream ended with a bare TCP close, without close_notify.
+    pub no_close_notify: bool,
 }
 
 /// Reads a data connection to its end (or the size limit), each read bounded by the step
@@ -118,10 +120,13 @@ where
                     return out;
                 }
             }
-            // Many FTPS servers close the data connection without a TLS close_notify; the
-            // transfer's end is confirmed by the 226 on the control connection.
+            // A TLS data connection closed without close_notify: the end of the data as far
+            // as this read goes (the 226 on the control connection says whether it was
+            // complete), recorded because a truncation cannot be told from it and FileZilla
+            // fails such transfers.
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                 out.end_us = Some(started.elapsed().as_micros() as u64);
+                out.no_close_notify = true;
                 return out;
             }
             Ok(Err(e)) => {

@@ -126,6 +126,12 @@ pub async fn check(server: SocketAddr, source: &str, plan: &SessionPlan) -> Serv
         },
         _ => session(&mut run, &mut c).await,
     };
+    // A server can refuse the handshake after it completed on this side (TLS 1.3: a client
+    // certificate required); the alert comes with the first read under TLS.
+    let end = match (end, c.tls_rejected()) {
+        (Err(_), Some(error)) => Err(tls_rejected_late(&mut run, error)),
+        (end, _) => end,
+    };
     if let Err(end) = end {
         run.s.end = end;
     } else {
@@ -148,6 +154,17 @@ pub async fn check(server: SocketAddr, source: &str, plan: &SessionPlan) -> Serv
         run.s.plain_comparison = Some(plain_comparison(server, plan).await);
     }
     run.finish(Some(c))
+}
+
+/// Records a TLS refusal that came with the first read after the handshake as the
+/// handshake's failure.
+fn tls_rejected_late(run: &mut Run<'_>, error: &str) -> SessionEnd {
+    if let Some(hs) = run.s.tls.as_mut().and_then(|t| t.handshake.as_mut()) {
+        hs.error = Some(format!(
+            "{error} (after the handshake had completed on this side, as TLS 1.3 allows)"
+        ));
+    }
+    SessionEnd::TlsFailed
 }
 
 /// Starts TLS on the control connection and records it. `Err` ends the session.
@@ -892,9 +909,13 @@ async fn transfer_over(
                                 let (budget, _) = c.clock().budget();
                                 let (tls, hs) = client.handshake(tcp, &name, budget).await;
                                 let failed = hs.error.clone();
+                                let shown = client.shown_certificate();
                                 t.tls = Some(DataTls {
                                     handshake: hs,
                                     fresh_session: fresh_tls,
+                                    verdict: shown.as_ref().map(|(_, v)| v.clone()),
+                                    certificate: shown.and_then(|(c, _)| c),
+                                    no_close_notify: false,
                                 });
                                 match (tls, failed) {
                                     (Some(mut tls), _) => {
@@ -919,6 +940,9 @@ async fn transfer_over(
                     Some(mut tcp) => data::read_to_end(&mut tcp, c.clock(), max_wait).await,
                     None => data::DataRead::default(),
                 };
+                if let Some(d) = t.tls.as_mut() {
+                    d.no_close_notify = read.no_close_notify;
+                }
                 t.bytes = read.bytes;
                 t.first_byte_us = read.first_byte_us;
                 t.data_end_us = read.end_us;
