@@ -1,7 +1,9 @@
 //! Many scripted FTP servers in one process, for fleet benchmarks (`scripts/bench-fleet`):
-//! `fleet_server IP COUNT SECONDS` binds COUNT healthy servers on IP (port chosen by the
-//! kernel), prints one `IP:PORT` per line, then serves until SECONDS have passed or stdin
-//! closes, whichever comes first. Bounded by design: it stops by itself.
+//! `fleet_server IP[,IP...] COUNT SECONDS` binds COUNT healthy servers spread over the
+//! addresses (ports chosen by the kernel), prints one `IP:PORT` per line, then serves until
+//! SECONDS have passed or stdin closes, whichever comes first. Bounded by design: it stops
+//! by itself. Several addresses stand for several hosts: servers sharing one address share
+//! its port space, and a passive port one session gave up can be reused by another.
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -12,8 +14,13 @@ use tokio::io::AsyncReadExt;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: fleet_server IP COUNT SECONDS";
-    let ip: IpAddr = args.get(1).ok_or(usage)?.parse()?;
+    let usage = "usage: fleet_server IP[,IP...] COUNT SECONDS";
+    let ips: Vec<IpAddr> = args
+        .get(1)
+        .ok_or(usage)?
+        .split(',')
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
     let count: usize = args.get(2).ok_or(usage)?.parse()?;
     let seconds: u64 = args.get(3).ok_or(usage)?.parse()?;
     if count == 0 || count > 2000 || seconds > 3600 {
@@ -25,7 +32,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     rt.block_on(async move {
         let mut servers = Vec::with_capacity(count);
-        for _ in 0..count {
+        for i in 0..count {
+            let ip = ips[i % ips.len()];
             servers.push(ScriptedServer::start(ip, Script::default()).await?);
         }
         {
