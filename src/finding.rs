@@ -49,6 +49,7 @@ pub enum Code {
     PasvRewrittenInTransit,
     TlsDataCertChanged,
     TlsDataNoCloseNotify,
+    DataPortsOnDemand,
 }
 
 impl Code {
@@ -86,6 +87,7 @@ impl Code {
             Code::TlsCertNameMismatch => "TLS_CERT_NAME_MISMATCH",
             Code::TlsCertUntrusted => "TLS_CERT_UNTRUSTED",
             Code::PasvRewrittenInTransit => "PASV_REWRITTEN_IN_TRANSIT",
+            Code::DataPortsOnDemand => "DATA_PORTS_ON_DEMAND",
             Code::SubstitutedAddressTimedOut => "SUBSTITUTED_ADDRESS_TIMED_OUT",
             Code::EpsvFallbackToPasv => "EPSV_FALLBACK_TO_PASV",
             Code::TlsSessionReuseRefused => "TLS_SESSION_REUSE_REFUSED",
@@ -220,6 +222,7 @@ impl Code {
             Code::PasvRewrittenInTransit => {
                 "FTPS clients get the same (public) PASV address that plain FTP clients get."
             }
+            Code::DataPortsOnDemand => "nothing changes: clients already work.",
             Code::SubstitutedAddressTimedOut => {
                 "the data connection to the server's own address opens, so the client's \
                  substitution works and listings no longer time out."

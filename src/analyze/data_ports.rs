@@ -62,14 +62,97 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             .filter(|(_, o, _)| **o == ConnectOutcome::TimedOut)
             .map(|(p, _, _)| *p)
             .collect();
+        // An answer of any kind: a connection, a reset, or an ICMP rejection.
         let answered: Vec<u16> = attempts
             .iter()
-            .filter(|(_, o, _)| matches!(o, ConnectOutcome::Connected | ConnectOutcome::Refused))
+            .filter(|(_, o, _)| {
+                matches!(
+                    o,
+                    ConnectOutcome::Connected
+                        | ConnectOutcome::Refused
+                        | ConnectOutcome::Unreachable(_)
+                )
+            })
             .map(|(p, _, _)| *p)
             .collect();
+        let transfers: Vec<&ConnectOutcome> = attempts
+            .iter()
+            .filter(|(_, _, transfer)| *transfer)
+            .map(|(_, o, _)| *o)
+            .collect();
+        let any_connected = attempts
+            .iter()
+            .any(|(_, o, _)| **o == ConnectOutcome::Connected);
+        let transfer_rejected = transfers
+            .iter()
+            .any(|o| matches!(o, ConnectOutcome::Refused | ConnectOutcome::Unreachable(_)));
+        // Older sampled ports time out while every fresh port works: a stateful firewall or
+        // FTP helper (ALG) opens only the port most recently announced. No older port
+        // answered with a reset, as forwarded ones of a partly open range would.
+        let older_answered = attempts
+            .iter()
+            .any(|(_, o, transfer)| !transfer && **o != ConnectOutcome::TimedOut);
+        let on_demand = !timed_out.is_empty()
+            && !older_answered
+            && !transfers.is_empty()
+            && transfers.iter().all(|o| **o == ConnectOutcome::Connected);
         let peer = s.peer();
         let timeout_s = t.settings.timeout_us as f64 / 1e6;
-        if !timed_out.is_empty() && answered.is_empty() {
+        if transfer_rejected && !any_connected {
+            let mut evidence: Vec<String> = attempts
+                .iter()
+                .filter(|(_, o, transfer)| {
+                    *transfer
+                        && matches!(o, ConnectOutcome::Refused | ConnectOutcome::Unreachable(_))
+                })
+                .map(|(p, o, _)| format!("{peer}:{p} right after PASV/EPSV: {}", o.label()))
+                .collect();
+            if !timed_out.is_empty() {
+                evidence.push(format!(
+                    "{} test connection(s) got no answer: rejections by ICMP are rate-limited, \
+                     so some look like drops",
+                    timed_out.len()
+                ));
+            }
+            out.push(Finding {
+                code: Code::DataPortRefused,
+                severity: Severity::Critical,
+                phase: Phase::Data,
+                server: Some(s.server),
+                title: format!("the passive data port at {peer} refuses connections"),
+                evidence,
+                impact: "Every passive transfer fails at once for every client.".to_string(),
+                remedy: "Nothing listens on the advertised port, or a firewall rejects it: check \
+                         that the server listens where it says (a port forward to the wrong host \
+                         or port, a server advertising one port and listening on another), then \
+                         allow the range."
+                    .to_string(),
+                fix: range_fix(s, low, high),
+            });
+        } else if on_demand {
+            out.push(Finding {
+                code: Code::DataPortsOnDemand,
+                severity: Severity::Info,
+                phase: Phase::Data,
+                server: Some(s.server),
+                title: format!("older passive ports at {peer} are closed; each fresh one works"),
+                evidence: vec![
+                    format!(
+                        "ports {} of earlier PASV/EPSV replies: no answer within {timeout_s:.1} s",
+                        list(&timed_out)
+                    ),
+                    "the ports of the listings' own PASV/EPSV replies connected".to_string(),
+                ],
+                impact: "None for clients, which connect to the port they were just given. A \
+                         stateful firewall or the router's FTP helper (ALG) opens each passive \
+                         port only for the connection that announced it."
+                    .to_string(),
+                remedy: "Nothing to fix. Note that an FTP helper cannot read FTPS: if FTPS must \
+                         work, forward the passive range instead of relying on the helper."
+                    .to_string(),
+                fix: Vec::new(),
+            });
+        } else if !timed_out.is_empty() && answered.is_empty() {
             out.push(Finding {
                 code: Code::DataPortFiltered,
                 severity: Severity::Critical,
@@ -114,36 +197,6 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     "Forward the whole range the server uses ({low}-{high} seen), or shrink the \
                      server's range to what is forwarded."
                 ),
-                fix: range_fix(s, low, high),
-            });
-        } else {
-            let refused: Vec<(u16, &ConnectOutcome)> = attempts
-                .iter()
-                .filter(|(_, o, transfer)| {
-                    *transfer
-                        && matches!(o, ConnectOutcome::Refused | ConnectOutcome::Unreachable(_))
-                })
-                .map(|(p, o, _)| (*p, *o))
-                .collect();
-            if refused.is_empty() {
-                continue;
-            }
-            out.push(Finding {
-                code: Code::DataPortRefused,
-                severity: Severity::Critical,
-                phase: Phase::Data,
-                server: Some(s.server),
-                title: format!("the passive data port at {peer} refuses connections"),
-                evidence: refused
-                    .iter()
-                    .map(|(p, o)| format!("{peer}:{p} right after PASV/EPSV: {}", o.label()))
-                    .collect(),
-                impact: "Every passive transfer fails at once for every client.".to_string(),
-                remedy: "Nothing listens on the advertised port, or a firewall rejects it: check \
-                         that the server listens where it says (a port forward to the wrong host \
-                         or port, a server advertising one port and listening on another), then \
-                         allow the range."
-                    .to_string(),
                 fix: range_fix(s, low, high),
             });
         }

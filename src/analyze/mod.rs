@@ -201,6 +201,16 @@ fn unreachable_class(advertised: IpAddr, peer: IpAddr) -> Option<crate::proto::A
     (local && classify_effective(peer) != class).then_some(class)
 }
 
+/// PASV matters little over IPv6: clients use EPSV there (PASV cannot carry an IPv6
+/// address), so a problem with a 227 on an IPv6 session is only worth knowing.
+fn pasv_severity(s: &ServerSession, usual: Severity) -> Severity {
+    if s.server.is_ipv6() {
+        Severity::Info
+    } else {
+        usual
+    }
+}
+
 /// What the test connections to an address showed, for evidence: each attempt, and each
 /// distinct reason for not trying it once.
 fn probe_summary(s: &ServerSession, ip: IpAddr) -> Vec<String> {

@@ -72,7 +72,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             };
             out.push(Finding {
                 code: Code::PasvAddressMismatch,
-                severity,
+                severity: super::pasv_severity(s, severity),
                 phase: Phase::Pasv,
                 server: Some(s.server),
                 title: format!(

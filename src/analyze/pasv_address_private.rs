@@ -26,7 +26,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             let (remedy, fix) = address_fix(t, s, ip);
             out.push(Finding {
                 code: Code::PasvAddressPrivate,
-                severity: Severity::Warning,
+                severity: super::pasv_severity(s, Severity::Warning),
                 phase: Phase::Pasv,
                 server: Some(s.server),
                 title: format!(

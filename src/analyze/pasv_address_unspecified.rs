@@ -22,7 +22,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             );
             out.push(Finding {
                 code: Code::PasvAddressUnspecified,
-                severity: Severity::Warning,
+                severity: super::pasv_severity(s, Severity::Warning),
                 phase: Phase::Pasv,
                 server: Some(s.server),
                 title: format!("PASV advertises {ip} instead of a real address"),

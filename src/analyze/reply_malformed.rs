@@ -27,7 +27,11 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         ));
         out.push(Finding {
             code: Code::ReplyMalformed,
-            severity: Severity::Critical,
+            severity: if first.command == crate::proto::PassiveKind::Pasv {
+                super::pasv_severity(s, Severity::Critical)
+            } else {
+                Severity::Critical
+            },
             phase: phase_of(first.command),
             server: Some(s.server),
             title: format!(

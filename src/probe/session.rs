@@ -406,7 +406,7 @@ async fn session(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
     let reserved = sample_bursts(run, c).await?;
     // Every sampled port at once, while the first transfer runs over the last sample's
     // own listener: a filtered range costs one timeout, not one per port.
-    let wanted = probe_plan(run, c.clock(), reserved);
+    let (wanted, repeats) = probe_plan(run, c.clock(), reserved);
     let clock = c.clock();
     let addrs: Vec<SocketAddr> = wanted.iter().map(|w| w.2).collect();
     let first_kind = reserved.map(|i| run.s.samples[i].command);
@@ -419,8 +419,18 @@ async fn session(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
             None => None,
         }
     });
-    for ((i, via, _), attempt) in wanted.into_iter().zip(attempts) {
+    let mut done: Vec<(SocketAddr, Attempt)> = Vec::new();
+    for ((i, via, addr), attempt) in wanted.into_iter().zip(attempts) {
+        done.push((addr, attempt.clone()));
         run.s.samples[i].probes.push(PortProbe { via, attempt });
+    }
+    for (i, via, addr) in repeats {
+        if let Some((_, attempt)) = done.iter().find(|(a, _)| *a == addr) {
+            run.s.samples[i].probes.push(PortProbe {
+                via,
+                attempt: attempt.clone(),
+            });
+        }
     }
     let mut abandoned = false;
     if let Some(result) = first {
@@ -439,8 +449,17 @@ async fn session(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
             .flat_map(|s| s.probes.iter())
             .filter(|p| !matches!(p.attempt.outcome, ConnectOutcome::Skipped(_)))
             .collect();
-        // When every sampled port timed out, a transfer would only time out once more.
-        let all_filtered = !tried.is_empty()
+        // When every sampled port timed out, and so did the first listing's own data
+        // connection, a transfer would only time out once more. (When the first listing
+        // connected, older ports may time out only because a stateful firewall or FTP helper
+        // opens just the port most recently announced: a fresh one tells.)
+        let first_timed_out = run.s.transfers.first().is_none_or(|t| {
+            t.data
+                .as_ref()
+                .is_none_or(|d| d.attempt.outcome == ConnectOutcome::TimedOut)
+        });
+        let all_filtered = first_timed_out
+            && !tried.is_empty()
             && tried
                 .iter()
                 .all(|p| p.attempt.outcome == ConnectOutcome::TimedOut);
@@ -701,17 +720,33 @@ fn own_with_peer(plan: &SessionPlan, peer: IpAddr) -> Vec<IpAddr> {
     own
 }
 
-/// Which sampled ports to test-connect, and where (the reserved sample's port is left to
-/// its transfer: a test connection would take the one connection its listener accepts).
-/// Addresses that may not be contacted are recorded as skipped at once.
+/// A sample (by index), why an address is tried for it, and the address.
+type ProbeTarget = (usize, Via, SocketAddr);
+
+/// Which sampled ports to test-connect, and where. Each address is connected once (a
+/// server with a one-port range names the same port every time, and its listener accepts
+/// few connections); a sample that repeats an address gets the same outcome. The reserved
+/// sample's address is left to its listing: a test connection would take the one
+/// connection its listener accepts. Addresses that may not be contacted are recorded as
+/// skipped at once. Returns the addresses to connect and the repeats to fill in after.
 fn probe_plan(
     run: &mut Run<'_>,
     clock: Clock,
     reserved: Option<usize>,
-) -> Vec<(usize, Via, SocketAddr)> {
+) -> (Vec<ProbeTarget>, Vec<ProbeTarget>) {
     let peer = run.s.peer();
     let own = own_with_peer(run.plan, peer);
-    let mut wanted: Vec<(usize, Via, SocketAddr)> = Vec::new();
+    let reserved_addrs: Vec<SocketAddr> = reserved
+        .and_then(|i| run.s.samples[i].advertised.clone())
+        .map(|adv| {
+            probe_targets(&adv, peer, &own, run.plan.probe_advertised)
+                .into_iter()
+                .filter_map(|(_, t)| t.ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut wanted: Vec<ProbeTarget> = Vec::new();
+    let mut repeats: Vec<ProbeTarget> = Vec::new();
     for i in 0..run.s.samples.len() {
         if Some(i) == reserved {
             continue;
@@ -721,6 +756,17 @@ fn probe_plan(
         };
         for (via, target) in probe_targets(&adv, peer, &own, run.plan.probe_advertised) {
             match target {
+                Ok(addr) if reserved_addrs.contains(&addr) => {
+                    run.s.samples[i].probes.push(skipped(
+                        via,
+                        &adv,
+                        "the listing uses this port now; a test connection would take its \
+                         data connection"
+                            .to_string(),
+                        clock,
+                    ));
+                }
+                Ok(addr) if wanted.iter().any(|w| w.2 == addr) => repeats.push((i, via, addr)),
                 Ok(addr) => wanted.push((i, via, addr)),
                 Err(reason) => run.s.samples[i]
                     .probes
@@ -728,7 +774,7 @@ fn probe_plan(
             }
         }
     }
-    wanted
+    (wanted, repeats)
 }
 
 fn skipped(via: Via, adv: &Advertised, reason: String, clock: Clock) -> PortProbe {

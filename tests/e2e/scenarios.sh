@@ -116,7 +116,6 @@ scenario_define() {
       X_EXIT=2 X_VERDICT=critical X_CODES="CLEARTEXT_LOGIN DATA_PORT_REFUSED"
       X_CHECKS=(--evidence "DATA_PORT_REFUSED=$WAN_A")
       X_CURL=("default|7,28||" "naive|7,28|$CURL_NAIVE|")
-      S_KNOWN="BUG-2 (ICMP rejections are not counted as answers: with some SYNs unanswered (rate limit) the range is reported DATA_PORT_FILTERED, dropped)"
       ;;
     dns-elsewhere)
       S_DESC="the name now points at 203.0.113.11; the server still advertises 203.0.113.20 (another host, refusing every port)"
@@ -160,7 +159,8 @@ scenario_define() {
       X_CHECKS=(--transfers-ok 2 --pasv-address "$WAN_A")
       # The kernel's helper keeps one expectation per control connection (max_expected 1):
       # each PASV closes the pinhole of the one before, so older samples' ports are dropped.
-      S_KNOWN="BUG-3 (an ALG opens only the latest passive port: older samples time out, pasv-doctor reports DATA_RANGE_PARTIAL and skips the PASV transfer)"
+      # pasv-doctor reports that as DATA_PORTS_ON_DEMAND (info), not as a partial range.
+      X_MAYBE="DATA_PORTS_ON_DEMAND"
       ;;
     epsv-refused)
       S_DESC="EPSV refused (vsftpd cmds_allowed / ProFTPD <Limit EPSV>)"
@@ -211,10 +211,6 @@ scenario_define() {
       X_CHECKS=(--severity PASV_UNSUPPORTED=info --severity PASV_ADDRESS_UNSPECIFIED=info
         --severity REPLY_MALFORMED=info)
       X_CURL=("default|0||")
-      case $server in
-        vsftpd) S_KNOWN="BUG-4 (over IPv6 vsftpd answers PASV with 0,0,0,0: reported PASV_ADDRESS_UNSPECIFIED warning, though IPv6 clients use EPSV)" ;;
-        proftpd) S_KNOWN="BUG-4 (over IPv6 ProFTPD answers PASV with a garbled 227: reported REPLY_MALFORMED critical, though IPv6 clients use EPSV)" ;;
-      esac
       ;;
     ipv6-filtered)
       S_DESC="IPv6: EPSV answered, but the router's forward chain drops the passive range"
@@ -228,9 +224,6 @@ scenario_define() {
       X_MAYBE="PASV_UNSUPPORTED PASV_ADDRESS_UNSPECIFIED REPLY_MALFORMED"
       X_CHECKS=(--severity PASV_UNSUPPORTED=info --severity PASV_ADDRESS_UNSPECIFIED=info
         --severity REPLY_MALFORMED=info --open-ports none --closed-outcome timed_out --max-seconds 5)
-      case $server in
-        vsftpd | proftpd) S_KNOWN="BUG-4 (PASV reply over IPv6 rated as if clients used it; see ipv6-healthy)" ;;
-      esac
       # Over IPv6 curl reports a data-port timeout as exit 8 (see bench-notes), 28 elsewhere.
       X_CURL=("default|8,28||")
       ;;
@@ -248,7 +241,6 @@ scenario_define() {
       S_SERVERS="vsftpd"
       S_FWD="$PASV_LOW" SRV_PASV_HIGH=$PASV_LOW
       X_CHECKS=(--open-ports "$PASV_LOW" --transfers-ok 2)
-      S_KNOWN="BUG-1 (every sample names the same port; pasv-doctor connects to it once per sample and vsftpd's backlog-1 listener drops the extra SYNs: false DATA_RANGE_PARTIAL)"
       ;;
     *) die "unknown scenario $name" ;;
   esac
