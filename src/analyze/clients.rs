@@ -9,6 +9,29 @@ const EPSV_NOTE: &str = "EPSV-first clients (curl, Go jlaffaye/ftp, Node basic-f
 
 /// The impact sentence for a PASV address of this class that is not the control peer.
 pub fn impact_of_foreign_address(class: AddressClass) -> String {
+    impact_for(class, true)
+}
+
+/// As [`impact_of_foreign_address`], knowing whether the server's own (control) address is
+/// routable: FileZilla and WinSCP substitute it only when it is.
+pub fn impact_for(class: AddressClass, peer_routable: bool) -> String {
+    if !peer_routable
+        && matches!(
+            class,
+            AddressClass::Private
+                | AddressClass::Loopback
+                | AddressClass::LinkLocal
+                | AddressClass::UniqueLocal
+        )
+    {
+        return format!(
+            "Breaks clients that connect to the PASV address as given: GNU wget, Rust \
+             suppaftp, Python ftplib before 3.9.3, curl 7.73 and older, and here FileZilla and \
+             WinSCP too (they substitute the server's address only when that one is routable, \
+             and this server was reached at an unroutable address). Python ftplib 3.9.3+, \
+             commons-net 3.9+ and lftp use the server's address. {EPSV_NOTE}"
+        );
+    }
     let body = match class {
         AddressClass::Private
         | AddressClass::Loopback

@@ -11,11 +11,26 @@ use super::range::passive_range;
 use crate::finding::{Code, Finding, Severity};
 use crate::transcript::{ConnectOutcome, Phase, ServerSession, Transcript};
 
-/// The firewall rules for the range, then the server setting that keeps it to that range.
+/// The server setting that keeps the passive ports to a range, then the firewall rules
+/// for it. When the ports seen are spread wide (a server picking any free port) or are a
+/// single port, an example range of 101 ports is suggested instead of copying them.
 fn range_fix(s: &ServerSession, low: u16, high: u16) -> Vec<String> {
     use crate::knowledge::servers::{fingerprint, firewall_rules, port_range_setting};
-    let mut fix = firewall_rules(low, high);
+    let (low, high, note) = if high - low > 1000 || high == low {
+        (
+            50000,
+            50100,
+            Some(format!(
+                "The ports seen ({low}-{high}) are no range to forward: set one on the server \
+                 first; 50000-50100 below is an example (about two ports per concurrent transfer)"
+            )),
+        )
+    } else {
+        (low, high, None)
+    };
+    let mut fix: Vec<String> = note.into_iter().collect();
     fix.extend(port_range_setting(fingerprint(s).product, low, high));
+    fix.extend(firewall_rules(low, high));
     fix
 }
 

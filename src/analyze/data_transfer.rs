@@ -93,10 +93,11 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             });
             let remedy = if bad_ip {
                 "vsftpd refuses a data connection that comes from another address than the \
-                 control connection (pasv_promiscuous=NO). The client's data connection arrives \
+                 control connection (vsftpd's wording; pasv_promiscuous=NO). The client's data connection arrives \
                  from another address: a NAT or proxy with several outside addresses, or a \
                  load balancer. Make both connections leave from one address; set \
-                 pasv_promiscuous=YES only if you accept the bounce risk."
+                 pasv_promiscuous=YES only if you accept the risk that a third party takes over a \
+                 data connection (the check exists against FTP bounce and port-stealing attacks)."
                     .to_string()
             } else {
                 "Check the server's log for this transfer: a 425 means it could not open or \
@@ -114,8 +115,8 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 },
                 server: Some(s.server),
                 title: format!(
-                    "the data connection opened but the transfer failed ({})",
-                    kinds.join(", ")
+                    "the data connection opened but the transfer failed over {}",
+                    kinds.join(" and ")
                 ),
                 evidence,
                 impact: "Listings and transfers fail for every client, although the port is \
@@ -148,13 +149,25 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     )
                 })
                 .collect();
-            let kinds: Vec<&str> = ok.iter().map(|tr| tr.passive.command.command()).collect();
+            let mut kinds: Vec<&str> = ok.iter().map(|tr| tr.passive.command.command()).collect();
+            kinds.dedup();
+            let mut via: Vec<String> = ok
+                .iter()
+                .filter_map(|tr| tr.data.as_ref())
+                .map(|d| d.attempt.addr.ip().to_string())
+                .collect();
+            via.sort();
+            via.dedup();
             out.push(Finding {
                 code: Code::DataPathOk,
                 severity: Severity::Ok,
                 phase: Phase::Data,
                 server: Some(s.server),
-                title: format!("real transfers over {} completed", kinds.join(" and ")),
+                title: format!(
+                    "real transfers over {} completed (data via {})",
+                    kinds.join(" and "),
+                    via.join(", ")
+                ),
                 evidence,
                 impact: "Clients that connect where these transfers did can list and transfer."
                     .to_string(),

@@ -137,8 +137,20 @@ fn phase_of(kind: PassiveKind) -> crate::transcript::Phase {
 fn public_address(t: &Transcript, s: &ServerSession) -> Option<IpAddr> {
     use crate::proto::AddressClass;
     let global = |ip: &IpAddr| AddressClass::of(*ip).is_global();
-    if global(&s.peer()) {
-        return Some(s.peer());
+    // The peer unless it is an address no one outside could reach (a documentation or
+    // benchmarking address in a lab counts as public).
+    let peer = s.peer();
+    let unreachable = matches!(
+        crate::proto::classify_effective(peer),
+        AddressClass::Private
+            | AddressClass::Cgnat
+            | AddressClass::Loopback
+            | AddressClass::LinkLocal
+            | AddressClass::UniqueLocal
+            | AddressClass::Unspecified
+    );
+    if !unreachable {
+        return Some(peer);
     }
     if let Some(e) = t.settings.expect_address {
         return Some(e);

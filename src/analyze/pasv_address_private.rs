@@ -34,7 +34,10 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     class.as_str().replace('_', "-")
                 ),
                 evidence,
-                impact: clients::impact_of_foreign_address(class),
+                impact: clients::impact_for(
+                    class,
+                    !crate::knowledge::clients::filezilla_unroutable(peer),
+                ),
                 remedy,
                 fix,
             });

@@ -23,6 +23,9 @@ use crate::exit::Status;
 /// talks to, and says which clients break and which setting fixes it.
 #[derive(Debug, Parser)]
 #[command(name = "pasv-doctor", version, propagate_version = true)]
+#[command(
+    override_usage = "pasv-doctor [OPTIONS] TARGET      (same as: pasv-doctor check TARGET)\n       pasv-doctor <COMMAND> [ARGS]"
+)]
 #[command(after_help = "\
 Examples:
   pasv-doctor demo                                  see a report without a server of your own
@@ -46,6 +49,18 @@ pub enum Command {
     /// to the target's own addresses (the control connection's peer and the name's DNS
     /// answers); an address a PASV reply names elsewhere is reported, not contacted, unless
     /// --probe-advertised is given.
+    #[command(after_help = "\
+Examples:
+  pasv-doctor check ftp.example.com                      anonymous login
+  pasv-doctor check ftp://alice@ftp.example.com:2121/pub  prompts for the password on a terminal
+  FTP_PW=... pasv-doctor check --password-env FTP_PW --format markdown ftp://alice@ftp.example.com/
+  pasv-doctor check --format nagios --samples 1 --transfers 1 ftp.example.com
+
+Password: --password-stdin, --password-env VAR, the PASV_DOCTOR_PASSWORD variable, or a
+no-echo prompt on a terminal; never on the command line.
+
+Exit codes: 0 OK, 1 WARNING (some clients break), 2 CRITICAL (transfers fail),
+3 UNKNOWN (the check could not run: bad usage, no address to check).")]
     Check(CheckArgs),
     /// Run a check against a built-in FTP server on 127.0.0.1 that shows a common problem.
     ///

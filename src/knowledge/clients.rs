@@ -145,7 +145,7 @@ fn v4_in(ip: IpAddr, nets: &[(u8, u8, u8, u8, u8)]) -> bool {
 }
 
 /// FileZilla's and WinSCP's "unroutable" list (rawtransfer.cpp). Not CGNAT, not 198.18/15.
-fn filezilla_unroutable(ip: IpAddr) -> bool {
+pub fn filezilla_unroutable(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(_) => v4_in(
             ip,

@@ -80,7 +80,7 @@ impl Painter {
             ConnectOutcome::Connected => Cell::new("connected").fg(Color::Green),
             // An older sample's listener is gone: a reset proves the path open.
             ConnectOutcome::Refused if !transfer => {
-                Cell::new("refused: path open, listener gone").fg(Color::Green)
+                Cell::new("reset: path open (old port)").fg(Color::Green)
             }
             ConnectOutcome::Refused => Cell::new("refused").fg(Color::Red),
             ConnectOutcome::TimedOut => Cell::new("timed out: dropped").fg(Color::Red),
@@ -205,7 +205,7 @@ fn probe_row(
     transfer: bool,
 ) -> Vec<Cell> {
     let via = match probe.via {
-        Via::Advertised if probe.attempt.addr.ip() == peer => "advertised (= peer)",
+        Via::Advertised if probe.attempt.addr.ip() == peer => "= peer",
         Via::Advertised => "advertised",
         Via::ControlPeer => "control peer",
     };
