@@ -63,6 +63,7 @@ fi
 e2e_init
 e2e_install
 e2e_files
+e2e_tls_certs
 LAST_RUN=$CACHE/last-run
 rm -rf "$LAST_RUN"
 mkdir -p "$LAST_RUN"

@@ -62,6 +62,9 @@ def main():
     ap.add_argument("--not-contacted", action="append", help="IP that no test connection went to")
     ap.add_argument("--advertised-outcome", action="append", help="IP=OUTCOME of a test connection to an advertised IP")
     ap.add_argument("--pasv-address", help="the address every PASV reply advertises")
+    ap.add_argument("--tls-verdict", help="every server's control TLS handshake succeeded with this certificate verdict")
+    ap.add_argument("--data-resumed", action="store_true",
+                    help="every protected data connection (but the session-reuse test) resumed the control session")
     ap.add_argument("--max-seconds", type=float, help="upper bound for the whole check (timings.total_ms)")
     a = ap.parse_args()
 
@@ -162,6 +165,27 @@ def main():
             for p in s.get("passive", []):
                 if p["command"] == "PASV" and p.get("address") != a.pasv_address:
                     fails.append(f"PASV advertised {p.get('address')} ({p['reply']}), expected {a.pasv_address}")
+
+    if a.tls_verdict:
+        for s in servers:
+            tls = s.get("tls") or {}
+            hs = tls.get("handshake") or {}
+            verdict = (tls.get("verdict") or {}).get("verdict")
+            if not hs or hs.get("error"):
+                fails.append(f"{s.get('control_peer')}: no TLS handshake on the control connection ({hs.get('error')})")
+            elif verdict != a.tls_verdict:
+                fails.append(f"{s.get('control_peer')}: certificate verdict {verdict}, expected {a.tls_verdict}")
+
+    if a.data_resumed:
+        data = [x for s in servers for x in s.get("transfers", [])
+                if x.get("tls") and not x["tls"].get("fresh_session")]
+        if not data:
+            fails.append("no protected data connection")
+        for x in data:
+            hs = x["tls"].get("handshake") or {}
+            if hs.get("resumed") is not True:
+                fails.append(f"{x.get('command')} over {x['passive']['command']}: data TLS handshake "
+                             f"not resumed ({hs.get('error') or 'full handshake'})")
 
     if a.max_seconds is not None:
         total = r.get("timings", {}).get("total_ms", 0) / 1000

@@ -80,7 +80,10 @@ e2e_install() {
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   local need_unpack=()
-  [[ -x $CACHE/proftpd/usr/sbin/proftpd ]] || need_unpack+=(proftpd-core)
+  [[ -x $CACHE/proftpd/usr/sbin/proftpd ]] || need_unpack+=(proftpd-core proftpd-mod-crypto)
+  # Debian builds mod_tls as a shared module in its own package (proftpd -l does not list it).
+  [[ -e $CACHE/proftpd/usr/lib/proftpd/mod_tls.so || " ${need_unpack[*]} " == *" proftpd-mod-crypto "* ]] \
+    || need_unpack+=(proftpd-mod-crypto)
   [[ -x $CACHE/pureftpd/usr/sbin/pure-ftpd ]] || need_unpack+=(pure-ftpd)
   if ((${#missing[@]} == 0 && ${#need_unpack[@]} == 0)); then
     e2e_install_libs   # cheap when nothing is missing
@@ -119,11 +122,16 @@ e2e_install() {
     for deb in "$CACHE"/debs/proftpd-core_*.deb; do
       [[ -e $deb ]] && { rm -rf "$CACHE/proftpd"; dpkg-deb -x "$deb" "$CACHE/proftpd"; }
     done
+    # Unpacked over proftpd-core (after it: a fresh core unpack starts from an empty tree).
+    for deb in "$CACHE"/debs/proftpd-mod-crypto_*.deb; do
+      [[ -e $deb ]] && dpkg-deb -x "$deb" "$CACHE/proftpd"
+    done
     for deb in "$CACHE"/debs/pure-ftpd_*.deb; do
       [[ -e $deb ]] && { rm -rf "$CACHE/pureftpd"; dpkg-deb -x "$deb" "$CACHE/pureftpd"; }
     done
-    [[ -x $CACHE/proftpd/usr/sbin/proftpd && -x $CACHE/pureftpd/usr/sbin/pure-ftpd ]] \
-      || die "unpacking proftpd-core / pure-ftpd failed"
+    [[ -x $CACHE/proftpd/usr/sbin/proftpd && -e $CACHE/proftpd/usr/lib/proftpd/mod_tls.so \
+      && -x $CACHE/pureftpd/usr/sbin/pure-ftpd ]] \
+      || die "unpacking proftpd-core / proftpd-mod-crypto / pure-ftpd failed"
   fi
   e2e_install_libs apt_retry
   e2e_policy_rc_off
@@ -343,6 +351,30 @@ e2e_files() {
   chmod -R a+rX "$home"
 }
 
+# e2e_tls_certs: a small CA and a server certificate it signs (SANs: the bench's host name, the
+# public address A and the server's LAN address), in $WORK/tls. Once per run; the scenarios
+# verify it with --ca-file / curl --cacert.
+TLS_DIR=""
+e2e_tls_certs() {
+  TLS_DIR=$WORK/tls
+  mkdir -p "$TLS_DIR"
+  local d=$TLS_DIR
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 400 \
+    -subj "/CN=pasv-doctor bench CA" -keyout "$d/ca.key" -out "$d/ca.pem" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    >/dev/null 2>&1 || die "openssl: the bench CA"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=ftp.pasv.test" -keyout "$d/server.key" \
+    -out "$d/server.csr" >/dev/null 2>&1 || die "openssl: the server key"
+  printf '%s\n' "subjectAltName=DNS:ftp.pasv.test,IP:$WAN_A,IP:$SERVER_IP" \
+    "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+    "extendedKeyUsage=serverAuth" >"$d/server.ext"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 365 -extfile "$d/server.ext" -out "$d/server.pem" >/dev/null 2>&1 || die "openssl: signing the server certificate"
+  cat "$d/server.pem" "$d/ca.pem" >"$d/chain.pem"
+  chmod 644 "$d"/*.pem
+  chmod 600 "$d"/*.key
+}
+
 # e2e_firewall FWD_PORTS WAN_ACTION V6_FORWARD_RULE ALG ICMP_LIMIT
 #  FWD_PORTS: the passive ports DNAT-forwarded to the server ("30000-30999", "" for none)
 #  WAN_ACTION: what the router's own WAN input does with any other new connection ("drop",
@@ -371,7 +403,7 @@ e2e_firewall() {
     echo "    ip daddr 192.0.2.0/24 drop comment \"the stale address: nobody answers\""
     echo '  }'
     echo '  chain port_forward { type nat hook prerouting priority dstnat; policy accept;'
-    echo "    ip daddr { $WAN_A, $WAN_B } tcp dport 21 dnat ip to $SERVER_IP"
+    echo "    ip daddr { $WAN_A, $WAN_B } tcp dport { 21, 990 } dnat ip to $SERVER_IP"
     [[ -n $fwd ]] && echo "    ip daddr { $WAN_A, $WAN_B } tcp dport $fwd dnat ip to $SERVER_IP"
     echo '  }'
     echo '  chain masq { type nat hook postrouting priority srcnat; policy accept;'
@@ -428,6 +460,9 @@ e2e_wait_listen() {
 #  SRV_EPSV: 0 refuses EPSV;  SRV_PASV: 0 disables passive mode (vsftpd pasv_enable=NO)
 #  SRV_PASV_CMD: 0 refuses only PASV;  SRV_FAMILY: 4, 6, or dual (vsftpd: one IPv6 socket
 #  serving both families)
+#  SRV_TLS: "" plain, explicit (AUTH TLS), implicit (TLS from the first byte, port 990), with
+#  the certificate of e2e_tls_certs; session reuse required (vsftpd require_ssl_reuse=YES, ProFTPD
+#  1.3.8's default). SRV_TLS_FORCE: 1 (default) refuses logins and data without TLS.
 
 e2e_start_server() {
   local server=$1
@@ -437,10 +472,11 @@ e2e_start_server() {
     pureftpd) e2e_start_pureftpd ;;
     *) die "unknown server $server" ;;
   esac
-  local port_ok=0
+  local port_ok=0 port=21
+  [[ ${SRV_TLS:-} == implicit ]] && port=990
   case ${SRV_FAMILY:-4} in
-    4) e2e_wait_listen "$NS_SRV" tcp "$SERVER_IP" 21 && port_ok=1 ;;
-    *) e2e_wait_listen "$NS_SRV" tcp "$SERVER_IP6" 21 && port_ok=1 ;;
+    4) e2e_wait_listen "$NS_SRV" tcp "$SERVER_IP" "$port" && port_ok=1 ;;
+    *) e2e_wait_listen "$NS_SRV" tcp "$SERVER_IP6" "$port" && port_ok=1 ;;
   esac
   ((port_ok)) || die "$server did not start listening: $(tail -5 "$WORK/logs/$server.log")"
 }
@@ -454,7 +490,21 @@ e2e_start_vsftpd() {
       6) echo "listen=NO"; echo "listen_ipv6=YES"; echo "listen_address6=$SERVER_IP6" ;;
       dual) echo "listen=NO"; echo "listen_ipv6=YES" ;;
     esac
-    echo "listen_port=21"
+    if [[ ${SRV_TLS:-} == implicit ]]; then echo "listen_port=990"; else echo "listen_port=21"; fi
+    if [[ -n ${SRV_TLS:-} ]]; then
+      echo "ssl_enable=YES"
+      echo "rsa_cert_file=$TLS_DIR/chain.pem"
+      echo "rsa_private_key_file=$TLS_DIR/server.key"
+      # vsftpd 3.0.3's default cipher list is DES-CBC3-SHA, which no current client offers.
+      echo "ssl_ciphers=HIGH"
+      echo "require_ssl_reuse=YES"
+      local force=YES
+      [[ ${SRV_TLS_FORCE:-1} == 0 ]] && force=NO
+      echo "force_local_logins_ssl=$force"
+      echo "force_local_data_ssl=$force"
+      [[ $SRV_TLS == implicit ]] && echo "implicit_ssl=YES"
+      echo "debug_ssl=YES"
+    fi
     echo "seccomp_sandbox=NO"
     echo "anonymous_enable=NO"
     echo "local_enable=YES"
@@ -489,7 +539,7 @@ e2e_start_proftpd() {
     echo "DefaultServer on"
     echo "DefaultAddress $bind"
     echo "SocketBindTight on"
-    echo "Port 21"
+    if [[ ${SRV_TLS:-} == implicit ]]; then echo "Port 990"; else echo "Port 21"; fi
     [[ ${SRV_FAMILY:-4} == 6 ]] && echo "UseIPv6 on" || echo "UseIPv6 off"
     echo "User nobody"
     echo "Group nogroup"
@@ -512,6 +562,21 @@ e2e_start_proftpd() {
     echo "MaxInstances 30"
     echo "PassivePorts ${SRV_PASV_LOW:-$PASV_LOW} ${SRV_PASV_HIGH:-$PASV_HIGH}"
     [[ -n ${SRV_PASV_ADDRESS:-} ]] && echo "MasqueradeAddress $SRV_PASV_ADDRESS"
+    if [[ -n ${SRV_TLS:-} ]]; then
+      echo "ModulePath $CACHE/proftpd/usr/lib/proftpd"
+      echo "LoadModule mod_tls.c"
+      echo "TLSEngine on"
+      echo "TLSLog $WORK/logs/proftpd.tls.log"
+      echo "TLSProtocol TLSv1.2 TLSv1.3"
+      echo "TLSRSACertificateFile $TLS_DIR/server.pem"
+      echo "TLSRSACertificateKeyFile $TLS_DIR/server.key"
+      echo "TLSCertificateChainFile $TLS_DIR/ca.pem"
+      echo "TLSVerifyClient off"
+      echo "TLSRenegotiate none"
+      if [[ ${SRV_TLS_FORCE:-1} == 0 ]]; then echo "TLSRequired off"; else echo "TLSRequired on"; fi
+      # Session reuse on data connections is ProFTPD 1.3.8's default (no NoSessionReuseRequired).
+      [[ $SRV_TLS == implicit ]] && echo "TLSOptions UseImplicitSSL"
+    fi
     echo "<Limit WRITE>"
     echo "  DenyAll"
     echo "</Limit>"

@@ -28,7 +28,8 @@ NAT_SCENARIOS=(healthy private-address stale-address range-not-forwarded range-p
   range-rejected-rst range-rejected-icmp dns-elsewhere dns-elsewhere-probed two-a-records alg-rewrite)
 OTHER_SCENARIOS=(range-rejected-icmp-ratelimited epsv-refused pasv-disabled pasv-refused-epsv-ok two-a-one-dead ipv6-healthy
   ipv6-filtered vsftpd-dual-stack-zero single-port-range)
-ALL_SCENARIOS=("${NAT_SCENARIOS[@]}" "${OTHER_SCENARIOS[@]}")
+TLS_SCENARIOS=(ftps-explicit ftps-implicit ftps-private-address ftps-alg)
+ALL_SCENARIOS=("${NAT_SCENARIOS[@]}" "${OTHER_SCENARIOS[@]}" "${TLS_SCENARIOS[@]}")
 ALL_SERVERS=(vsftpd proftpd pureftpd)
 
 # Codes any scenario may show besides its own: the bench's servers run without TLS on purpose.
@@ -44,7 +45,7 @@ scenario_define() {
   S_FWD="$PASV_LOW-$PASV_HIGH" S_WAN="drop" S_V6RULE="" S_ALG=0 S_ICMP_LIMIT=0
   S_DNS=("ftp.pasv.test $WAN_A")
   SRV_PASV_ADDRESS=$WAN_A SRV_EPSV=1 SRV_PASV=1 SRV_PASV_CMD=1 SRV_FAMILY=4
-  SRV_PASV_LOW=$PASV_LOW SRV_PASV_HIGH=$PASV_HIGH
+  SRV_PASV_LOW=$PASV_LOW SRV_PASV_HIGH=$PASV_HIGH SRV_TLS="" SRV_TLS_FORCE=1
   S_TARGET="ftp://$FTP_USER@ftp.pasv.test/"
   S_CURL_URL="ftp://ftp.pasv.test/"
   S_ARGS=()
@@ -241,6 +242,57 @@ scenario_define() {
       S_SERVERS="vsftpd"
       S_FWD="$PASV_LOW" SRV_PASV_HIGH=$PASV_LOW
       X_CHECKS=(--open-ports "$PASV_LOW" --transfers-ok 2)
+      ;;
+    ftps-explicit)
+      S_DESC="explicit FTPS (AUTH TLS) required for login and data, session reuse required, CA-signed certificate"
+      S_SERVERS="vsftpd proftpd"
+      SRV_TLS=explicit
+      S_ARGS=(--tls explicit --ca-file "$TLS_DIR/ca.pem" --expect-range "$PASV_LOW-$PASV_HIGH" --expect-address "$WAN_A")
+      X_CODES="DATA_PATH_OK TLS_SESSION_REUSE_REQUIRED"
+      X_CHECKS=(--severity TLS_SESSION_REUSE_REQUIRED=info --tls-verdict trusted --data-resumed
+        --open-ports "$PASV_LOW-$PASV_HIGH" --transfers-ok 2)
+      # The refusal of the reuse test: vsftpd 522; ProFTPD 425 "Operation not permitted".
+      if [[ $server == vsftpd ]]; then
+        X_CHECKS+=(--evidence "TLS_SESSION_REUSE_REQUIRED=522 SSL connection failed: session reuse required")
+      else
+        X_CHECKS+=(--evidence "TLS_SESSION_REUSE_REQUIRED=425 Unable to build data connection")
+      fi
+      X_CURL=("ftps|0|--ssl-reqd --cacert $TLS_DIR/ca.pem|SSL certificate verify ok" "ftps-naive|0|--ssl-reqd --cacert $TLS_DIR/ca.pem $CURL_NAIVE|")
+      S_KNOWN="BUG-5: the session-reuse test's own 522 is reported as DATA_TRANSFER_FAILED (critical)"
+      ;;
+    ftps-implicit)
+      S_DESC="implicit FTPS on port 990 (TLS from the first byte), session reuse required"
+      S_SERVERS="vsftpd proftpd"
+      SRV_TLS=implicit
+      S_TARGET="ftps://$FTP_USER@ftp.pasv.test/"
+      S_CURL_URL="ftps://ftp.pasv.test/"
+      S_ARGS=(--ca-file "$TLS_DIR/ca.pem" --expect-range "$PASV_LOW-$PASV_HIGH" --expect-address "$WAN_A")
+      X_CODES="DATA_PATH_OK TLS_SESSION_REUSE_REQUIRED"
+      X_CHECKS=(--severity TLS_SESSION_REUSE_REQUIRED=info --tls-verdict trusted --data-resumed --transfers-ok 2)
+      X_CURL=("ftps|0|--cacert $TLS_DIR/ca.pem|SSL certificate verify ok")
+      S_KNOWN="BUG-5: the session-reuse test's own 522 is reported as DATA_TRANSFER_FAILED (critical)"
+      ;;
+    ftps-private-address)
+      S_DESC="explicit FTPS, no external address set: the TLS 227 names 192.168.50.10 (no router can fix it)"
+      S_SERVERS="vsftpd proftpd"
+      SRV_TLS=explicit SRV_PASV_ADDRESS=""
+      S_ARGS=(--tls explicit --ca-file "$TLS_DIR/ca.pem")
+      X_EXIT=1 X_VERDICT=warning X_CODES="DATA_PATH_OK PASV_ADDRESS_PRIVATE TLS_SESSION_REUSE_REQUIRED"
+      X_CHECKS=(--severity PASV_ADDRESS_PRIVATE=warning --evidence "PASV_ADDRESS_PRIVATE=192.168.50.10"
+        --not-contacted 192.168.50.10 --tls-verdict trusted --data-resumed --transfers-ok 2)
+      X_CURL=("ftps|0|--ssl-reqd --cacert $TLS_DIR/ca.pem|" "ftps-naive|7|--ssl-reqd --cacert $TLS_DIR/ca.pem $CURL_NAIVE|192\.168\.50\.10")
+      S_KNOWN="BUG-5: the session-reuse test's own 522 is reported as DATA_TRANSFER_FAILED (critical)"
+      ;;
+    ftps-alg)
+      S_DESC="FTPS optional; no external address, nothing forwarded: the router's FTP helper rewrites plain 227 only, TLS sessions get the private address"
+      S_SERVERS="vsftpd proftpd"
+      SRV_TLS=explicit SRV_TLS_FORCE=0 SRV_PASV_ADDRESS="" S_FWD="" S_ALG=1
+      S_ARGS=(--tls explicit --ca-file "$TLS_DIR/ca.pem" --compare-plain)
+      X_EXIT=2 X_VERDICT=critical X_CODES="PASV_REWRITTEN_IN_TRANSIT PASV_ADDRESS_PRIVATE DATA_PORT_FILTERED"
+      X_MAYBE="CLEARTEXT_LOGIN"
+      X_CHECKS=(--severity PASV_REWRITTEN_IN_TRANSIT=critical --not-contacted 192.168.50.10 --tls-verdict trusted)
+      # Plain FTP works through the helper; FTPS times out (EPSV port not forwarded).
+      X_CURL=("plain|0||" "plain-naive|0|$CURL_NAIVE|Connecting to $WAN_A" "ftps|28|--ssl-reqd --cacert $TLS_DIR/ca.pem|")
       ;;
     *) die "unknown scenario $name" ;;
   esac
