@@ -44,14 +44,54 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
             None => f.product.name().to_string(),
         })
         .collect();
-    write!(out, "**What we checked:** ")?;
-    if t.servers.is_empty() {
+    if let Some(log) = &t.client_log {
+        let client = match (&log.client, &log.version) {
+            (Some(c), Some(v)) => format!("{c} {v}"),
+            (Some(c), None) => c.clone(),
+            _ => "the FTP client".to_string(),
+        };
+        let passive: Vec<&str> = t
+            .servers
+            .iter()
+            .flat_map(|s| s.passive_replies())
+            .map(|x| x.command.command())
+            .fold(Vec::new(), |mut acc, c| {
+                if !acc.contains(&c) {
+                    acc.push(c);
+                }
+                acc
+            });
+        write!(
+            out,
+            "**What we read:** a log written by {client} ({} format) of {} session(s) with {}",
+            log.format,
+            t.servers.len(),
+            if addresses.is_empty() {
+                "the server".to_string()
+            } else {
+                addresses.join(", ")
+            }
+        )?;
+        if !passive.is_empty() {
+            write!(out, ", showing its {} replies", passive.join(" and "))?;
+        }
+        write!(
+            out,
+            ". Nothing was sent to the server: what the log does not show is unknown."
+        )?;
+        if let Some(p) = products.first() {
+            write!(out, " The server identifies itself as {p}.")?;
+        }
+        writeln!(out)?;
+    } else if t.servers.is_empty() {
+        write!(out, "**What we checked:** ")?;
         writeln!(
             out,
             "we looked up {} but found no address to check.",
             t.target.host
         )?;
     } else {
+        write!(out, "**What we checked:** ")?;
         write!(
             out,
             "we connected to {} as {}, asked for {samples} passive (PASV) and {samples} extended \

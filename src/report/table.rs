@@ -425,7 +425,11 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>, opts: HumanOptions) -> io
     writeln!(
         out,
         "{} {}  {}",
-        p.heading("pasv-doctor check of"),
+        p.heading(if t.client_log.is_some() {
+            "pasv-doctor explain of"
+        } else {
+            "pasv-doctor check of"
+        }),
         t.target.input,
         p.verdict_word(report.verdict)
     )?;
