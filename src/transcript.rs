@@ -400,6 +400,44 @@ pub struct PassiveSample {
     pub probes: Vec<PortProbe>,
 }
 
+impl PassiveSample {
+    /// A passive command's exchange with its reply decoded by the protocol core: the one
+    /// place a reply becomes an [`Advertised`] (live probe and log reader alike).
+    pub fn decoded(
+        command: PassiveKind,
+        exchange: Exchange,
+        reply: Option<&crate::proto::Reply>,
+    ) -> PassiveSample {
+        let mut sample = PassiveSample {
+            command,
+            exchange,
+            advertised: None,
+            decode_error: None,
+            probes: Vec::new(),
+        };
+        if let Some(reply) = reply
+            && PassiveKind::from_code(reply.code).is_some()
+        {
+            match crate::proto::decode(reply, Some(command)) {
+                Ok(p) => {
+                    sample.advertised = Some(Advertised {
+                        kind: p.kind,
+                        address: p.address,
+                        port: p.port,
+                        flags: p.flags.iter().map(ToString::to_string).collect(),
+                        parse_failures: crate::proto::parse_failures(&p)
+                            .into_iter()
+                            .map(|f| f.client.name().to_string())
+                            .collect(),
+                    });
+                }
+                Err(e) => sample.decode_error = Some(e.to_string()),
+            }
+        }
+        sample
+    }
+}
+
 /// A real transfer over a passive data connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -531,13 +569,24 @@ impl ServerSession {
 }
 
 impl Transcript {
+    /// The addresses the name resolved to, both families (empty for a literal address).
+    pub fn dns_addresses(&self) -> Vec<IpAddr> {
+        self.dns
+            .as_ref()
+            .map(|d| {
+                d.a.records
+                    .iter()
+                    .chain(&d.aaaa.records)
+                    .map(|r| r.ip)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Every address the target owns: control peers and DNS answers of both families.
     pub fn own_addresses(&self) -> Vec<IpAddr> {
         let mut out: Vec<IpAddr> = self.servers.iter().map(|s| s.peer()).collect();
-        if let Some(dns) = &self.dns {
-            out.extend(dns.a.records.iter().map(|r| r.ip));
-            out.extend(dns.aaaa.records.iter().map(|r| r.ip));
-        }
+        out.extend(self.dns_addresses());
         out.sort();
         out.dedup();
         out

@@ -9,17 +9,7 @@ use crate::proto::classify_effective;
 use crate::transcript::{ConnectOutcome, Phase, Transcript};
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
-    let dns: Vec<std::net::IpAddr> = t
-        .dns
-        .as_ref()
-        .map(|d| {
-            d.a.records
-                .iter()
-                .chain(&d.aaaa.records)
-                .map(|r| r.ip)
-                .collect()
-        })
-        .unwrap_or_default();
+    let dns = t.dns_addresses();
     for s in &t.servers {
         let peer = s.peer();
         for (ip, reply) in distinct_advertised(s) {

@@ -15,8 +15,8 @@ use super::messages::{Signal, identity, interpret};
 use crate::probe::session::is_anonymous;
 use crate::proto::{self, AddressClass, Limits, PassiveKind, Reply, ReplyReader};
 use crate::transcript::{
-    Advertised, Attempt, ClientLog, ClientMessage, ConnectOutcome, Direction, Exchange, Line,
-    Login, LoginOutcome, PassiveSample, Phase, PortProbe, ReplyRecord, ServerSession, SessionEnd,
+    Attempt, ClientLog, ClientMessage, ConnectOutcome, Direction, Exchange, Line, Login,
+    LoginOutcome, PassiveSample, Phase, PortProbe, ReplyRecord, ServerSession, SessionEnd,
     Transcript, Transfer, Via,
 };
 
@@ -374,33 +374,7 @@ fn passive_kind(verb: &str) -> Option<PassiveKind> {
 }
 
 fn sample(ex: &Ex, kind: PassiveKind) -> PassiveSample {
-    let mut s = PassiveSample {
-        command: kind,
-        exchange: final_exchange(ex),
-        advertised: None,
-        decode_error: None,
-        probes: Vec::new(),
-    };
-    if let Some(reply) = ex.last()
-        && PassiveKind::from_code(reply.code).is_some()
-    {
-        match proto::decode(reply, Some(kind)) {
-            Ok(p) => {
-                s.advertised = Some(Advertised {
-                    kind: p.kind,
-                    address: p.address,
-                    port: p.port,
-                    flags: p.flags.iter().map(ToString::to_string).collect(),
-                    parse_failures: proto::parse_failures(&p)
-                        .into_iter()
-                        .map(|f| f.client.name().to_string())
-                        .collect(),
-                });
-            }
-            Err(e) => s.decode_error = Some(e.to_string()),
-        }
-    }
-    s
+    PassiveSample::decoded(kind, final_exchange(ex), ex.last())
 }
 
 /// A PASV/EPSV waiting to see whether the client used it.

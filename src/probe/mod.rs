@@ -210,17 +210,7 @@ pub async fn run(config: &ProbeConfig) -> Result<Transcript, ProbeError> {
         samples: config.samples,
         transfers: config.transfers,
         probe_advertised: config.probe_advertised,
-        own: transcript
-            .dns
-            .as_ref()
-            .map(|d| {
-                d.a.records
-                    .iter()
-                    .chain(&d.aaaa.records)
-                    .map(|r| r.ip)
-                    .collect()
-            })
-            .unwrap_or_default(),
+        own: transcript.dns_addresses(),
         path: config.target.path.clone(),
         host: config.target.host.to_string(),
         tls: config.tls,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::control::{Clock, Control, StepFailure, record};
 use super::data;
 use super::tls::{TlsClient, TlsOptions};
-use crate::proto::{self, PassiveKind};
+use crate::proto::PassiveKind;
 use crate::secret::Secret;
 use crate::transcript::{
     Advertised, Attempt, ConnectOutcome, ControlTls, DataTls, Login, LoginOutcome, PassiveSample,
@@ -645,33 +645,7 @@ fn decode_sample(
     exchange: crate::transcript::Exchange,
     reply: Option<crate::proto::Reply>,
 ) -> PassiveSample {
-    let mut sample = PassiveSample {
-        command: kind,
-        exchange,
-        advertised: None,
-        decode_error: None,
-        probes: Vec::new(),
-    };
-    if let Some(reply) = reply
-        && PassiveKind::from_code(reply.code).is_some()
-    {
-        match proto::decode(&reply, Some(kind)) {
-            Ok(p) => {
-                sample.advertised = Some(Advertised {
-                    kind: p.kind,
-                    address: p.address,
-                    port: p.port,
-                    flags: p.flags.iter().map(ToString::to_string).collect(),
-                    parse_failures: proto::parse_failures(&p)
-                        .into_iter()
-                        .map(|f| f.client.name().to_string())
-                        .collect(),
-                });
-            }
-            Err(e) => sample.decode_error = Some(e.to_string()),
-        }
-    }
-    sample
+    PassiveSample::decoded(kind, exchange, reply.as_ref())
 }
 
 /// Where to test-connect for a sample: each address with why it is tried, or why not.
