@@ -32,7 +32,7 @@ TLS_SCENARIOS=(ftps-explicit ftps-implicit ftps-private-address ftps-alg)
 ALL_SCENARIOS=("${NAT_SCENARIOS[@]}" "${OTHER_SCENARIOS[@]}" "${TLS_SCENARIOS[@]}")
 ALL_SERVERS=(vsftpd proftpd pureftpd)
 
-# Codes any scenario may show besides its own: the bench's servers run without TLS on purpose.
+# Codes any scenario may show besides its own: the plain scenarios' servers run without TLS on purpose.
 AMBIENT_CODES="TLS_NOT_OFFERED"
 
 # Curl flags: "naive" is what a client that trusts the PASV address does (FileZilla, wget,
@@ -258,7 +258,7 @@ scenario_define() {
         X_CHECKS+=(--evidence "TLS_SESSION_REUSE_REQUIRED=425 Unable to build data connection")
       fi
       X_CURL=("ftps|0|--ssl-reqd --cacert $TLS_DIR/ca.pem|SSL certificate verify ok" "ftps-naive|0|--ssl-reqd --cacert $TLS_DIR/ca.pem $CURL_NAIVE|")
-      S_KNOWN="BUG-5: the session-reuse test's own 522 is reported as DATA_TRANSFER_FAILED (critical)"
+      S_KNOWN="BUG-5: the session-reuse test's own refusal is reported as DATA_TRANSFER_FAILED (critical)"
       ;;
     ftps-implicit)
       S_DESC="implicit FTPS on port 990 (TLS from the first byte), session reuse required"
@@ -270,7 +270,7 @@ scenario_define() {
       X_CODES="DATA_PATH_OK TLS_SESSION_REUSE_REQUIRED"
       X_CHECKS=(--severity TLS_SESSION_REUSE_REQUIRED=info --tls-verdict trusted --data-resumed --transfers-ok 2)
       X_CURL=("ftps|0|--cacert $TLS_DIR/ca.pem|SSL certificate verify ok")
-      S_KNOWN="BUG-5: the session-reuse test's own 522 is reported as DATA_TRANSFER_FAILED (critical)"
+      S_KNOWN="BUG-5: the session-reuse test's own refusal is reported as DATA_TRANSFER_FAILED (critical)"
       ;;
     ftps-private-address)
       S_DESC="explicit FTPS, no external address set: the TLS 227 names 192.168.50.10 (no router can fix it)"
@@ -281,7 +281,7 @@ scenario_define() {
       X_CHECKS=(--severity PASV_ADDRESS_PRIVATE=warning --evidence "PASV_ADDRESS_PRIVATE=192.168.50.10"
         --not-contacted 192.168.50.10 --tls-verdict trusted --data-resumed --transfers-ok 2)
       X_CURL=("ftps|0|--ssl-reqd --cacert $TLS_DIR/ca.pem|" "ftps-naive|7|--ssl-reqd --cacert $TLS_DIR/ca.pem $CURL_NAIVE|192\.168\.50\.10")
-      S_KNOWN="BUG-5: the session-reuse test's own 522 is reported as DATA_TRANSFER_FAILED (critical)"
+      S_KNOWN="BUG-5: the session-reuse test's own refusal is reported as DATA_TRANSFER_FAILED (critical)"
       ;;
     ftps-alg)
       S_DESC="FTPS optional; no external address, nothing forwarded: the router's FTP helper rewrites plain 227 only, TLS sessions get the private address"
