@@ -7,6 +7,32 @@ use crate::transcript::{Phase, Transcript};
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     for s in &t.servers {
+        // The plain-text comparison session (--compare-plain) sends the password in clear on
+        // purpose; say so.
+        if let Some(plain) = &s.plain_comparison
+            && let Some(login) = &plain.login
+            && login.password_sent
+            && !login.anonymous
+        {
+            out.push(Finding {
+                code: Code::CleartextLogin,
+                severity: Severity::Info,
+                phase: Phase::Login,
+                server: Some(s.server),
+                title: format!(
+                    "the password for {} was sent unencrypted by the plain-text comparison \
+                     session (--compare-plain)",
+                    login.user
+                ),
+                evidence: vec!["plain_comparison: USER/PASS without TLS".to_string()],
+                impact: "Anyone on the path could read the password during that session."
+                    .to_string(),
+                remedy: "Leave out --compare-plain for real accounts, or change the password \
+                         if the path is not trusted."
+                    .to_string(),
+                fix: Vec::new(),
+            });
+        }
         let Some(login) = &s.login else { continue };
         if !login.password_sent || login.tls || login.anonymous {
             continue;

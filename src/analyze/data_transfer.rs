@@ -57,9 +57,12 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     for s in &t.servers {
         // An error while connecting is, in practice, a reset right after the handshake (a
         // refusal or a timeout is DATA_PORT_*): the port answered, the transfer failed.
+        // The session-reuse test (a data connection that deliberately offers no TLS session)
+        // is judged by TLS_SESSION_REUSE_REQUIRED, not here: its refusal is the answer.
         let connected: Vec<&Transfer> = s
             .transfers
             .iter()
+            .filter(|tr| !tr.tls.as_ref().is_some_and(|d| d.fresh_session))
             .filter(|tr| {
                 tr.data.as_ref().is_some_and(|d| {
                     matches!(

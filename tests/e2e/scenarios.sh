@@ -258,7 +258,6 @@ scenario_define() {
         X_CHECKS+=(--evidence "TLS_SESSION_REUSE_REQUIRED=425 Unable to build data connection")
       fi
       X_CURL=("ftps|0|--ssl-reqd --cacert $TLS_DIR/ca.pem|SSL certificate verify ok" "ftps-naive|0|--ssl-reqd --cacert $TLS_DIR/ca.pem $CURL_NAIVE|")
-      S_KNOWN="BUG-5: the session-reuse test's own refusal is reported as DATA_TRANSFER_FAILED (critical)"
       ;;
     ftps-implicit)
       S_DESC="implicit FTPS on port 990 (TLS from the first byte), session reuse required"
@@ -270,7 +269,6 @@ scenario_define() {
       X_CODES="DATA_PATH_OK TLS_SESSION_REUSE_REQUIRED"
       X_CHECKS=(--severity TLS_SESSION_REUSE_REQUIRED=info --tls-verdict trusted --data-resumed --transfers-ok 2)
       X_CURL=("ftps|0|--cacert $TLS_DIR/ca.pem|SSL certificate verify ok")
-      S_KNOWN="BUG-5: the session-reuse test's own refusal is reported as DATA_TRANSFER_FAILED (critical)"
       ;;
     ftps-private-address)
       S_DESC="explicit FTPS, no external address set: the TLS 227 names 192.168.50.10 (no router can fix it)"
@@ -281,7 +279,6 @@ scenario_define() {
       X_CHECKS=(--severity PASV_ADDRESS_PRIVATE=warning --evidence "PASV_ADDRESS_PRIVATE=192.168.50.10"
         --not-contacted 192.168.50.10 --tls-verdict trusted --data-resumed --transfers-ok 2)
       X_CURL=("ftps|0|--ssl-reqd --cacert $TLS_DIR/ca.pem|" "ftps-naive|7|--ssl-reqd --cacert $TLS_DIR/ca.pem $CURL_NAIVE|192\.168\.50\.10")
-      S_KNOWN="BUG-5: the session-reuse test's own refusal is reported as DATA_TRANSFER_FAILED (critical)"
       ;;
     ftps-alg)
       S_DESC="FTPS optional; no external address, nothing forwarded: the router's FTP helper rewrites plain 227 only, TLS sessions get the private address"
