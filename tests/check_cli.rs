@@ -14,43 +14,9 @@ use std::time::{Duration, Instant};
 
 use pasv_doctor::demo::server::{Advertise, DataMode, Script};
 use serde_json::Value;
-use support::{Answer, Dns, Ftp, bin, closed_port};
+use support::{Answer, Dns, Ftp, Run, bin, closed_port};
 
 const SECRET: &str = "s3cr3t-Pa55word";
-
-struct Run {
-    code: i32,
-    json: Value,
-    stderr: String,
-}
-
-impl Run {
-    fn codes(&self) -> Vec<String> {
-        self.json["findings"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|f| f["code"].as_str().unwrap_or_default().to_string())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    fn has(&self, code: &str) -> bool {
-        self.codes().iter().any(|c| c == code)
-    }
-
-    fn finding(&self, code: &str) -> &Value {
-        self.json["findings"]
-            .as_array()
-            .and_then(|a| a.iter().find(|f| f["code"] == code))
-            .unwrap_or_else(|| panic!("no {code} in {:?}", self.codes()))
-    }
-
-    fn verdict(&self) -> &str {
-        self.json["verdict"].as_str().unwrap_or_default()
-    }
-}
 
 /// Runs `check --format json` with the demo password in an environment variable.
 fn check(target: &str, extra: &[&str]) -> Run {

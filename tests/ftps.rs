@@ -8,39 +8,8 @@ mod support;
 use std::io::Write as _;
 use std::net::Ipv4Addr;
 
-use serde_json::Value;
-use support::bin;
 use support::ftps::{Ftps, FtpsScript, Pki, self_signed};
-
-struct Run {
-    code: i32,
-    json: Value,
-}
-
-impl Run {
-    fn codes(&self) -> Vec<String> {
-        self.json["findings"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|f| f["code"].as_str().unwrap_or("").to_string())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-    fn has(&self, code: &str) -> bool {
-        self.codes().iter().any(|c| c == code)
-    }
-    fn finding(&self, code: &str) -> &Value {
-        self.json["findings"]
-            .as_array()
-            .and_then(|a| a.iter().find(|f| f["code"] == code))
-            .unwrap_or_else(|| panic!("no {code} in {:?}", self.codes()))
-    }
-    fn tls(&self) -> &Value {
-        &self.json["transcript"]["servers"][0]["tls"]
-    }
-}
+use support::{Run, bin};
 
 fn check(target: &str, extra: &[&str]) -> Run {
     let out = bin()
@@ -67,6 +36,7 @@ fn check(target: &str, extra: &[&str]) -> Run {
     Run {
         code: out.status.code().unwrap_or(-1),
         json,
+        stderr,
     }
 }
 

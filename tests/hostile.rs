@@ -17,7 +17,9 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::hostile::{Data, Hostile, LISTING, Outcome, Step, parallel, run};
+use support::hostile::{
+    Data, Hostile, LISTING, Outcome, Step, codes_of, parallel, result_line, run,
+};
 
 /// `--timeout` of every run.
 const TIMEOUT: &str = "1s";
@@ -789,17 +791,6 @@ fn check_args(extra: &[String], target: &str) -> Vec<String> {
     args
 }
 
-fn codes_of(json: &Value) -> Vec<String> {
-    json["findings"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| f["code"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// The generic assertions; `Err` says what went wrong.
 fn judge(case: &Case, o: &Outcome) -> Result<Value, String> {
     let mut problems = Vec::new();
@@ -879,18 +870,7 @@ fn hostile_servers() {
                 o.stderr
             );
         }
-        let line = format!(
-            "{:<60} {:>5.2} s  rss {:>6} KiB  json {:>6} B  exit {:?}  {}",
-            case.name,
-            o.wall.as_secs_f64(),
-            o.peak_rss_kib.map_or("?".to_string(), |k| k.to_string()),
-            o.stdout.len(),
-            o.code,
-            match &verdict {
-                Ok(json) => format!("ok {:?}", codes_of(json)),
-                Err(e) => format!("FAILED: {e}"),
-            }
-        );
+        let line = result_line(&case.name, 60, &o, &verdict);
         (
             verdict.is_ok(),
             line,

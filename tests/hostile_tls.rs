@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::ftps::{AfterAuth, DataMode, Ftps, FtpsScript, Pki, self_signed};
-use support::hostile::{parallel, run};
+use support::hostile::{codes_of, parallel, result_line, run};
 
 /// `--timeout` of every run.
 const TIMEOUT: &str = "1s";
@@ -365,17 +365,6 @@ fn cases(pki: &Pki) -> Vec<Case> {
     ]
 }
 
-fn codes_of(json: &Value) -> Vec<String> {
-    json["findings"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| f["code"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn args_for(case: &Case, server: &Ftps, ca: &str) -> Vec<String> {
     let mut args: Vec<String> = [
         "check",
@@ -506,18 +495,7 @@ fn hostile_tls_servers() {
                 o.stderr
             );
         }
-        let line = format!(
-            "{:<66} {:>5.2} s  rss {:>6} KiB  json {:>6} B  exit {:?}  {}",
-            case.name,
-            o.wall.as_secs_f64(),
-            o.peak_rss_kib.map_or("?".to_string(), |k| k.to_string()),
-            o.stdout.len(),
-            o.code,
-            match &verdict {
-                Ok(json) => format!("ok {:?}", codes_of(json)),
-                Err(e) => format!("FAILED: {e}"),
-            }
-        );
+        let line = result_line(case.name, 66, &o, &verdict);
         (verdict.is_ok(), line)
     });
     let mut failed = Vec::new();

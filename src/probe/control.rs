@@ -220,16 +220,22 @@ impl Control {
 
     /// Sends one command. `PASS` is logged with a fixed mask whatever its argument.
     pub async fn send(&mut self, command: &str) -> Result<(), StepFailure> {
-        let logged = logged_command(command);
-        self.lines.push(Line {
-            at_us: self.clock.now_us(),
-            dir: Direction::Sent,
-            text: logged,
-            raw_hex: None,
-        });
-        let mut wire = Vec::with_capacity(command.len() + 2);
-        wire.extend_from_slice(command.as_bytes());
-        wire.extend_from_slice(b"\r\n");
+        self.write_commands(&[command]).await
+    }
+
+    /// Logs and writes commands in one write, bounded by the step timeout and deadline.
+    async fn write_commands(&mut self, commands: &[&str]) -> Result<(), StepFailure> {
+        let mut wire = Vec::new();
+        for command in commands {
+            self.lines.push(Line {
+                at_us: self.clock.now_us(),
+                dir: Direction::Sent,
+                text: logged_command(command),
+                raw_hex: None,
+            });
+            wire.extend_from_slice(command.as_bytes());
+            wire.extend_from_slice(b"\r\n");
+        }
         let (budget, by_deadline) = self.clock.budget();
         match tokio::time::timeout(budget, self.stream.write_all(&wire)).await {
             Ok(Ok(())) => Ok(()),
@@ -314,36 +320,19 @@ impl Control {
         &mut self,
         command: &str,
     ) -> (Exchange, Option<Reply>, Option<StepFailure>) {
-        let sent_at = Instant::now();
-        let result = match self.send(command).await {
-            Ok(()) => self.read_reply().await,
-            Err(e) => Err(e),
-        };
-        let logged = logged_command(command);
-        match result {
-            Ok(reply) => {
-                // The reply is kept; the session cannot go on after it.
-                let failure = (reply.code == 421).then_some(StepFailure::ServiceClosing);
-                (
-                    Exchange {
-                        command: logged,
-                        reply: Some(self.record(&reply, sent_at)),
-                        failure: failure.as_ref().map(StepFailure::describe),
-                    },
-                    Some(reply),
-                    failure,
-                )
-            }
-            Err(failure) => (
+        let mut all = self.exchange_all(&[command]).await;
+        all.pop().unwrap_or_else(|| {
+            let f = StepFailure::Closed;
+            (
                 Exchange {
-                    command: logged,
+                    command: logged_command(command),
                     reply: None,
-                    failure: Some(failure.describe()),
+                    failure: Some(f.describe()),
                 },
                 None,
-                Some(failure),
-            ),
-        }
+                Some(f),
+            )
+        })
     }
 
     /// Sends several commands in one write and reads their replies in order. RFC 959
@@ -355,24 +344,7 @@ impl Control {
         commands: &[&str],
     ) -> Vec<(Exchange, Option<Reply>, Option<StepFailure>)> {
         let sent_at = Instant::now();
-        let mut wire = Vec::new();
-        for command in commands {
-            self.lines.push(Line {
-                at_us: self.clock.now_us(),
-                dir: Direction::Sent,
-                text: logged_command(command),
-                raw_hex: None,
-            });
-            wire.extend_from_slice(command.as_bytes());
-            wire.extend_from_slice(b"\r\n");
-        }
-        let (budget, by_deadline) = self.clock.budget();
-        let written = match tokio::time::timeout(budget, self.stream.write_all(&wire)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(StepFailure::Io(e.to_string())),
-            Err(_) if by_deadline => Err(StepFailure::Deadline),
-            Err(_) => Err(StepFailure::Timeout),
-        };
+        let written = self.write_commands(commands).await;
         let mut out = Vec::with_capacity(commands.len());
         let mut failed = written.err();
         for command in commands {

@@ -667,3 +667,36 @@ pub fn parallel<T: Send, R: Send>(
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
 }
+
+/// The finding codes of a JSON report, in order.
+pub fn codes_of(json: &serde_json::Value) -> Vec<String> {
+    json["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f["code"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One result line of a behaviour table: name, wall time, peak memory, report size, exit
+/// and what was judged.
+pub fn result_line(
+    name: &str,
+    width: usize,
+    o: &Outcome,
+    verdict: &Result<serde_json::Value, String>,
+) -> String {
+    format!(
+        "{name:<width$} {:>5.2} s  rss {:>6} KiB  json {:>6} B  exit {:?}  {}",
+        o.wall.as_secs_f64(),
+        o.peak_rss_kib.map_or("?".to_string(), |k| k.to_string()),
+        o.stdout.len(),
+        o.code,
+        match verdict {
+            Ok(json) => format!("ok {:?}", codes_of(json)),
+            Err(e) => format!("FAILED: {e}"),
+        }
+    )
+}

@@ -162,3 +162,43 @@ pub fn closed_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 pub mod hostile;
+
+/// A finished `--format json` run of the binary.
+pub struct Run {
+    pub code: i32,
+    pub json: serde_json::Value,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn codes(&self) -> Vec<String> {
+        self.json["findings"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|f| f["code"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn has(&self, code: &str) -> bool {
+        self.codes().iter().any(|c| c == code)
+    }
+
+    pub fn finding(&self, code: &str) -> &serde_json::Value {
+        self.json["findings"]
+            .as_array()
+            .and_then(|a| a.iter().find(|f| f["code"] == code))
+            .unwrap_or_else(|| panic!("no {code} in {:?}", self.codes()))
+    }
+
+    pub fn verdict(&self) -> &str {
+        self.json["verdict"].as_str().unwrap_or_default()
+    }
+
+    /// TLS on the first server's control connection.
+    pub fn tls(&self) -> &serde_json::Value {
+        &self.json["transcript"]["servers"][0]["tls"]
+    }
+}
