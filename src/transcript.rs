@@ -8,7 +8,7 @@
 //!
 //! Times are microseconds since the probe started (`at_us`) or durations (`*_us`).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +16,40 @@ use crate::proto::PassiveKind;
 
 /// What `PASS` is recorded as, whatever was sent.
 pub const PASSWORD_MASK: &str = "********";
+
+/// The stand-in for an address a client log does not show (the server's, or where a data
+/// connection went). It is never shown: JSON has `null`, reports say "not in the log", and
+/// the analysis compares nothing with it. Port 0 is never a real peer's.
+pub const UNKNOWN_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
+
+/// Whether an address is the stand-in for one the log does not show.
+pub fn is_unknown(addr: SocketAddr) -> bool {
+    addr == UNKNOWN_ADDR
+}
+
+/// An address for people: the address, or "not in the log".
+pub fn show_addr(addr: SocketAddr) -> String {
+    if is_unknown(addr) {
+        "address not in the log".to_string()
+    } else {
+        addr.to_string()
+    }
+}
+
+/// Serializes [`UNKNOWN_ADDR`] as `null` and reads `null` back as it.
+mod maybe_addr {
+    use std::net::SocketAddr;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(addr: &SocketAddr, s: S) -> Result<S::Ok, S::Error> {
+        (!super::is_unknown(*addr)).then_some(addr).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+        Ok(Option::<SocketAddr>::deserialize(d)?.unwrap_or(super::UNKNOWN_ADDR))
+    }
+}
 
 /// Everything one run of the probe saw.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -265,6 +299,8 @@ impl ConnectOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Attempt {
+    /// Where the connection went (`null` in JSON when a client log does not show it).
+    #[serde(with = "maybe_addr")]
     pub addr: SocketAddr,
     pub outcome: ConnectOutcome,
     pub at_us: u64,
@@ -470,6 +506,26 @@ pub struct Transfer {
     pub reuses_sample: bool,
 }
 
+impl Transfer {
+    /// A transfer opened by a passive command, with nothing recorded after it yet.
+    pub fn new(passive: PassiveSample) -> Transfer {
+        Transfer {
+            passive,
+            data: None,
+            command: None,
+            completion: None,
+            completion_failure: None,
+            bytes: 0,
+            first_byte_us: None,
+            data_end_us: None,
+            truncated: false,
+            data_error: None,
+            tls: None,
+            reuses_sample: false,
+        }
+    }
+}
+
 /// How a session ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "end", content = "detail")]
@@ -499,7 +555,9 @@ pub enum SessionEnd {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSession {
-    /// The server address this session checked.
+    /// The server address this session checked (`null` in JSON when a client log does not
+    /// show it).
+    #[serde(with = "maybe_addr")]
     pub server: SocketAddr,
     /// Where the address came from: `literal` (the target is an address) or `dns`.
     pub source: String,
@@ -527,9 +585,38 @@ pub struct ServerSession {
 }
 
 impl ServerSession {
-    /// The control connection's peer address.
+    /// A session with nothing recorded yet but its connection attempt.
+    pub fn new(server: SocketAddr, source: &str, connect: Attempt) -> ServerSession {
+        ServerSession {
+            server,
+            source: source.to_string(),
+            connect,
+            local: None,
+            lines: Vec::new(),
+            greeting: Vec::new(),
+            feat: None,
+            syst: None,
+            login: None,
+            type_i: None,
+            pwd: None,
+            samples: Vec::new(),
+            transfers: Vec::new(),
+            end: SessionEnd::Completed,
+            total_us: 0,
+            tls: None,
+            plain_comparison: None,
+        }
+    }
+
+    /// The control connection's peer address (the unspecified address when a client log
+    /// does not show it: see [`ServerSession::known_peer`]).
     pub fn peer(&self) -> IpAddr {
         self.server.ip()
+    }
+
+    /// The control connection's peer, when known (a client log may not show it).
+    pub fn known_peer(&self) -> Option<IpAddr> {
+        (!is_unknown(self.server)).then(|| self.server.ip())
     }
 
     /// The FEAT lines (without the 211 framing), trimmed.
@@ -569,6 +656,21 @@ impl ServerSession {
 }
 
 impl Transcript {
+    /// A transcript of a target with no session recorded yet.
+    pub fn new(target: TargetInfo, settings: Settings) -> Transcript {
+        Transcript {
+            target,
+            settings,
+            dns: None,
+            servers: Vec::new(),
+            deadline_hit: false,
+            client_public: None,
+            client_public_error: None,
+            total_us: 0,
+            client_log: None,
+        }
+    }
+
     /// The addresses the name resolved to, both families (empty for a literal address).
     pub fn dns_addresses(&self) -> Vec<IpAddr> {
         self.dns

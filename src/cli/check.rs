@@ -10,7 +10,8 @@ use super::{
     TlsMode,
 };
 use crate::exit::Status;
-use crate::probe::{self, ProbeConfig, session::is_anonymous};
+use crate::probe::{self, ProbeConfig};
+use crate::proto::is_anonymous;
 use crate::report::{self, Report, nagios::Thresholds, table::HumanOptions};
 use crate::target;
 use crate::transcript::{Family, TlsRequest, Transcript};

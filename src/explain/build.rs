@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::formats::{Item, Kind};
 use super::messages::{Signal, identity, interpret};
-use crate::probe::session::is_anonymous;
+use crate::proto::is_anonymous;
 use crate::proto::{self, AddressClass, Limits, PassiveKind, Reply, ReplyReader};
 use crate::transcript::{
     Attempt, ClientLog, ClientMessage, ConnectOutcome, Direction, Exchange, Line, Login,

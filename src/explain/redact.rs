@@ -4,7 +4,7 @@
 //! (`anonymous`, `ftp`) carry no personal name and are kept.
 
 use super::formats::{Item, Kind};
-use crate::probe::session::is_anonymous;
+use crate::proto::is_anonymous;
 use crate::transcript::PASSWORD_MASK;
 
 /// What a user name is replaced with.

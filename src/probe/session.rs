@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::control::{Clock, Control, StepFailure, record};
 use super::data;
 use super::tls::{TlsClient, TlsOptions};
-use crate::proto::PassiveKind;
+use crate::proto::{PassiveKind, is_anonymous};
 use crate::secret::Secret;
 use crate::transcript::{
     Advertised, Attempt, ConnectOutcome, ControlTls, DataTls, Login, LoginOutcome, PassiveSample,
@@ -37,11 +37,6 @@ pub struct SessionPlan {
     pub prot_clear: bool,
     /// After a TLS session, compare with a plain-text session's PASV (ALG detection).
     pub compare_plain: bool,
-}
-
-/// Anonymous user names (RFC 1635).
-pub fn is_anonymous(user: &str) -> bool {
-    user.eq_ignore_ascii_case("anonymous") || user.eq_ignore_ascii_case("ftp")
 }
 
 /// What anonymous logins send as a password, by convention an e-mail-like string.

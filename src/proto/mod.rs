@@ -13,3 +13,8 @@ pub use addr::{AddressClass, classify_effective};
 pub use compat::{ParseFailure, ParserFamily, parse_failures};
 pub use passive::{DecodeError, Flag, Passive, PassiveKind, Shape, decode};
 pub use reply::{Anomaly, Limits, Reply, ReplyError, ReplyReader, parse_all};
+
+/// Anonymous user names (RFC 1635).
+pub fn is_anonymous(user: &str) -> bool {
+    user.eq_ignore_ascii_case("anonymous") || user.eq_ignore_ascii_case("ftp")
+}

@@ -14,7 +14,7 @@ use crate::finding::{Finding, Verdict};
 use crate::knowledge::clients::ClientVerdict;
 use crate::knowledge::servers::{Fingerprint, fingerprint};
 use crate::proto::AddressClass;
-use crate::transcript::{ControlTls, DataTls, ServerSession, Transcript, Via};
+use crate::transcript::{ControlTls, DataTls, ServerSession, Transcript, Via, show_addr};
 
 /// Bumped on any incompatible change to the report's shape.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -66,7 +66,8 @@ pub struct JsonDnsAddress {
 #[serde(deny_unknown_fields)]
 pub struct JsonServer {
     pub address: String,
-    pub control_peer: IpAddr,
+    /// `null` when a client log does not show it.
+    pub control_peer: Option<IpAddr>,
     pub control_peer_class: String,
     pub product: Fingerprint,
     pub end: String,
@@ -146,7 +147,7 @@ fn try_of(p: &crate::transcript::PortProbe) -> JsonTry {
         _ => None,
     };
     JsonTry {
-        address: p.attempt.addr.to_string(),
+        address: show_addr(p.attempt.addr),
         via: p.via,
         outcome: p.attempt.outcome.label().replace(' ', "_"),
         detail,
@@ -177,9 +178,12 @@ fn passive_of(x: &crate::transcript::PassiveSample) -> JsonPassive {
 
 fn server_of(s: &ServerSession) -> JsonServer {
     JsonServer {
-        address: s.server.to_string(),
-        control_peer: s.peer(),
-        control_peer_class: AddressClass::of(s.peer()).as_str().to_string(),
+        address: show_addr(s.server),
+        control_peer: s.known_peer(),
+        control_peer_class: s
+            .known_peer()
+            .map_or("unknown", |ip| AddressClass::of(ip).as_str())
+            .to_string(),
         product: fingerprint(s),
         end: super::end_label(&s.end),
         greeting: s.greeting.last().map(|r| r.text.clone()),

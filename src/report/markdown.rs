@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use super::Report;
 use crate::finding::{Severity, Verdict};
 use crate::knowledge::servers::{Product, fingerprint};
+use crate::transcript::show_addr;
 
 fn verdict_badge(v: Verdict) -> &'static str {
     match v {
@@ -32,7 +33,7 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
     )?;
 
     // What we checked.
-    let addresses: Vec<String> = t.servers.iter().map(|s| s.server.to_string()).collect();
+    let addresses: Vec<String> = t.servers.iter().map(|s| show_addr(s.server)).collect();
     let samples = t.settings.samples;
     let products: Vec<String> = t
         .servers
@@ -195,7 +196,7 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
         }
     }
     for s in &t.servers {
-        writeln!(out, "\nserver {}:", s.server)?;
+        writeln!(out, "\nserver {}:", show_addr(s.server))?;
         for x in s.passive_replies() {
             let reply = x.exchange.reply.as_ref().map_or_else(
                 || x.exchange.failure.clone().unwrap_or_default(),
@@ -210,7 +211,7 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
                     "  {} over {} via {}: {} ({} bytes)",
                     c.command,
                     tr.passive.command.command(),
-                    d.attempt.addr,
+                    show_addr(d.attempt.addr),
                     tr.completion
                         .as_ref()
                         .map_or("no completion", |r| r.text.as_str()),

@@ -15,7 +15,9 @@ use crate::analyze::range::Allocation;
 use crate::finding::{Severity, Verdict};
 use crate::knowledge::servers::{Product, fingerprint};
 use crate::proto::{AddressClass, PassiveKind};
-use crate::transcript::{ConnectOutcome, Direction, PortProbe, ServerSession, Via};
+use crate::transcript::{
+    ConnectOutcome, Direction, PortProbe, ServerSession, Via, is_unknown, show_addr,
+};
 
 /// How the human report is drawn.
 #[derive(Debug, Clone, Copy)]
@@ -149,8 +151,8 @@ fn addresses_table(p: &Painter, report: &Report<'_>) -> Table {
     for s in &t.servers {
         table.add_row(vec![
             Cell::new("control peer"),
-            Cell::new(s.server),
-            Cell::new(class_of(s.peer())),
+            Cell::new(show_addr(s.server)),
+            Cell::new(s.known_peer().map_or("unknown", class_of)),
             Cell::new(format!(
                 "{} in {}",
                 s.connect.outcome.label(),
@@ -215,8 +217,16 @@ fn probe_row(
     };
     vec![
         Cell::new(command),
-        Cell::new(probe.attempt.addr.port()),
-        Cell::new(format!("{} ({via})", probe.attempt.addr.ip())),
+        Cell::new(if is_unknown(probe.attempt.addr) {
+            "?".to_string()
+        } else {
+            probe.attempt.addr.port().to_string()
+        }),
+        Cell::new(if is_unknown(probe.attempt.addr) {
+            format!("not in the log ({via})")
+        } else {
+            format!("{} ({via})", probe.attempt.addr.ip())
+        }),
         p.outcome_cell(&probe.attempt.outcome, transfer),
         Cell::new(time),
     ]
@@ -373,7 +383,7 @@ fn server_line(p: &Painter, s: &ServerSession) -> String {
     };
     p.heading(&format!(
         "Server {}: {product}{greeting}{range}{end}",
-        s.server
+        show_addr(s.server)
     ))
 }
 
