@@ -437,6 +437,22 @@ pub struct PassiveSample {
 }
 
 impl PassiveSample {
+    /// A passive command the log shows only by its effect (FileZilla's "passive reply with
+    /// unroutable address" without the reply): no reply, nothing decoded.
+    pub fn unanswered(command: &str) -> PassiveSample {
+        PassiveSample {
+            command: PassiveKind::Pasv,
+            exchange: Exchange {
+                command: command.to_string(),
+                reply: None,
+                failure: Some("the reply is not in the log".to_string()),
+            },
+            advertised: None,
+            decode_error: None,
+            probes: Vec::new(),
+        }
+    }
+
     /// A passive command's exchange with its reply decoded by the protocol core: the one
     /// place a reply becomes an [`Advertised`] (live probe and log reader alike).
     pub fn decoded(
@@ -471,6 +487,29 @@ impl PassiveSample {
             }
         }
         sample
+    }
+}
+
+/// A transfer in active mode (PORT/EPRT): the server connects back to the client. Client
+/// logs show these; the live check does not make them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActiveTransfer {
+    /// The PORT or EPRT command and the server's answer.
+    pub port: Exchange,
+    /// The listing or transfer command sent after it.
+    pub command: Option<Exchange>,
+    /// The reply that ended the transfer (226, 425, ...).
+    pub completion: Option<ReplyRecord>,
+}
+
+impl ActiveTransfer {
+    pub fn new(port: Exchange) -> ActiveTransfer {
+        ActiveTransfer {
+            port,
+            command: None,
+            completion: None,
+        }
     }
 }
 
@@ -582,6 +621,9 @@ pub struct ServerSession {
     /// The plain-text comparison session, when one ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plain_comparison: Option<PlainComparison>,
+    /// Active-mode transfers (client logs only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub active: Vec<ActiveTransfer>,
 }
 
 impl ServerSession {
@@ -605,6 +647,7 @@ impl ServerSession {
             total_us: 0,
             tls: None,
             plain_comparison: None,
+            active: Vec::new(),
         }
     }
 

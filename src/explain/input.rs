@@ -138,6 +138,51 @@ fn unquote(line: &str, depth: usize) -> &str {
     rest
 }
 
+/// A line without the Markdown and HTML people wrap pasted logs in: code fences (a
+/// fence's language word goes with it), inline backticks, bold and italic markers around
+/// the whole line, and the HTML entities of a copy from a web page.
+pub fn unmark(line: &str) -> String {
+    let mut t = line.trim_end();
+    let lead = t.len() - t.trim_start().len();
+    let (indent, mut body) = t.split_at(lead);
+    if let Some(rest) = body.strip_prefix("```") {
+        // "```text" opens a block with a language word; "```git ftp ..." has a line on it.
+        body = match rest.split_whitespace().count() {
+            0 | 1 if !rest.contains(' ') => "",
+            _ => rest.trim_start(),
+        };
+    }
+    if let Some(rest) = body.strip_suffix("```") {
+        body = rest;
+    }
+    t = body;
+    for mark in ["**", "__", "`"] {
+        if let Some(rest) = t.strip_prefix(mark) {
+            t = rest;
+        }
+        if let Some(rest) = t.strip_suffix(mark) {
+            t = rest;
+        }
+    }
+    if let Some(inner) = t.strip_prefix('_').and_then(|r| r.strip_suffix('_')) {
+        t = inner;
+    }
+    let mut out = format!("{indent}{t}");
+    if out.contains('&') {
+        for (entity, ch) in [
+            ("&gt;", ">"),
+            ("&lt;", "<"),
+            ("&quot;", "\""),
+            ("&#39;", "'"),
+            ("&nbsp;", " "),
+            ("&amp;", "&"),
+        ] {
+            out = out.replace(entity, ch);
+        }
+    }
+    out
+}
+
 /// The lines with `depth` levels of quoting removed and the common indentation of the
 /// non-blank lines taken off (a log pasted indented, as in an e-mail or a Markdown block).
 pub fn normalise(lines: &[RawLine], depth: usize) -> Vec<RawLine> {
@@ -148,7 +193,7 @@ pub fn normalise(lines: &[RawLine], depth: usize) -> Vec<RawLine> {
             (
                 RawLine {
                     no: l.no,
-                    text: unquote(&l.text, depth).trim_end().to_string(),
+                    text: unmark(unquote(&unmark(&l.text), depth)),
                 },
                 depth == 0 || quote_depth(&l.text) >= depth,
             )
@@ -214,6 +259,12 @@ mod tests {
         assert_eq!(n[1].text, "Status:\tConnecting");
         assert_eq!(n[2].text, "Response:\t220 ok");
         let nested = split("a\n> b\n> > c\n");
+        assert_eq!(unmark("`Status:\tConnected"), "Status:\tConnected");
+        assert_eq!(unmark("**Status:\tx**"), "Status:\tx");
+        assert_eq!(unmark("```text"), "");
+        assert_eq!(unmark("```git ftp catchup -vv"), "git ftp catchup -vv");
+        assert_eq!(unmark("curl: (7) refused```"), "curl: (7) refused");
+        assert_eq!(unmark("&gt; PASV"), "> PASV");
         assert_eq!(quote_depths(&nested.lines), vec![0, 1, 2]);
     }
 

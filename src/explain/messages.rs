@@ -41,6 +41,13 @@ pub enum Signal {
     Timeout(Option<f64>),
     /// A connection was refused.
     Refused,
+    /// No route to the host, or the network is unreachable (an ICMP error).
+    Unreachable(String),
+    /// The client starts TLS (FileZilla's "Initializing TLS...").
+    TlsStarting,
+    /// A TLS error, with the client's words (on the control connection, or on a data
+    /// connection when one is under way).
+    TlsError(String),
     /// The server closed the connection.
     Closed,
     /// The client stopped using EPSV.
@@ -223,6 +230,19 @@ pub fn interpret(text: &str) -> Option<Signal> {
     if lower.contains("data connection established") {
         return Some(Signal::DataConnected);
     }
+    if lower.contains("initializing tls") || lower.contains("initialisation de tls") {
+        return Some(Signal::TlsStarting);
+    }
+    if lower.contains("gnutls error")
+        || lower.contains("tls handshake")
+        || lower.contains("ssl routines")
+        || lower.contains("ssl_connect")
+        || lower.contains("ssl connect error")
+        || lower.contains("tls error")
+        || lower.contains("error:0a0")
+    {
+        return Some(Signal::TlsError(t.to_string()));
+    }
     if lower.contains("failed epsv") || lower.contains("disabling epsv") {
         return Some(Signal::EpsvDisabled);
     }
@@ -247,6 +267,11 @@ pub fn interpret(text: &str) -> Option<Signal> {
         "tempo scaduto",
         "time-out",
         "超时",
+        "etimedout",
+        "timed-out",
+        "délai dépassé",
+        "tempo limite",
+        "превышено время",
     ]
     .iter()
     .any(|w| lower.contains(w));
@@ -256,8 +281,22 @@ pub fn interpret(text: &str) -> Option<Signal> {
     if lower.contains("connection refused")
         || lower.contains("econnrefused")
         || lower.contains("couldn't connect to server")
+        || lower.contains("connexion refusée")
+        || lower.contains("verbindung abgelehnt")
+        || lower.contains("connessione rifiutata")
     {
         return Some(Signal::Refused);
+    }
+    for needle in [
+        "no route to host",
+        "network is unreachable",
+        "ehostunreach",
+        "enetunreach",
+        "host unreachable",
+    ] {
+        if lower.contains(needle) {
+            return Some(Signal::Unreachable(needle.to_string()));
+        }
     }
     if lower.contains("closed by server")
         || lower.contains("closed by the server")
@@ -266,6 +305,13 @@ pub fn interpret(text: &str) -> Option<Signal> {
         || lower.contains("peer closed connection")
         || lower.contains("server closed connection")
         || lower.contains("connection reset by peer")
+        || lower.contains("econnaborted")
+        || lower.contains("econnreset")
+        || lower.contains("connection aborted")
+        || lower.contains("interrompue par le serveur")
+        || lower.contains("vom server getrennt")
+        || lower.contains("vom server geschlossen")
+        || lower.contains("remote server has closed connection")
     {
         return Some(Signal::Closed);
     }

@@ -15,12 +15,15 @@
 pub mod build;
 pub mod formats;
 pub mod input;
+pub mod lower;
 pub mod messages;
+pub mod reader;
 pub mod redact;
+pub mod transfer;
 
 use std::fmt;
 
-use formats::{Item, Parser};
+use formats::Item;
 use input::RawLine;
 
 use crate::transcript::Transcript;
@@ -29,26 +32,41 @@ use crate::transcript::Transcript;
 pub const MAX_INPUT: usize = 16 * 1024 * 1024;
 
 /// A client log format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
-    /// FileZilla's message log (copied from the window) or its log file.
+    /// FileZilla's message log (copied from the window) or its log file; FluentFTP's log
+    /// has the same `Command:`/`Response:` prefixes.
     Filezilla,
-    /// A WinSCP session log.
+    /// A WinSCP session log (NetBox writes the same).
     Winscp,
     /// `curl -v` output.
     Curl,
-    /// `lftp -d` debug output.
+    /// `lftp -d` debug output (and `ftp -d`'s `--->` lines).
     Lftp,
+    /// The `ftp` command-line client (Linux, BSD, Windows `ftp.exe`): `ftp>` prompts and
+    /// the server's replies, no commands.
+    FtpCli,
+    /// Library debug output marking commands `>` and replies `<` (basic-ftp, node-ftp,
+    /// Cyberduck's transcript).
+    Arrows,
+    /// Python ftplib's debug output (`*cmd*`, `*resp*`).
+    Ftplib,
+    /// goftp's debug log (`sending command`, `got`).
+    Goftp,
     /// Commands and replies, one per line, without client marks.
     Bare,
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 9] = [
         Format::Filezilla,
         Format::Winscp,
         Format::Curl,
         Format::Lftp,
+        Format::FtpCli,
+        Format::Arrows,
+        Format::Ftplib,
+        Format::Goftp,
         Format::Bare,
     ];
 
@@ -58,6 +76,10 @@ impl Format {
             Format::Winscp => "winscp",
             Format::Curl => "curl",
             Format::Lftp => "lftp",
+            Format::FtpCli => "ftp",
+            Format::Arrows => "arrows",
+            Format::Ftplib => "ftplib",
+            Format::Goftp => "goftp",
             Format::Bare => "bare",
         }
     }
@@ -65,37 +87,70 @@ impl Format {
     /// How people call the log.
     pub fn describe(self) -> &'static str {
         match self {
-            Format::Filezilla => "FileZilla message log",
+            Format::Filezilla => "FileZilla-style message log",
             Format::Winscp => "WinSCP session log",
             Format::Curl => "curl -v output",
             Format::Lftp => "lftp -d output",
+            Format::FtpCli => "ftp command-line session",
+            Format::Arrows => "FTP library debug log (> command, < reply)",
+            Format::Ftplib => "Python ftplib debug output",
+            Format::Goftp => "goftp debug log",
             Format::Bare => "bare FTP transcript",
         }
     }
 
-    fn parser(self) -> Parser {
+    /// The client that writes this format, when only one does.
+    pub fn client(self) -> Option<&'static str> {
         match self {
-            Format::Filezilla => Parser {
-                recognise: formats::filezilla::recognise,
-                parse: formats::filezilla::parse,
-            },
-            Format::Winscp => Parser {
-                recognise: formats::winscp::recognise,
-                parse: formats::winscp::parse,
-            },
-            Format::Curl => Parser {
-                recognise: formats::curl::recognise,
-                parse: formats::curl::parse,
-            },
-            Format::Lftp => Parser {
-                recognise: formats::lftp::recognise,
-                parse: formats::lftp::parse,
-            },
-            Format::Bare => Parser {
-                recognise: formats::bare::recognise,
-                parse: formats::bare::parse,
-            },
+            Format::Filezilla => Some("FileZilla"),
+            Format::Winscp => Some("WinSCP"),
+            Format::Curl => Some("curl"),
+            Format::Lftp => Some("lftp"),
+            Format::FtpCli => Some("ftp"),
+            Format::Ftplib => Some("Python ftplib"),
+            Format::Goftp => Some("goftp"),
+            Format::Arrows | Format::Bare => None,
         }
+    }
+
+    /// Whether a line has this format's shape (to detect the format).
+    pub fn recognise(self, line: &str) -> bool {
+        match self {
+            Format::Filezilla => formats::filezilla::recognise(line),
+            Format::Winscp => formats::winscp::recognise(line),
+            Format::Curl => formats::curl::recognise(line),
+            Format::Lftp => formats::lftp::recognise(line),
+            Format::FtpCli => formats::ftpcli::recognise(line),
+            Format::Arrows => formats::arrows::recognise(line),
+            Format::Ftplib => formats::ftplib::recognise(line),
+            Format::Goftp => formats::goftp::recognise(line),
+            Format::Bare => formats::bare::recognise(line),
+        }
+    }
+
+    /// Reads the lines into items.
+    pub fn parse(self, lines: &[RawLine]) -> Vec<Item> {
+        match self {
+            Format::Filezilla => formats::filezilla::parse(lines),
+            Format::Winscp => formats::winscp::parse(lines),
+            Format::Curl => formats::curl::parse(lines),
+            Format::Lftp => formats::lftp::parse(lines),
+            Format::FtpCli => formats::ftpcli::parse(lines),
+            Format::Arrows => formats::arrows::parse(lines),
+            Format::Ftplib => formats::ftplib::parse(lines),
+            Format::Goftp => formats::goftp::parse(lines),
+            Format::Bare => formats::bare::parse(lines),
+        }
+    }
+}
+
+impl clap::ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Format::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()).help(self.describe()))
     }
 }
 
@@ -155,8 +210,7 @@ impl std::error::Error for ExplainError {}
 pub fn detect(lines: &[RawLine]) -> (Format, usize) {
     let mut best = (Format::Bare, 0usize);
     for format in Format::ALL {
-        let recognise = format.parser().recognise;
-        let score = lines.iter().filter(|l| recognise(&l.text)).count();
+        let score = lines.iter().filter(|l| format.recognise(&l.text)).count();
         let score = if format == Format::Bare {
             score / 2
         } else {
@@ -196,6 +250,70 @@ fn foreign(lines: &[RawLine]) -> Option<&'static str> {
     })
 }
 
+/// Another protocol's session inside a paste (an SFTP attempt next to the FTP one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub what: &'static str,
+    pub first_line: u64,
+    pub last_line: u64,
+}
+
+impl Skipped {
+    fn describe(&self) -> String {
+        format!(
+            "lines {}-{}: skipped, {}",
+            self.first_line,
+            self.last_line,
+            self.what.trim_start_matches("it looks like ")
+        )
+    }
+}
+
+/// Lines that belong to an SFTP/SCP session, by their client's words.
+const OTHER_PROTOCOL: &[(&str, &str)] = &[
+    ("using sftp protocol", "an SFTP session"),
+    ("transfer protocol: sftp", "an SFTP session"),
+    ("transfer protocol: scp", "an SCP session"),
+    ("fzsftp", "a FileZilla SFTP session"),
+    ("sftp>", "an SFTP session"),
+    ("server version: ssh-", "an SSH session"),
+];
+
+/// Blanks out the sessions of other protocols in a paste (from the connection attempt
+/// before their first sign to the next connection attempt), keeping the line numbers, and
+/// says what was skipped.
+fn skip_foreign(mut lines: Vec<RawLine>) -> (Vec<RawLine>, Vec<Skipped>) {
+    let lower: Vec<String> = lines.iter().map(|l| l.text.to_lowercase()).collect();
+    let connect = |l: &str| {
+        l.contains("connecting to")
+            || l.contains("looking up host")
+            || l.contains("resolving address")
+            || l.contains("session started")
+    };
+    let mut skipped = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some((_, what)) = OTHER_PROTOCOL.iter().find(|(n, _)| lower[i].contains(n)) else {
+            i += 1;
+            continue;
+        };
+        let start = (0..=i).rev().find(|&j| connect(&lower[j])).unwrap_or(i);
+        let end = (i + 1..lines.len())
+            .find(|&j| connect(&lower[j]))
+            .unwrap_or(lines.len());
+        skipped.push(Skipped {
+            what,
+            first_line: lines[start].no,
+            last_line: lines[end - 1].no,
+        });
+        for l in &mut lines[start..end] {
+            l.text.clear();
+        }
+        i = end;
+    }
+    (lines, skipped)
+}
+
 /// Reads a log into a transcript.
 pub fn explain(bytes: &[u8], opts: &Options) -> Result<Explained, ExplainError> {
     if bytes.len() > MAX_INPUT {
@@ -224,10 +342,7 @@ pub fn explain(bytes: &[u8], opts: &Options) -> Result<Explained, ExplainError> 
     for depth in input::quote_depths(&raw.lines) {
         let lines = input::normalise(&raw.lines, depth);
         let (format, score) = match opts.from {
-            Some(f) => {
-                let recognise = f.parser().recognise;
-                (f, lines.iter().filter(|l| recognise(&l.text)).count())
-            }
+            Some(f) => (f, lines.iter().filter(|l| f.recognise(&l.text)).count()),
             None => detect(&lines),
         };
         if best.as_ref().is_none_or(|b| score > b.1) {
@@ -235,36 +350,37 @@ pub fn explain(bytes: &[u8], opts: &Options) -> Result<Explained, ExplainError> 
         }
     }
     let (format, _, lines) = best.unwrap_or((Format::Bare, 0, Vec::new()));
-    let items: Vec<Item> = (format.parser().parse)(&lines);
+    let (lines, skipped) = skip_foreign(lines);
+    let items: Vec<Item> = format.parse(&lines);
     let secrets = redact::secrets(&items);
     let items = redact::items(items, &secrets, opts.keep_user);
     let built = build::build(
         &items,
         &build::Context {
             input: &opts.input_name,
-            format: format.name(),
+            format,
+            skipped: skipped.iter().map(|s| s.describe()).collect(),
         },
-    )
-    .map_err(ExplainError::Internal)?;
+    );
     let connect_failure = built.transcript.servers.iter().any(|s| {
         s.end == crate::transcript::SessionEnd::ConnectFailed
             && s.server.port() != 22
             && format != Format::Bare
     });
     if built.replies == 0 && !connect_failure {
-        let why = foreign(&lines).map_or_else(
-            || {
-                format!(
-                    "no FTP replies found in {} line(s) (read as {})",
-                    lines.len(),
-                    format.describe()
-                )
-            },
-            str::to_string,
-        );
+        let why = match (skipped.first(), foreign(&lines)) {
+            (Some(s), _) => format!("it holds {} and no FTP session", s.what),
+            (None, Some(what)) => what.to_string(),
+            (None, None) => format!(
+                "no FTP replies found in {} line(s) (read as {})",
+                lines.len(),
+                format.describe()
+            ),
+        };
         return Err(ExplainError::NotFtpLog(why));
     }
     if built.commands == 0
+        && built.replies < 2
         && built
             .transcript
             .servers

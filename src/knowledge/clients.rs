@@ -167,6 +167,23 @@ pub fn filezilla_unroutable(ip: IpAddr) -> bool {
     }
 }
 
+/// A client's data-connection timeout in seconds when its log does not say: FileZilla's
+/// default is 20 s (Settings > Connection), WinSCP's 15 s (and NetBox's, its port).
+pub fn default_timeout_s(client: &str) -> Option<f64> {
+    match client {
+        "FileZilla" => Some(20.0),
+        "WinSCP" | "NetBox" => Some(15.0),
+        _ => None,
+    }
+}
+
+/// Whether a client replaces an unroutable PASV address with the server's own address
+/// whenever that is routable, whether or not its log says so (FileZilla's and WinSCP's
+/// rawtransfer rule, above); other clients say when they do.
+pub fn substitutes_unroutable(client: &str) -> bool {
+    matches!(client, "FileZilla" | "WinSCP" | "NetBox")
+}
+
 /// lftp's classes: private, loopback, reserved, multicast, else public.
 fn lftp_class(ip: IpAddr) -> u8 {
     if v4_in(

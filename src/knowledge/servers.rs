@@ -244,6 +244,7 @@ mod tests {
             total_us: 0,
             tls: None,
             plain_comparison: None,
+            active: Vec::new(),
         }
     }
 

@@ -277,5 +277,6 @@ fn lost_session(server: SocketAddr, source: &str) -> ServerSession {
         total_us: 0,
         tls: None,
         plain_comparison: None,
+        active: Vec::new(),
     }
 }

@@ -100,6 +100,7 @@ pub async fn check(server: SocketAddr, source: &str, plan: &SessionPlan) -> Serv
             total_us: 0,
             tls: None,
             plain_comparison: None,
+            active: Vec::new(),
         },
         tls: None,
     };

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use super::{Item, Kind, command_verb, reply_code, time_of_day_us};
+use super::{Item, Kind, command_verb, reply_code, strip_decor};
 use crate::explain::input::RawLine;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,32 +50,8 @@ fn english(prefix: &str) -> Option<Role> {
     }
 }
 
-/// Whether a token is part of a timestamp or the log file's ids: digits and `-./:,`, or
-/// AM/PM.
-fn stamp_token(t: &str) -> bool {
-    (!t.is_empty()
-        && t.bytes()
-            .all(|b| b.is_ascii_digit() || b"-./:,".contains(&b)))
-        || t.eq_ignore_ascii_case("am")
-        || t.eq_ignore_ascii_case("pm")
-}
-
-/// Splits off a leading timestamp (and the log file's process and engine ids): the time of
-/// day, and the rest.
 fn strip_stamp(line: &str) -> (Option<u64>, &str) {
-    let mut rest = line.trim_start();
-    let mut at = None;
-    loop {
-        let end = rest.find([' ', '\t']).unwrap_or(rest.len());
-        let token = &rest[..end];
-        if end == rest.len() || !stamp_token(token) {
-            return (at, rest);
-        }
-        if token.contains(':') {
-            at = time_of_day_us(token).or(at);
-        }
-        rest = rest[end..].trim_start_matches([' ', '\t']);
-    }
+    strip_decor(line)
 }
 
 /// `Word:` or `Word :` (one or two words of letters), then one tab or blank, then the
@@ -171,6 +147,10 @@ pub fn parse(lines: &[RawLine]) -> Vec<Item> {
         let kind = match p {
             None => continue,
             Some((prefix, message)) => match role_of(prefix) {
+                // Not an FTP command: an SFTP client's (fzsftp's `open ...`), or prose.
+                Role::Command if command_verb(message.trim()).is_none() => {
+                    Kind::Other(message.trim().to_string())
+                }
                 Role::Command => Kind::Sent(message.trim().to_string()),
                 Role::Response => {
                     let trimmed = message.trim_start();

@@ -3,13 +3,16 @@
 //! format) and a `parse` (lines to [`Item`]s). What the items mean is decided once, in
 //! `build`, for every format alike.
 
+pub mod arrows;
 pub mod bare;
 pub mod curl;
 pub mod filezilla;
+pub mod ftpcli;
+pub mod ftplib;
+pub mod goftp;
 pub mod lftp;
 pub mod winscp;
 
-use super::input::RawLine;
 
 /// One line of a log, classified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +70,29 @@ pub fn reply_code(text: &str) -> Option<u16> {
     text[..3].parse().ok()
 }
 
+/// A line of no particular client's shape: a reply by its code, a command by its verb,
+/// anything else a message (an error when it says so). Blank lines give nothing.
+pub fn generic(text: &str) -> Option<Kind> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if reply_code(t).is_some() {
+        return Some(Kind::Received(t.to_string()));
+    }
+    if command_verb(t).is_some() {
+        return Some(Kind::Sent(t.to_string()));
+    }
+    let lower = t.to_ascii_lowercase();
+    let error = ["error", "fail", "timed out", "timeout", "refused", "exception"]
+        .iter()
+        .any(|w| lower.contains(w));
+    Some(Kind::Message {
+        error,
+        text: t.to_string(),
+    })
+}
+
 /// `HH:MM:SS`, `HH:MM:SS.mmm` or `HH:MM:SS,mmm` as microseconds since midnight.
 pub fn time_of_day_us(token: &str) -> Option<u64> {
     let (hms, frac) = match token.split_once(['.', ',']) {
@@ -91,11 +117,107 @@ pub fn time_of_day_us(token: &str) -> Option<u64> {
     Some(((h * 60 + m) * 60 + s) * 1_000_000 + micros)
 }
 
-/// A format's entry points.
-#[derive(Debug, Clone, Copy)]
-pub struct Parser {
-    pub recognise: fn(&str) -> bool,
-    pub parse: fn(&[RawLine]) -> Vec<Item>,
+const WEEKDAYS_MONTHS: [&str; 19] = [
+    "mon", "tue", "wed", "thu", "fri", "sat", "sun", "jan", "feb", "mar", "apr", "may", "jun",
+    "jul", "aug", "sep", "oct", "nov", "dec",
+];
+const ZONES: [&str; 8] = ["utc", "gmt", "z", "est", "edt", "cet", "cest", "pst"];
+const LEVELS: [&str; 9] = [
+    "debug", "info", "trace", "warn", "warning", "error", "notice", "verbose", "fine",
+];
+
+/// A date (`2024-01-15`, `2020/08/07`, `15.01.2024`, `11-20`) or a time of day
+/// (`10:00:01`, `10:00:01.123`, ISO `2024-01-15T10:00:01Z`), perhaps with a trailing colon.
+fn stamp_part(token: &str) -> Option<Option<u64>> {
+    let t = token.trim_end_matches([':', ',']);
+    if t.is_empty() || !t.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    if let Some((date, time)) = t.split_once('T')
+        && stamp_part(date).is_some()
+    {
+        let time = time.trim_end_matches('Z');
+        let time = time.split(['+', '-']).next().unwrap_or(time);
+        return Some(time_of_day_us(time));
+    }
+    if t.contains(':') {
+        return time_of_day_us(t).map(Some);
+    }
+    let date = t.bytes().all(|b| b.is_ascii_digit() || b"-/.".contains(&b))
+        && t.bytes().filter(|b| b"-/.".contains(b)).count() >= 1
+        && t.split(['-', '/', '.']).all(|p| !p.is_empty() && p.len() <= 4);
+    date.then_some(None)
+}
+
+/// A source location a logger prints (`client.js:278`, `ftp.go:43`, `36client.js:278`).
+fn source_location(token: &str) -> bool {
+    let Some((file, line)) = token.rsplit_once(':') else {
+        return false;
+    };
+    !line.is_empty()
+        && line.bytes().all(|b| b.is_ascii_digit())
+        && [".js", ".go", ".py", ".java", ".cs", ".ts", ".rb", ".php"]
+            .iter()
+            .any(|ext| file.ends_with(ext))
+}
+
+/// Splits off what loggers put in front of a line: timestamps in the common styles,
+/// bracketed groups (`[11-20 10:38:18]`, `[debug]`, `[ftp.go:43][INFO]`), weekday and
+/// month names, time zones, a log level before `>>`, a source location, and the ids after
+/// FileZilla's log file timestamp. Returns the time of day, when there was one, and the
+/// rest of the line.
+pub fn strip_decor(line: &str) -> (Option<u64>, &str) {
+    let mut rest = line.trim_start();
+    let mut at = None;
+    let mut in_stamp = false;
+    loop {
+        if let Some(inner) = rest.strip_prefix('[')
+            && let Some(close) = inner.find(']')
+            && close <= 40
+        {
+            let group = &inner[..close];
+            let lower = group.to_ascii_lowercase();
+            let words: Vec<&str> = group.split_whitespace().collect();
+            let stampish = words.iter().all(|w| stamp_part(w).is_some());
+            if stampish || LEVELS.contains(&lower.trim()) || source_location(group) {
+                for w in words {
+                    if let Some(Some(t)) = stamp_part(w) {
+                        at = Some(t);
+                    }
+                }
+                rest = inner[close + 1..].trim_start();
+                in_stamp = true;
+                continue;
+            }
+            return (at, rest);
+        }
+        let end = rest.find([' ', '\t']).unwrap_or(rest.len());
+        let token = &rest[..end];
+        let lower = token.to_ascii_lowercase();
+        let word = lower.trim_end_matches([':', ',']);
+        let digits = !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit());
+        let consumed = if let Some(t) = stamp_part(token) {
+            at = t.or(at);
+            true
+        } else {
+            (in_stamp && digits && (word.len() <= 2 || word.len() == 4 || word.len() == 5))
+                || (in_stamp && (ZONES.contains(&word) || word == "am" || word == "pm"))
+                || (WEEKDAYS_MONTHS.contains(&word) && {
+                    let next = rest[end..].trim_start();
+                    let next_word = next.split([' ', '\t']).next().unwrap_or("");
+                    next.starts_with(|c: char| c.is_ascii_digit())
+                        || WEEKDAYS_MONTHS.contains(&next_word.to_ascii_lowercase().as_str())
+                })
+                || (LEVELS.contains(&word) && rest[end..].trim_start().starts_with(">>"))
+                || token == ">>" && in_stamp
+                || source_location(token)
+        };
+        if !consumed || end == rest.len() {
+            return (at, rest);
+        }
+        in_stamp = true;
+        rest = rest[end..].trim_start_matches([' ', '\t']);
+    }
 }
 
 #[cfg(test)]
@@ -112,5 +234,26 @@ mod tests {
         assert_eq!(reply_code("127.0.0.1"), None);
         assert_eq!(time_of_day_us("10:00:01.5"), Some(36_001_500_000));
         assert_eq!(time_of_day_us("25:00:00"), None);
+    }
+
+    #[test]
+    fn logger_decorations_come_off() {
+        let cases = [
+            ("[11-20 10:38:18] [debug] < '220 ready'", "< '220 ready'"),
+            ("2020/08/07 16:57:18 [ftp.go:43][INFO] Retrying", "Retrying"),
+            ("Tue Nov 15 18:13:40 EST 2016: Host is 'x'.", "Host is 'x'."),
+            ("15/01/2024 10:00:01: Info >> Response: 227 ok", "Response: 227 ok"),
+            ("36client.js:278 < 200 OK", "< 200 OK"),
+            ("2024-01-15 10:00:01 4242 1 Status: x", "Status: x"),
+            ("2024-01-15T10:00:01.5Z Command: PASV", "Command: PASV"),
+            ("227 Entering Passive Mode", "227 Entering Passive Mode"),
+            ("Status:\tConnecting", "Status:\tConnecting"),
+            ("Error: timed out", "Error: timed out"),
+            ("Mon is not a stamp", "Mon is not a stamp"),
+        ];
+        for (line, rest) in cases {
+            assert_eq!(strip_decor(line).1, rest, "{line}");
+        }
+        assert_eq!(strip_decor("10:00:01 PASV").0, Some(36_001_000_000));
     }
 }

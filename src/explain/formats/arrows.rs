@@ -1,0 +1,85 @@
+//! Debug logs of FTP libraries that mark what was sent with `>` and what came back with
+//! `<` (basic-ftp, node-ftp and its front ends, Cyberduck's transcript), often behind a
+//! logger's timestamp or a source location, and sometimes with the reply quoted as the
+//! library received it (`< '227 Entering Passive Mode (...)\r\n'`). Other lines are the
+//! library's own messages.
+
+use super::{Item, Kind, command_verb, generic, reply_code, strip_decor};
+use crate::explain::input::RawLine;
+
+/// A reply as a library printed it: quoted, with `\r\n` escapes between its lines.
+fn unquote(text: &str) -> Vec<String> {
+    let t = text.trim();
+    let t = t
+        .strip_prefix('\'')
+        .and_then(|t| t.strip_suffix('\''))
+        .or_else(|| t.strip_prefix('"').and_then(|t| t.strip_suffix('"')))
+        .unwrap_or(t);
+    t.split("\\r\\n")
+        .flat_map(|l| l.split("\\n"))
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn split(line: &str) -> (Option<u64>, &str) {
+    strip_decor(line)
+}
+
+pub fn recognise(line: &str) -> bool {
+    let (_, l) = split(line);
+    l.strip_prefix("> ")
+        .is_some_and(|r| command_verb(r.trim()).is_some())
+        || l.strip_prefix("< ")
+            .is_some_and(|r| unquote(r).first().is_some_and(|f| reply_code(f).is_some()))
+}
+
+pub fn parse(lines: &[RawLine]) -> Vec<Item> {
+    let mut out = Vec::new();
+    for l in lines {
+        let (at, text) = split(&l.text);
+        let mut push = |kind| {
+            out.push(Item {
+                no: l.no,
+                at_us: at,
+                kind,
+            });
+        };
+        if let Some(sent) = text.strip_prefix("> ") {
+            let sent = sent.trim();
+            push(if command_verb(sent).is_some() {
+                Kind::Sent(sent.to_string())
+            } else {
+                Kind::Other(sent.to_string())
+            });
+        } else if let Some(received) = text.strip_prefix("< ") {
+            for line in unquote(received) {
+                push(Kind::Received(line));
+            }
+        } else if let Some(kind) = generic(text) {
+            push(kind);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_replies_and_logger_prefixes() {
+        let text = "[11-20 10:38:18] [debug] < '220 ready\\r\\n'\n\
+                    [11-20 10:38:18] [debug] > PASV\n\
+                    client.js:278 < 211-Features:\\r\\n MDTM\\r\\n211 End\n\
+                    Connected to 203.0.113.10:21 (No encryption)\n";
+        let items = parse(&crate::explain::input::split(text).lines);
+        assert_eq!(items[0].kind, Kind::Received("220 ready".to_string()));
+        assert_eq!(items[1].kind, Kind::Sent("PASV".to_string()));
+        assert_eq!(items[2].kind, Kind::Received("211-Features:".to_string()));
+        assert_eq!(items[3].kind, Kind::Received(" MDTM".to_string()));
+        assert!(matches!(&items[5].kind, Kind::Message { text, .. } if text.starts_with("Connected to")));
+        assert!(recognise("> PASV"));
+        assert!(!recognise("> some quoted prose"));
+    }
+}

@@ -1,0 +1,491 @@
+//! One control-connection segment lowered into the parts of a [`ServerSession`]: the
+//! greeting, login, FEAT/SYST/TYPE/PWD, TLS, passive samples, transfers (passive and
+//! active), and how the session ended. A segment that starts mid-session (a fragment) has
+//! no greeting to judge: its end is judged from what it shows.
+
+use std::net::IpAddr;
+
+use super::messages::Signal;
+use super::reader::{Ex, Seg, Step, TRANSFER_VERBS, passive_kind};
+use super::transfer::{
+    Flushed, Pending, exchange, final_exchange, flush, no_such_file, record, sample,
+};
+use crate::proto::is_anonymous;
+use crate::transcript::{
+    ActiveTransfer, ConnectOutcome, ControlTls, Direction, Exchange, Login, LoginOutcome,
+    PassiveSample, Phase, ReplyRecord, SessionEnd, TlsHandshake, TlsRequest, Transfer,
+};
+
+/// A segment turned into the parts of a `ServerSession`.
+#[derive(Debug)]
+pub struct Lowered {
+    pub connect: ConnectOutcome,
+    pub at: Option<u64>,
+    pub lines: Vec<(Option<u64>, Direction, String)>,
+    pub greeting: Vec<ReplyRecord>,
+    pub feat: Option<Exchange>,
+    pub syst: Option<Exchange>,
+    pub login: Option<Login>,
+    pub type_i: Option<Exchange>,
+    pub pwd: Option<Exchange>,
+    pub tls: Option<ControlTls>,
+    pub samples: Vec<PassiveSample>,
+    pub transfers: Vec<(Transfer, Option<u64>)>,
+    pub active: Vec<ActiveTransfer>,
+    pub end: SessionEnd,
+    /// Data connections whose outcome the log does not show.
+    pub unknown_outcomes: usize,
+    /// The client's timeouts, in seconds, as its messages gave them.
+    pub timeouts: Vec<f64>,
+}
+
+/// Where the session stands while it is read.
+#[derive(Debug, Default)]
+struct State {
+    tls: bool,
+    tls_starting: bool,
+    tls_failure: Option<String>,
+    auth: Option<Exchange>,
+    pending: Option<Pending>,
+    active: Option<ActiveTransfer>,
+    control_failure: Option<(ConnectOutcome, usize)>,
+    closed_at: Option<usize>,
+    quit: bool,
+    exchanges: usize,
+}
+
+impl Lowered {
+    fn new(seg: &Seg) -> Lowered {
+        Lowered {
+            connect: ConnectOutcome::Connected,
+            at: seg.first_at,
+            lines: seg.lines.clone(),
+            greeting: seg
+                .greeting
+                .iter()
+                .map(|(r, at)| record(r, seg.first_at, *at))
+                .collect(),
+            feat: None,
+            syst: None,
+            login: None,
+            type_i: None,
+            pwd: None,
+            tls: None,
+            samples: Vec::new(),
+            transfers: Vec::new(),
+            active: Vec::new(),
+            end: SessionEnd::Completed,
+            unknown_outcomes: 0,
+            timeouts: Vec::new(),
+        }
+    }
+
+    fn take_pending(&mut self, st: &mut State, peer: Option<IpAddr>, substitutes: bool) {
+        if let Some(p) = st.pending.take() {
+            match flush(p, peer, substitutes) {
+                Flushed::Sample(s) => self.samples.push(s),
+                Flushed::Transfer {
+                    transfer,
+                    at,
+                    unknown_outcome,
+                } => {
+                    self.unknown_outcomes += usize::from(unknown_outcome);
+                    self.transfers.push((*transfer, at));
+                }
+            }
+        }
+        if let Some(a) = st.active.take() {
+            self.active.push(a);
+        }
+    }
+
+    fn login_step(&mut self, ex: &Ex, verb: &str, code: Option<u16>, tls: bool) {
+        if verb == "USER" {
+            let user = ex.arg().to_string();
+            self.login = Some(Login {
+                anonymous: is_anonymous(&user),
+                user,
+                password_sent: false,
+                tls,
+                outcome: match code {
+                    Some(230) => LoginOutcome::LoggedIn,
+                    Some(332) => LoginOutcome::AccountRequired,
+                    Some(331) | None => LoginOutcome::NoReply,
+                    Some(_) => LoginOutcome::Rejected,
+                },
+                elapsed_us: 0,
+            });
+            return;
+        }
+        // PASS: the log may not show the USER before it (a fragment, the ftp client).
+        let login = self.login.get_or_insert_with(|| Login {
+            user: "unknown".to_string(),
+            anonymous: false,
+            password_sent: false,
+            tls,
+            outcome: LoginOutcome::NoReply,
+            elapsed_us: 0,
+        });
+        login.password_sent = true;
+        login.tls = tls;
+        login.outcome = match code {
+            Some(230 | 202) => LoginOutcome::LoggedIn,
+            Some(332) => LoginOutcome::AccountRequired,
+            None => LoginOutcome::NoReply,
+            Some(_) => LoginOutcome::Rejected,
+        };
+    }
+}
+
+fn handshake_error(error: String) -> TlsHandshake {
+    TlsHandshake {
+        version: None,
+        cipher: None,
+        resumed: false,
+        error: Some(error),
+        elapsed_us: 0,
+    }
+}
+
+/// Lowers a segment. `peer` is the server's address when the log shows it; `substitutes`
+/// says the client replaces unroutable PASV addresses with it.
+pub fn lower(seg: &Seg, peer: Option<IpAddr>, substitutes: bool) -> Lowered {
+    let mut out = Lowered::new(seg);
+    let mut st = State::default();
+    for (i, step) in seg.steps.iter().enumerate() {
+        match step {
+            Step::Ex(ex) => exchange_step(&mut out, &mut st, ex, peer, substitutes),
+            Step::Bytes(n) => {
+                if let Some(p) = st.pending.as_mut() {
+                    p.bytes += n;
+                }
+            }
+            Step::Sig(sig) => signal_step(&mut out, &mut st, sig, i),
+        }
+    }
+    let data_phase = st.pending.is_some() || st.active.is_some();
+    out.take_pending(&mut st, peer, substitutes);
+    if let Some(error) = st.tls_failure.take() {
+        out.tls = Some(ControlTls {
+            mode: if st.auth.is_some() {
+                TlsRequest::Explicit
+            } else {
+                TlsRequest::Implicit
+            },
+            auth: st.auth.take(),
+            handshake: Some(handshake_error(error)),
+            certificate: None,
+            verdict: None,
+            insecure: false,
+            pbsz: None,
+            prot: None,
+        });
+        out.end = SessionEnd::TlsFailed;
+        return out;
+    }
+    out.end = end_of(seg, &out, &st, data_phase);
+    if matches!(out.end, SessionEnd::ConnectFailed)
+        && let Some((outcome, _)) = &st.control_failure
+    {
+        out.connect = outcome.clone();
+    }
+    out
+}
+
+fn exchange_step(
+    out: &mut Lowered,
+    st: &mut State,
+    ex: &Ex,
+    peer: Option<IpAddr>,
+    substitutes: bool,
+) {
+    st.exchanges += 1;
+    let verb = ex.verb();
+    let code = ex.last().map(|r| r.code);
+    match verb.as_str() {
+        "AUTH" => {
+            st.auth = Some(final_exchange(ex));
+            if code == Some(234) {
+                st.tls_starting = true;
+            }
+        }
+        "FEAT" if out.feat.is_none() => out.feat = Some(final_exchange(ex)),
+        "SYST" if out.syst.is_none() => out.syst = Some(final_exchange(ex)),
+        "TYPE" if out.type_i.is_none() => out.type_i = Some(final_exchange(ex)),
+        "PWD" | "XPWD" if out.pwd.is_none() => out.pwd = Some(final_exchange(ex)),
+        "USER" | "PASS" => out.login_step(ex, &verb, code, st.tls || st.tls_starting),
+        "QUIT" => st.quit = true,
+        "PORT" | "EPRT" | "LPRT" => {
+            out.take_pending(st, peer, substitutes);
+            st.active = Some(ActiveTransfer::new(final_exchange(ex)));
+        }
+        v if passive_kind(v).is_some() => {
+            out.take_pending(st, peer, substitutes);
+            if !ex.arg().eq_ignore_ascii_case("ALL")
+                && let Some(kind) = passive_kind(v)
+            {
+                st.pending = Some(Pending::new(sample(ex, kind), ex.at));
+            }
+        }
+        v if TRANSFER_VERBS.contains(&v) => transfer_step(out, st, ex, peer, substitutes),
+        _ => {}
+    }
+    // Any command after AUTH's 234 means TLS came up.
+    if st.tls_starting && verb != "AUTH" {
+        st.tls = true;
+        st.tls_starting = false;
+    }
+}
+
+fn transfer_step(
+    out: &mut Lowered,
+    st: &mut State,
+    ex: &Ex,
+    peer: Option<IpAddr>,
+    substitutes: bool,
+) {
+    // A file-system answer (an empty folder's 550) says nothing of the data path.
+    if ex.last().is_some_and(no_such_file) && !ex.replies.iter().any(|(r, _)| r.class() == 1) {
+        return;
+    }
+    if let Some(a) = st.active.as_mut() {
+        if a.command.is_none() {
+            a.command = Some(exchange(ex));
+            a.completion = ex
+                .replies
+                .iter()
+                .rev()
+                .find(|(r, _)| r.code >= 200)
+                .map(|(r, at)| record(r, ex.at, *at));
+            return;
+        }
+        out.take_pending(st, peer, substitutes);
+        return;
+    }
+    match st.pending.as_mut() {
+        Some(p) if p.cmd.is_none() => p.cmd = Some(ex.clone()),
+        Some(_) => out.take_pending(st, peer, substitutes),
+        None => {}
+    }
+}
+
+fn signal_step(out: &mut Lowered, st: &mut State, sig: &Signal, i: usize) {
+    let pending = st
+        .pending
+        .as_mut()
+        .filter(|p| !p.finished_ok() && p.sample.exchange.reply.as_ref().is_none_or(|r| r.code < 400));
+    match sig {
+        Signal::DataConnecting(addr) => {
+            if let Some(p) = pending {
+                p.addr = p.addr.or(*addr);
+            }
+        }
+        Signal::DataConnected => {
+            if let Some(p) = pending {
+                p.outcome.get_or_insert(ConnectOutcome::Connected);
+            }
+        }
+        Signal::Substituted { used, .. } => match st.pending.as_mut() {
+            Some(p) => {
+                p.substituted = true;
+                p.used = p.used.or(*used);
+            }
+            // FileZilla at its default level says it substituted but shows no PASV.
+            None => {
+                let mut p = Pending::new(PassiveSample::unanswered("PASV"), None);
+                p.substituted = true;
+                p.used = *used;
+                st.pending = Some(p);
+            }
+        },
+        Signal::TlsStarting => st.tls_starting = true,
+        Signal::Tls => {
+            st.tls = true;
+            st.tls_starting = false;
+        }
+        Signal::TlsError(text) => match pending {
+            Some(p) => {
+                p.tls_error.get_or_insert_with(|| text.clone());
+            }
+            None if st.tls_starting || !st.tls => st.tls_failure = Some(text.clone()),
+            None => st.closed_at = Some(i),
+        },
+        Signal::Timeout(secs) => {
+            out.timeouts.extend(secs);
+            match pending {
+                Some(p) => {
+                    if p.preliminary() || p.outcome == Some(ConnectOutcome::Connected) {
+                        p.data_error.get_or_insert_with(|| "timed out".to_string());
+                    } else {
+                        p.outcome.get_or_insert(ConnectOutcome::TimedOut);
+                    }
+                }
+                None if st.tls_starting => {
+                    st.tls_failure = Some(
+                        "the TLS handshake timed out (the client's words: timed out)".to_string(),
+                    );
+                }
+                None => st.control_failure = Some((ConnectOutcome::TimedOut, i)),
+            }
+        }
+        Signal::Refused | Signal::Unreachable(_) => {
+            let outcome = match sig {
+                Signal::Unreachable(why) => ConnectOutcome::Unreachable(why.clone()),
+                _ => ConnectOutcome::Refused,
+            };
+            match pending {
+                Some(p) if !p.preliminary() => {
+                    p.outcome.get_or_insert(outcome);
+                }
+                Some(_) => {}
+                None => st.control_failure = Some((outcome, i)),
+            }
+        }
+        Signal::Closed if !st.quit => match pending {
+            Some(p) if p.preliminary() => {
+                p.data_error
+                    .get_or_insert_with(|| "the connection was closed".to_string());
+            }
+            _ => st.closed_at = Some(i),
+        },
+        _ => {}
+    }
+}
+
+/// The phase a segment reached.
+fn phase_of(seg: &Seg, out: &Lowered, data_phase: bool) -> Phase {
+    let logged_in = match &out.login {
+        Some(l) => l.outcome == LoginOutcome::LoggedIn,
+        // A fragment that starts after the login: passive commands show it was done.
+        None => !seg.opened || !out.greeting.is_empty() && data_phase,
+    };
+    if seg.opened && out.greeting.is_empty() && out.login.is_none() && !data_phase {
+        Phase::Greeting
+    } else if !logged_in {
+        Phase::Login
+    } else if data_phase {
+        Phase::Data
+    } else {
+        Phase::Pasv
+    }
+}
+
+fn end_of(seg: &Seg, out: &Lowered, st: &State, data_phase: bool) -> SessionEnd {
+    let steps_after = |i: usize| {
+        seg.steps[i + 1..]
+            .iter()
+            .any(|s| matches!(s, Step::Ex(e) if e.verb() != "QUIT"))
+    };
+    let phase = phase_of(seg, out, data_phase);
+    if out.greeting.is_empty() && st.exchanges == 0 && seg.opened {
+        return match &st.control_failure {
+            Some(_) => SessionEnd::ConnectFailed,
+            None if st.closed_at.is_some() => SessionEnd::Closed(Phase::Greeting),
+            None => SessionEnd::Completed,
+        };
+    }
+    let refused = out.greeting.iter().any(|g| g.code / 100 > 2)
+        || out
+            .greeting
+            .iter()
+            .rev()
+            .find(|g| g.code / 100 != 1)
+            .is_some_and(|g| g.code != 220);
+    if refused {
+        SessionEnd::Unavailable
+    } else if out.login.as_ref().is_some_and(|l| {
+        matches!(
+            l.outcome,
+            LoginOutcome::Rejected | LoginOutcome::AccountRequired
+        )
+    }) {
+        SessionEnd::LoginFailed
+    } else if st.closed_at.is_some_and(|i| !steps_after(i)) {
+        SessionEnd::Closed(phase)
+    } else if st.control_failure.as_ref().is_some_and(|(_, i)| !steps_after(*i)) {
+        SessionEnd::TimedOut(phase)
+    } else {
+        SessionEnd::Completed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explain::formats::{Item, Kind};
+    use crate::explain::reader::Reader;
+
+    fn lowered(lines: &[(&str, &str)]) -> Lowered {
+        let items: Vec<Item> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, (kind, text))| Item {
+                no: i as u64 + 1,
+                at_us: None,
+                kind: match *kind {
+                    ">" => Kind::Sent(text.to_string()),
+                    "<" => Kind::Received(text.to_string()),
+                    _ => Kind::Message {
+                        error: *kind == "!",
+                        text: text.to_string(),
+                    },
+                },
+            })
+            .collect();
+        let r = Reader::read(&items);
+        let seg = &r.segs[0];
+        lower(seg, seg.server.map(|s| s.ip()), true)
+    }
+
+    #[test]
+    fn a_fragment_is_not_a_refused_greeting() {
+        let low = lowered(&[
+            (">", "PASV"),
+            ("<", "227 Entering Passive Mode (10,0,0,5,195,80)."),
+            (">", "LIST"),
+            ("!", "Connection timed out after 20 seconds of inactivity"),
+        ]);
+        assert_eq!(low.end, SessionEnd::Completed);
+        assert_eq!(low.transfers.len(), 1);
+        let data = low.transfers[0].0.data.as_ref().expect("data");
+        assert_eq!(data.attempt.outcome, ConnectOutcome::TimedOut);
+    }
+
+    #[test]
+    fn tls_that_never_comes_up_is_a_handshake_failure() {
+        let low = lowered(&[
+            ("-", "Connecting to 203.0.113.10:21..."),
+            ("<", "220 ready"),
+            (">", "AUTH TLS"),
+            ("<", "234 AUTH TLS OK."),
+            ("-", "Initializing TLS..."),
+            ("!", "Connection timed out after 20 seconds of inactivity"),
+        ]);
+        assert_eq!(low.end, SessionEnd::TlsFailed);
+        let tls = low.tls.expect("tls");
+        assert_eq!(tls.mode, TlsRequest::Explicit);
+        assert!(tls.handshake.and_then(|h| h.error).is_some());
+    }
+
+    #[test]
+    fn active_mode_is_recorded_as_such() {
+        let low = lowered(&[
+            ("<", "200 PORT command successful. Consider using PASV."),
+            ("<", "425 Failed to establish connection."),
+        ]);
+        assert!(low.transfers.is_empty());
+        assert_eq!(low.active.len(), 1);
+        assert_eq!(low.active[0].port.reply.as_ref().map(|r| r.code), Some(200));
+        assert_eq!(low.active[0].completion.as_ref().map(|r| r.code), Some(425));
+    }
+
+    #[test]
+    fn a_refused_control_connection_is_a_connect_failure() {
+        let low = lowered(&[
+            ("-", "Connecting to 203.0.113.10:21..."),
+            ("!", "Connection refused by server"),
+        ]);
+        assert_eq!(low.end, SessionEnd::ConnectFailed);
+        assert_eq!(low.connect, ConnectOutcome::Refused);
+    }
+}

@@ -1,0 +1,538 @@
+//! From classified log items to control-connection segments: which lines belong to which
+//! control connection, which reply answers which command, and where the client's own
+//! messages fall. A paste is often a fragment, so nothing is assumed about what came
+//! before its first line: a reply is the greeting only when it is a greeting's code at the
+//! start of a connection, and a reply whose command the paste does not show is attached to
+//! the command its code implies, marked as inferred.
+
+use std::net::{IpAddr, SocketAddr};
+
+use super::formats::{Item, Kind};
+use super::messages::{Signal, identity, interpret};
+use crate::proto::{self, Limits, PassiveKind, Reply, ReplyReader};
+use crate::transcript::Direction;
+
+/// At most this many client messages are kept for the report.
+const MAX_MESSAGES: usize = 200;
+
+/// Commands that move data over a data connection.
+pub const TRANSFER_VERBS: [&str; 7] = ["LIST", "NLST", "MLSD", "RETR", "STOR", "STOU", "APPE"];
+
+/// One command, the replies it got, and where it stood in the log.
+#[derive(Debug, Clone)]
+pub struct Ex {
+    pub command: String,
+    pub at: Option<u64>,
+    pub replies: Vec<(Reply, Option<u64>)>,
+    /// The log shows the reply but not the command: the command is implied by the reply's
+    /// code (a `227` answers a PASV) and is not quoted as a line of the log.
+    pub inferred: bool,
+}
+
+impl Ex {
+    pub fn verb(&self) -> String {
+        self.command
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase()
+    }
+
+    pub fn arg(&self) -> &str {
+        self.command.split_once(' ').map_or("", |(_, a)| a.trim())
+    }
+
+    pub fn last(&self) -> Option<&Reply> {
+        self.replies.last().map(|(r, _)| r)
+    }
+
+    /// Whether a final (non-1xx) reply came.
+    fn complete(&self) -> bool {
+        self.replies.iter().any(|(r, _)| r.code >= 200)
+    }
+}
+
+/// What happened on a control connection, in order.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Ex(Ex),
+    Sig(Signal),
+    Bytes(u64),
+}
+
+/// One control connection as the log shows it.
+#[derive(Debug)]
+pub struct Seg {
+    pub host: Option<String>,
+    pub server: Option<SocketAddr>,
+    /// The log shows the connection being opened (a connect line), so a greeting may
+    /// follow; a fragment that starts mid-session has none to show.
+    pub opened: bool,
+    pub lines: Vec<(Option<u64>, Direction, String)>,
+    reader: ReplyReader,
+    pub greeting: Vec<(Reply, Option<u64>)>,
+    pub steps: Vec<Step>,
+    pub first_at: Option<u64>,
+}
+
+impl Seg {
+    fn new(host: Option<String>, server: Option<SocketAddr>, opened: bool) -> Seg {
+        Seg {
+            host,
+            server,
+            opened,
+            lines: Vec::new(),
+            reader: ReplyReader::new(Limits::default()),
+            greeting: Vec::new(),
+            steps: Vec::new(),
+            first_at: None,
+        }
+    }
+
+    pub fn used(&self) -> bool {
+        !self.lines.is_empty() || !self.steps.is_empty()
+    }
+
+    fn exchanges(&self) -> impl DoubleEndedIterator<Item = &Ex> {
+        self.steps.iter().filter_map(|s| match s {
+            Step::Ex(e) => Some(e),
+            _ => None,
+        })
+    }
+
+    fn last_ex(&mut self) -> Option<&mut Ex> {
+        self.steps.iter_mut().rev().find_map(|s| match s {
+            Step::Ex(e) => Some(e),
+            _ => None,
+        })
+    }
+
+    /// The passive command a data connection would belong to now: the last PASV/EPSV,
+    /// unless a later command changed the mode or ended the session. `Some(None)` when
+    /// its reply (and so its port) is not in the log.
+    pub fn awaiting_port(&self) -> Option<Option<u16>> {
+        for e in self.exchanges().rev() {
+            match e.verb().as_str() {
+                v @ ("PASV" | "EPSV" | "LPSV") => {
+                    let Some(reply) = e.last() else {
+                        return Some(None);
+                    };
+                    PassiveKind::from_code(reply.code)?;
+                    return Some(proto::decode(reply, passive_kind(v)).ok().map(|p| p.port));
+                }
+                "PORT" | "EPRT" | "LPRT" | "QUIT" => return None,
+                _ => {}
+            }
+        }
+        None
+    }
+}
+
+pub fn passive_kind(verb: &str) -> Option<PassiveKind> {
+    match verb {
+        "PASV" => Some(PassiveKind::Pasv),
+        "EPSV" => Some(PassiveKind::Epsv),
+        "LPSV" => Some(PassiveKind::Lpsv),
+        _ => None,
+    }
+}
+
+/// The command a reply implies when the log shows the reply alone (the `ftp` command
+/// line client shows no commands; fragments lose them).
+fn implied_command(r: &Reply) -> Option<&'static str> {
+    let text = r.to_lossy_string().to_ascii_lowercase();
+    Some(match r.code {
+        227 => "PASV",
+        229 => "EPSV",
+        228 => "LPSV",
+        331 | 332 => "USER",
+        230 => "PASS",
+        257 => "PWD",
+        215 => "SYST",
+        211 if r.is_multiline() => "FEAT",
+        234 => "AUTH TLS",
+        200 if text.contains("port") => "PORT",
+        200 if text.contains("eprt") => "EPRT",
+        200 if text.contains("type") || text.contains("binary") || text.contains("ascii") => {
+            "TYPE I"
+        }
+        500 | 501 if text.contains("port") => "PORT",
+        150 | 125 => "LIST",
+        _ => return None,
+    })
+}
+
+/// Whether a reply can be a greeting.
+fn greeting_code(code: u16) -> bool {
+    matches!(code, 120 | 220 | 421)
+}
+
+/// Reads the items into control-connection segments.
+#[derive(Debug, Default)]
+pub struct Reader {
+    pub segs: Vec<Seg>,
+    pub client: Option<(&'static str, Option<String>)>,
+    pub timeout_setting: Option<f64>,
+    resolving: Option<String>,
+    /// (segment, line, text) of the client messages worth showing.
+    pub messages: Vec<(usize, u64, String)>,
+    /// Complete replies with a code 100-599.
+    pub replies: usize,
+    /// Commands sent (as the log shows them).
+    pub commands: usize,
+}
+
+impl Reader {
+    /// Reads every item.
+    pub fn read(items: &[Item]) -> Reader {
+        let mut r = Reader::default();
+        for item in items {
+            match &item.kind {
+                Kind::Sent(t) => r.sent(item.at_us, t),
+                Kind::Received(t) => r.received(item.at_us, t),
+                Kind::Message { error, text } => r.message(item.no, item.at_us, *error, text),
+                Kind::Other(t) => {
+                    if let Some(Signal::Client { name, version }) = identity(t) {
+                        r.identify(name, version);
+                    }
+                }
+                Kind::DataBytes(n) => r.cur().steps.push(Step::Bytes(*n)),
+            }
+        }
+        // Finish replies cut off at the end of the log.
+        for i in 0..r.segs.len() {
+            if let Ok(Some(reply)) = r.segs[i].reader.finish() {
+                r.place(i, reply, None);
+            }
+        }
+        r
+    }
+
+    fn cur(&mut self) -> &mut Seg {
+        if self.segs.is_empty() {
+            let host = self.resolving.take();
+            self.segs.push(Seg::new(host, None, false));
+        }
+        self.segs.last_mut().expect("a segment")
+    }
+
+    fn new_seg(&mut self, host: Option<String>, addr: Option<SocketAddr>) {
+        let host = host
+            .filter(|h| h.parse::<IpAddr>().is_err())
+            .or(self.resolving.take());
+        match self.segs.last_mut() {
+            Some(s) if !s.used() => {
+                s.server = addr.or(s.server);
+                s.host = host.or(s.host.take());
+                s.opened = true;
+            }
+            _ => self.segs.push(Seg::new(host, addr, true)),
+        }
+    }
+
+    fn sent(&mut self, at: Option<u64>, text: &str) {
+        self.commands += 1;
+        let seg = self.cur();
+        seg.first_at = seg.first_at.or(at);
+        seg.lines.push((at, Direction::Sent, text.to_string()));
+        seg.steps.push(Step::Ex(Ex {
+            command: text.to_string(),
+            at,
+            replies: Vec::new(),
+            inferred: false,
+        }));
+    }
+
+    fn received(&mut self, at: Option<u64>, text: &str) {
+        let seg = self.cur();
+        seg.first_at = seg.first_at.or(at);
+        seg.lines.push((at, Direction::Received, text.to_string()));
+        seg.reader.feed(text.as_bytes());
+        seg.reader.feed(b"\r\n");
+        let mut done = Vec::new();
+        loop {
+            match seg.reader.next_reply() {
+                Ok(Some(r)) => done.push(r),
+                Ok(None) => break,
+                // A line that is not a reply (a client's wrapped message): skipped.
+                Err(_) => continue,
+            }
+        }
+        let i = self.segs.len() - 1;
+        for r in done {
+            self.place(i, r, at);
+        }
+    }
+
+    /// Attaches a complete reply to the command it answers, to the greeting, or to the
+    /// command its code implies.
+    fn place(&mut self, i: usize, r: Reply, at: Option<u64>) {
+        if (100..=599).contains(&r.code) {
+            self.replies += 1;
+        }
+        let seg = &mut self.segs[i];
+        let open = seg.last_ex().filter(|e| !e.complete());
+        if let Some(ex) = open {
+            ex.replies.push((r, at));
+            return;
+        }
+        let no_exchange = seg.exchanges().next().is_none();
+        if no_exchange && greeting_code(r.code) && (seg.opened || seg.greeting.is_empty()) {
+            seg.greeting.push((r, at));
+            return;
+        }
+        let command = implied_command(&r);
+        match command {
+            Some(c) => seg.steps.push(Step::Ex(Ex {
+                command: c.to_string(),
+                at,
+                replies: vec![(r, at)],
+                inferred: true,
+            })),
+            // A transfer's end right after the mode was set: the listing command (the
+            // `ftp` client shows `ls`, not LIST).
+            None if matches!(r.code, 226 | 425 | 426 | 451)
+                && seg.exchanges().next_back().is_some_and(|e| {
+                    matches!(
+                        e.verb().as_str(),
+                        "PORT" | "EPRT" | "LPRT" | "PASV" | "EPSV" | "LPSV"
+                    )
+                }) =>
+            {
+                seg.steps.push(Step::Ex(Ex {
+                    command: "LIST".to_string(),
+                    at,
+                    replies: vec![(r, at)],
+                    inferred: true,
+                }));
+            }
+            // A second final reply (a 226 after a 150-less transfer, a late 421): it
+            // belongs to the last command.
+            None => match seg.last_ex() {
+                Some(ex) => ex.replies.push((r, at)),
+                None => seg.steps.push(Step::Ex(Ex {
+                    command: String::new(),
+                    at,
+                    replies: vec![(r, at)],
+                    inferred: true,
+                })),
+            },
+        }
+    }
+
+    fn keep_message(&mut self, no: u64, text: &str) {
+        if self.messages.len() < MAX_MESSAGES {
+            let seg = self.segs.len().saturating_sub(1);
+            self.messages.push((seg, no, text.to_string()));
+        }
+    }
+
+    /// Whether a connection attempt to `addr` is a data connection of the current
+    /// segment: a passive command is outstanding, and the port is its port (clients
+    /// substitute the address, never the port), or not the control port when the passive
+    /// reply is not in the log.
+    fn is_data_connect(&self, addr: Option<SocketAddr>) -> bool {
+        let Some(seg) = self.segs.last() else {
+            return false;
+        };
+        match (seg.awaiting_port(), addr) {
+            (Some(Some(port)), Some(a)) => a.port() == port,
+            (Some(None), Some(a)) => seg.server.is_none_or(|s| s.port() != a.port()),
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
+    fn message(&mut self, no: u64, at: Option<u64>, error: bool, text: &str) {
+        if let Some(s) = self.segs.last_mut() {
+            s.first_at = s.first_at.or(at);
+        }
+        let signal = interpret(text);
+        let keep = error
+            || matches!(
+                signal,
+                Some(
+                    Signal::Substituted { .. }
+                        | Signal::Timeout(_)
+                        | Signal::Refused
+                        | Signal::Unreachable(_)
+                        | Signal::Closed
+                        | Signal::EpsvDisabled
+                        | Signal::TransferFailed
+                        | Signal::TlsError(_)
+                )
+            );
+        // A translated "Connecting to 198.51.100.20:21..." before the session starts: the
+        // first IP:port in the message is the server.
+        let signal = signal.or_else(|| {
+            let fresh = self.segs.last().is_none_or(|s| s.lines.is_empty());
+            let addr = text.split_whitespace().find_map(|w| {
+                w.trim_end_matches(['.', '…', ','])
+                    .parse::<SocketAddr>()
+                    .ok()
+            });
+            (fresh && addr.is_some()).then_some(Signal::Connecting { host: None, addr })
+        });
+        if keep {
+            self.keep_message(no, text);
+        }
+        let Some(signal) = signal else { return };
+        match signal {
+            Signal::Client { name, version } => self.identify(name, version),
+            Signal::TimeoutSetting(s) => self.timeout_setting = Some(s),
+            Signal::Resolving(host) => {
+                if self.segs.last().is_some_and(Seg::used) {
+                    self.segs.push(Seg::new(None, None, true));
+                }
+                self.resolving = Some(host);
+                if let Some(s) = self.segs.last_mut() {
+                    s.host = self.resolving.take();
+                    s.opened = true;
+                }
+            }
+            Signal::Connecting { host, addr } => {
+                if self.is_data_connect(addr) {
+                    self.cur()
+                        .steps
+                        .push(Step::Sig(Signal::DataConnecting(addr)));
+                } else {
+                    self.new_seg(host, addr);
+                }
+            }
+            Signal::Connected { host, addr } => {
+                let seg = self.segs.last();
+                let data = seg.is_some_and(|s| s.awaiting_port().is_some())
+                    && addr.is_none_or(|a| seg.and_then(|s| s.server) != Some(a));
+                if data {
+                    self.cur().steps.push(Step::Sig(Signal::DataConnected));
+                } else if seg.is_some_and(|s| s.server.is_none() || s.server == addr) {
+                    let seg = self.cur();
+                    seg.server = seg.server.or(addr);
+                    seg.opened = seg.opened || !seg.used();
+                    seg.host = seg
+                        .host
+                        .take()
+                        .or(host.filter(|h| h.parse::<IpAddr>().is_err()));
+                } else {
+                    self.new_seg(host, addr);
+                }
+            }
+            other => self.cur().steps.push(Step::Sig(other)),
+        }
+    }
+
+    pub fn identify(&mut self, name: &'static str, version: Option<String>) {
+        match &self.client {
+            Some((_, Some(_))) => {}
+            Some((n, None)) if *n == name && version.is_none() => {}
+            _ => self.client = Some((name, version)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(lines: &[(&str, &str)]) -> Vec<Item> {
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, (kind, text))| Item {
+                no: i as u64 + 1,
+                at_us: None,
+                kind: match *kind {
+                    ">" => Kind::Sent(text.to_string()),
+                    "<" => Kind::Received(text.to_string()),
+                    _ => Kind::Message {
+                        error: false,
+                        text: text.to_string(),
+                    },
+                },
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_fragment_has_no_greeting_and_infers_the_passive_command() {
+        let r = Reader::read(&items(&[
+            ("<", "227 Entering Passive Mode (10,0,0,5,195,80)."),
+            (">", "LIST"),
+            ("<", "425 Can't open data connection."),
+        ]));
+        assert_eq!(r.segs.len(), 1);
+        let seg = &r.segs[0];
+        assert!(seg.greeting.is_empty());
+        assert!(!seg.opened);
+        let Step::Ex(first) = &seg.steps[0] else {
+            panic!("an exchange")
+        };
+        assert_eq!(first.command, "PASV");
+        assert!(first.inferred);
+        assert_eq!(seg.awaiting_port(), Some(Some(50000)));
+    }
+
+    #[test]
+    fn a_greeting_needs_a_greeting_code() {
+        let r = Reader::read(&items(&[
+            ("-", "Connecting to 203.0.113.10:21..."),
+            ("<", "220 ready"),
+            (">", "USER alice"),
+            ("<", "331 Password required"),
+        ]));
+        assert_eq!(r.segs[0].greeting.len(), 1);
+        let r = Reader::read(&items(&[("<", "257 \"/\" is the current directory")]));
+        assert!(r.segs[0].greeting.is_empty());
+    }
+
+    #[test]
+    fn data_connection_lines_stay_with_their_transfer() {
+        // FileZilla at debug level names the data connection like the control one.
+        let r = Reader::read(&items(&[
+            ("-", "Connecting to 203.0.113.10:21..."),
+            ("<", "220 ready"),
+            (">", "PASV"),
+            ("<", "227 Entering Passive Mode (203,0,113,10,195,80)."),
+            ("-", "Connecting to 203.0.113.10:50000..."),
+            (">", "MLSD"),
+        ]));
+        assert_eq!(r.segs.len(), 1);
+        assert!(
+            r.segs[0]
+                .steps
+                .iter()
+                .any(|s| matches!(s, Step::Sig(Signal::DataConnecting(_))))
+        );
+        // Without the 227 in the log, a connection to another port than the control
+        // port is still the data connection.
+        let r = Reader::read(&items(&[
+            ("-", "Connecting to 203.0.113.10:21..."),
+            (">", "PASV"),
+            ("-", "Connecting to 203.0.113.10:40001..."),
+        ]));
+        assert_eq!(r.segs.len(), 1);
+    }
+
+    #[test]
+    fn the_ftp_command_line_client_shows_replies_only() {
+        let r = Reader::read(&items(&[
+            ("-", "Connected to 198.51.100.7."),
+            ("<", "220 (vsFTPd 3.0.3)"),
+            ("<", "331 Please specify the password."),
+            ("<", "230 Login successful."),
+            ("-", "ftp> ls"),
+            ("<", "200 PORT command successful. Consider using PASV."),
+            ("<", "425 Failed to establish connection."),
+        ]));
+        let verbs: Vec<String> = r.segs[0]
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Ex(e) => Some(e.verb()),
+                _ => None,
+            })
+            .collect();
+        // The 425 ends the listing the `ls` made.
+        assert_eq!(verbs, ["USER", "PASS", "PORT", "LIST"]);
+    }
+}

@@ -1,0 +1,338 @@
+//! A passive reply the client went on to use becomes a [`Transfer`]: the data connection
+//! the client's messages describe (where it went, whether it opened), the transfer
+//! command and its last reply. What the log does not show stays unknown: an address the
+//! log does not name is [`UNKNOWN_ADDR`], an outcome it does not show is said to be not
+//! shown, never taken for a success or a failure.
+
+use std::net::{IpAddr, SocketAddr};
+
+use super::reader::Ex;
+use crate::knowledge::clients::filezilla_unroutable;
+use crate::proto::{PassiveKind, Reply};
+use crate::transcript::{
+    Attempt, ConnectOutcome, DataTls, Exchange, PassiveSample, PortProbe, ReplyRecord,
+    TlsHandshake, Transfer, UNKNOWN_ADDR, Via,
+};
+
+/// A PASV/EPSV waiting to see whether the client used it.
+#[derive(Debug)]
+pub struct Pending {
+    pub sample: PassiveSample,
+    pub at: Option<u64>,
+    /// The transfer command that used it.
+    pub cmd: Option<Ex>,
+    /// Where the client says it connected.
+    pub addr: Option<SocketAddr>,
+    pub substituted: bool,
+    pub used: Option<IpAddr>,
+    pub outcome: Option<ConnectOutcome>,
+    pub data_error: Option<String>,
+    pub tls_error: Option<String>,
+    pub bytes: u64,
+}
+
+impl Pending {
+    pub fn new(sample: PassiveSample, at: Option<u64>) -> Pending {
+        Pending {
+            sample,
+            at,
+            cmd: None,
+            addr: None,
+            substituted: false,
+            used: None,
+            outcome: None,
+            data_error: None,
+            tls_error: None,
+            bytes: 0,
+        }
+    }
+
+    /// The server answered the transfer command with a 1xx: the transfer started.
+    pub fn preliminary(&self) -> bool {
+        self.cmd
+            .as_ref()
+            .is_some_and(|c| c.replies.iter().any(|(r, _)| r.class() == 1))
+    }
+
+    pub fn finished_ok(&self) -> bool {
+        self.cmd
+            .as_ref()
+            .and_then(Ex::last)
+            .is_some_and(|r| r.class() == 2)
+    }
+
+    /// Whether the log shows anything of a data connection for this reply.
+    fn used_at_all(&self) -> bool {
+        self.cmd.is_some()
+            || self.addr.is_some()
+            || self.outcome.is_some()
+            || self.substituted
+            || self.tls_error.is_some()
+    }
+}
+
+/// What one passive reply turned into.
+#[derive(Debug)]
+pub enum Flushed {
+    /// The client did not use it (or the log does not show that it did).
+    Sample(PassiveSample),
+    /// A transfer, with when it started; `unknown_outcome` when the log does not show
+    /// how its data connection went.
+    Transfer {
+        transfer: Box<Transfer>,
+        at: Option<u64>,
+        unknown_outcome: bool,
+    },
+}
+
+pub fn record(r: &Reply, since: Option<u64>, at: Option<u64>) -> ReplyRecord {
+    ReplyRecord {
+        code: r.code,
+        text: r.to_lossy_string(),
+        anomalies: r.anomalies.iter().map(ToString::to_string).collect(),
+        elapsed_us: match (since, at) {
+            (Some(s), Some(a)) => elapsed(s, a),
+            _ => 0,
+        },
+    }
+}
+
+/// Microseconds from one time of day to a later one (across midnight once).
+pub fn elapsed(from: u64, to: u64) -> u64 {
+    const DAY: u64 = 24 * 3600 * 1_000_000;
+    if to >= from { to - from } else { to + DAY - from }
+}
+
+/// The exchange with its first reply.
+pub fn exchange(ex: &Ex) -> Exchange {
+    let reply = ex.replies.first().map(|(r, at)| record(r, ex.at, *at));
+    Exchange {
+        command: ex.command.clone(),
+        failure: reply.is_none().then(|| "no reply in the log".to_string()),
+        reply,
+    }
+}
+
+/// The exchange with its final reply (after any 1xx), as the live engine records it.
+pub fn final_exchange(ex: &Ex) -> Exchange {
+    let last = ex
+        .replies
+        .iter()
+        .rev()
+        .find(|(r, _)| r.code >= 200)
+        .or(ex.replies.last());
+    Exchange {
+        command: ex.command.clone(),
+        failure: last.is_none().then(|| "no reply in the log".to_string()),
+        reply: last.map(|(r, at)| record(r, ex.at, *at)),
+    }
+}
+
+pub fn sample(ex: &Ex, kind: PassiveKind) -> PassiveSample {
+    PassiveSample::decoded(kind, final_exchange(ex), ex.last())
+}
+
+/// A reply that says the file or folder is not there (an empty folder's `550 No files
+/// found`): a file-system answer, not a data-path failure.
+pub fn no_such_file(r: &Reply) -> bool {
+    let text = r.to_lossy_string().to_ascii_lowercase();
+    matches!(r.code, 450 | 550)
+        && ["no files", "not found", "no such file", "file unavailable"]
+            .iter()
+            .any(|w| text.contains(w))
+}
+
+/// The data connection's outcome from the log: what the client said, else what the
+/// server's replies imply (a 1xx or 2xx means the server had the data connection).
+fn outcome_of(p: &Pending, first: Option<&Reply>, last: Option<&Reply>) -> Option<ConnectOutcome> {
+    if let Some(o) = &p.outcome {
+        return Some(o.clone());
+    }
+    if p.tls_error.is_some() {
+        return Some(ConnectOutcome::Connected);
+    }
+    let answered = first.is_some_and(|r| r.class() == 1) || last.is_some_and(|r| r.class() == 2);
+    let bad_ip = last.is_some_and(|r| {
+        r.code == 425 && r.to_lossy_string().to_ascii_lowercase().contains("bad ip")
+    });
+    (answered || bad_ip).then_some(ConnectOutcome::Connected)
+}
+
+/// A pending passive reply becomes a sample (the client did not use it) or a transfer.
+/// `peer` is the control peer when the log shows it; `substitutes` says the client is
+/// one that replaces an unroutable PASV address with the peer (FileZilla, WinSCP).
+pub fn flush(mut p: Pending, peer: Option<IpAddr>, substitutes: bool) -> Flushed {
+    let advertised = p.sample.advertised.as_ref().and_then(|a| a.address);
+    // FileZilla and WinSCP always substitute an unroutable address when the server's own
+    // is routable (their message may be translated and so not recognised).
+    if substitutes
+        && !p.substituted
+        && p.addr.is_none()
+        && let (Some(a), Some(peer)) = (advertised, peer)
+        && filezilla_unroutable(a)
+        && !filezilla_unroutable(peer)
+    {
+        p.substituted = true;
+    }
+    if !p.used_at_all() {
+        return Flushed::Sample(p.sample);
+    }
+    let adv = p.sample.advertised.clone();
+    let epsv = p.sample.command == PassiveKind::Epsv;
+    let to_peer = epsv || p.substituted;
+    let addr = match p.addr {
+        Some(a) => a,
+        None => match (to_peer, p.used.or(peer), advertised, &adv) {
+            (true, Some(ip), _, Some(a)) => SocketAddr::new(ip, a.port),
+            (false, _, Some(ip), Some(a)) => SocketAddr::new(ip, a.port),
+            _ => UNKNOWN_ADDR,
+        },
+    };
+    let via = if !epsv && advertised == Some(addr.ip()) {
+        Via::Advertised
+    } else {
+        Via::ControlPeer
+    };
+    let first = p.cmd.as_ref().and_then(|c| c.replies.first()).map(|(r, _)| r);
+    let last = p.cmd.as_ref().and_then(Ex::last);
+    let outcome = outcome_of(&p, first, last);
+    let unknown_outcome = outcome.is_none();
+    let outcome = outcome.unwrap_or_else(|| {
+        ConnectOutcome::Error(match last {
+            Some(r) => format!(
+                "not shown in the log (the server answered: {})",
+                r.to_lossy_string()
+            ),
+            None => "not shown in the log".to_string(),
+        })
+    });
+    let mut transfer = Transfer::new(p.sample);
+    transfer.data = Some(PortProbe {
+        via,
+        attempt: Attempt {
+            addr,
+            outcome,
+            at_us: 0,
+            elapsed_us: 0,
+        },
+    });
+    transfer.command = p.cmd.as_ref().map(exchange);
+    let preliminary = first.is_some_and(|r| r.class() == 1);
+    transfer.completion = p.cmd.as_ref().and_then(|c| {
+        c.replies
+            .iter()
+            .rev()
+            .find(|(r, _)| r.code >= 200)
+            .map(|(r, at)| record(r, c.at, *at))
+    });
+    if preliminary && transfer.completion.is_none() {
+        transfer.completion_failure =
+            Some("the log ends before the transfer's last reply".to_string());
+    }
+    transfer.bytes = p.bytes;
+    transfer.data_error = p.data_error;
+    transfer.tls = p.tls_error.map(|e| DataTls {
+        handshake: TlsHandshake {
+            version: None,
+            cipher: None,
+            resumed: false,
+            error: Some(e),
+            elapsed_us: 0,
+        },
+        fresh_session: false,
+        verdict: None,
+        certificate: None,
+        no_close_notify: false,
+    });
+    Flushed::Transfer {
+        transfer: Box::new(transfer),
+        at: p.at,
+        unknown_outcome,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::{Limits, parse_all};
+
+    fn ex(command: &str, replies: &[&str]) -> Ex {
+        let text: String = replies.iter().map(|r| format!("{r}\r\n")).collect();
+        Ex {
+            command: command.to_string(),
+            at: None,
+            replies: parse_all(text.as_bytes(), Limits::default())
+                .into_iter()
+                .map(|r| (r.expect("a reply"), None))
+                .collect(),
+            inferred: false,
+        }
+    }
+
+    fn pending(reply: &str) -> Pending {
+        let pasv = ex("PASV", &[reply]);
+        Pending::new(sample(&pasv, PassiveKind::Pasv), None)
+    }
+
+    #[test]
+    fn an_unused_reply_stays_a_sample() {
+        let p = pending("227 Entering Passive Mode (10,0,0,5,195,80).");
+        assert!(matches!(flush(p, None, true), Flushed::Sample(_)));
+    }
+
+    #[test]
+    fn filezilla_substitutes_an_unroutable_address_with_a_known_peer() {
+        let mut p = pending("227 Entering Passive Mode (10,0,0,5,195,80).");
+        p.cmd = Some(ex("MLSD", &[]));
+        p.outcome = Some(ConnectOutcome::TimedOut);
+        let peer: IpAddr = "203.0.113.10".parse().unwrap();
+        let Flushed::Transfer { transfer, .. } = flush(p, Some(peer), true) else {
+            panic!("a transfer")
+        };
+        let data = transfer.data.expect("data");
+        assert_eq!(data.via, Via::ControlPeer);
+        assert_eq!(data.attempt.addr, "203.0.113.10:50000".parse().unwrap());
+    }
+
+    #[test]
+    fn an_address_the_log_does_not_show_stays_unknown() {
+        // No peer in the log, and the client substituted: where it went is unknown.
+        let mut p = pending("227 Entering Passive Mode (10,0,0,5,195,80).");
+        p.substituted = true;
+        p.cmd = Some(ex("LIST", &["425 Can't open data connection."]));
+        let Flushed::Transfer {
+            transfer,
+            unknown_outcome,
+            ..
+        } = flush(p, None, true)
+        else {
+            panic!("a transfer")
+        };
+        assert!(unknown_outcome);
+        let data = transfer.data.expect("data");
+        assert_eq!(data.attempt.addr, UNKNOWN_ADDR);
+        assert!(matches!(data.attempt.outcome, ConnectOutcome::Error(ref e) if e.contains("not shown")));
+    }
+
+    #[test]
+    fn a_150_means_the_server_had_the_data_connection() {
+        let mut p = pending("227 Entering Passive Mode (203,0,113,10,195,80).");
+        p.cmd = Some(ex("LIST", &["150 Here comes the listing.", "226 Done."]));
+        let Flushed::Transfer { transfer, .. } = flush(p, None, false) else {
+            panic!("a transfer")
+        };
+        assert_eq!(
+            transfer.data.expect("data").attempt.outcome,
+            ConnectOutcome::Connected
+        );
+        assert_eq!(transfer.completion.expect("226").code, 226);
+    }
+
+    #[test]
+    fn empty_folder_is_not_a_failure() {
+        let r = parse_all(b"550 No files found\r\n", Limits::default())
+            .remove(0)
+            .expect("a reply");
+        assert!(no_such_file(&r));
+    }
+}
