@@ -50,6 +50,9 @@ pub enum Code {
     TlsDataCertChanged,
     TlsDataNoCloseNotify,
     DataPortsOnDemand,
+    ActiveModeOk,
+    ActiveModeBlocked,
+    PortRefused,
 }
 
 impl Code {
@@ -88,11 +91,40 @@ impl Code {
             Code::TlsCertUntrusted => "TLS_CERT_UNTRUSTED",
             Code::PasvRewrittenInTransit => "PASV_REWRITTEN_IN_TRANSIT",
             Code::DataPortsOnDemand => "DATA_PORTS_ON_DEMAND",
+            Code::ActiveModeOk => "ACTIVE_MODE_OK",
+            Code::ActiveModeBlocked => "ACTIVE_MODE_BLOCKED",
+            Code::PortRefused => "PORT_REFUSED",
             Code::SubstitutedAddressTimedOut => "SUBSTITUTED_ADDRESS_TIMED_OUT",
             Code::EpsvFallbackToPasv => "EPSV_FALLBACK_TO_PASV",
             Code::TlsSessionReuseRefused => "TLS_SESSION_REUSE_REFUSED",
             Code::TlsDataCertChanged => "TLS_DATA_CERT_CHANGED",
             Code::TlsDataNoCloseNotify => "TLS_DATA_NO_CLOSE_NOTIFY",
+        }
+    }
+}
+
+impl Code {
+    /// Where a finding stands in the chain of causes, for ordering findings of one
+    /// severity so that the root cause comes first: the session itself (no connection,
+    /// no login), then the advertised address, the path to the data port, the transfer,
+    /// TLS, and last the interruptions that are mostly symptoms of the above.
+    pub fn cause_rank(self) -> u8 {
+        use Code::*;
+        match self {
+            DnsFailed | ConnectFailed | ServerUnavailable | LoginFailed => 0,
+            PasvAddressPrivate | PasvAddressUnspecified | PasvAddressMismatch
+            | PasvAddressUnexpected | PasvAddressIsClient | CheckedFromSameNat
+            | PasvRewrittenInTransit => 1,
+            PasvUnsupported | EpsvUnsupported | ReplyMalformed | ReplyNonstandard
+            | PasvPortOutOfRange | PortRefused => 2,
+            DataPortFiltered | DataPortRefused | DataRangePartial | SubstitutedAddressTimedOut
+            | ActiveModeBlocked | DataPortsOnDemand => 3,
+            DataTransferFailed => 4,
+            TlsNotOffered | TlsHandshakeFailed | TlsDataRefused | TlsSessionReuseRequired
+            | TlsSessionReuseRefused | TlsCertExpired | TlsCertExpiring | TlsCertNameMismatch
+            | TlsCertUntrusted | TlsDataCertChanged | TlsDataNoCloseNotify => 5,
+            SessionInterrupted => 6,
+            CleartextLogin | EpsvFallbackToPasv | DataPathOk | ActiveModeOk => 7,
         }
     }
 }
@@ -202,6 +234,11 @@ impl Code {
                 "directory listings and transfers open at once instead of hanging and timing out."
             }
             Code::DataTransferFailed => "listings and transfers complete.",
+            Code::ActiveModeBlocked | Code::PortRefused => {
+                "transfers work in passive mode, or in active mode once the client accepts \
+                 the server's connection."
+            }
+            Code::ActiveModeOk => "nothing changes: active mode already works.",
             Code::DataPathOk => "nothing changes: this already works.",
             Code::CheckedFromSameNat => {
                 "a check from outside the server's network shows what customers see."

@@ -22,9 +22,11 @@ pub const PASSWORD_MASK: &str = "********";
 /// the analysis compares nothing with it. Port 0 is never a real peer's.
 pub const UNKNOWN_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
 
-/// Whether an address is the stand-in for one the log does not show.
+/// Whether an address is the stand-in for one the log does not show (its port may be
+/// known: a data connection to the advertised port at an address the log does not name).
+/// No check connects to, or is connected from, the unspecified address.
 pub fn is_unknown(addr: SocketAddr) -> bool {
-    addr == UNKNOWN_ADDR
+    addr.ip().is_unspecified()
 }
 
 /// An address for people: the address, or "not in the log".

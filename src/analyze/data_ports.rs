@@ -48,7 +48,8 @@ fn peer_attempts(s: &ServerSession) -> Vec<(u16, &ConnectOutcome, bool)> {
         .map(|p| (p, true));
     samples
         .chain(transfers)
-        .filter(|(p, _)| p.attempt.addr.ip() == peer)
+        // A client log without the server's address: the client's own data connections.
+        .filter(|(p, _)| p.attempt.addr.ip() == peer || s.known_peer().is_none())
         .filter(|(p, _)| !matches!(p.attempt.outcome, ConnectOutcome::Skipped(_)))
         .map(|(p, transfer)| (p.attempt.addr.port(), &p.attempt.outcome, transfer))
         .collect()
@@ -111,7 +112,10 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             && !older_answered
             && !transfers.is_empty()
             && transfers.iter().all(|o| **o == ConnectOutcome::Connected);
-        let peer = s.peer();
+        let peer = s.known_peer().map_or_else(
+            || "the server (address not in the log)".to_string(),
+            |ip| ip.to_string(),
+        );
         let timeout_s = t.settings.timeout_us as f64 / 1e6;
         if transfer_rejected && !any_connected {
             let mut evidence: Vec<String> = attempts

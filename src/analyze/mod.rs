@@ -3,6 +3,7 @@
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod active_mode;
 mod cleartext_login;
 mod client_vantage;
 mod clients;
@@ -64,6 +65,7 @@ const RULES: &[Rule] = &[
     reply_nonstandard::check,
     data_ports::check,
     data_transfer::check,
+    active_mode::check,
     substituted_address_timed_out::check,
     tls_session_reuse_refused::check,
     epsv_fallback_to_pasv::check,
@@ -82,7 +84,8 @@ pub fn analyze(transcript: &Transcript) -> Vec<Finding> {
     for rule in RULES {
         rule(transcript, &mut out);
     }
-    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    // Worst first; within a severity the root cause before its symptoms.
+    out.sort_by_key(|f| (std::cmp::Reverse(f.severity), f.code.cause_rank()));
     out
 }
 
@@ -221,6 +224,40 @@ fn pasv_severity(s: &ServerSession, usual: Severity) -> Severity {
     } else {
         usual
     }
+}
+
+/// A client log's data connections that used a PASV reply naming `ip` and failed (refused,
+/// timed out, unreachable): an observed failure of that address. The live check never
+/// contacts a foreign address by default, so it finds none there.
+fn failed_at_advertised(t: &Transcript, s: &ServerSession, ip: IpAddr) -> Vec<String> {
+    use crate::transcript::ConnectOutcome as O;
+    if t.client_log.is_none() {
+        return Vec::new();
+    }
+    s.transfers
+        .iter()
+        .filter(|tr| tr.passive.advertised.as_ref().and_then(|a| a.address) == Some(ip))
+        .filter_map(|tr| tr.data.as_ref())
+        .filter(|d| d.via == crate::transcript::Via::Advertised || d.attempt.addr.ip() == ip)
+        .filter(|d| matches!(d.attempt.outcome, O::Refused | O::TimedOut | O::Unreachable(_)))
+        .map(|d| {
+            format!(
+                "the client's data connection to {ip} port {}: {}",
+                d.attempt.addr.port(),
+                d.attempt.outcome.label()
+            )
+        })
+        .collect()
+}
+
+/// Whether the client gave up on passive mode after a PASV naming `ip`: its next mode
+/// command was PORT/EPRT (FileZilla falls back to active mode on a reply it cannot use).
+fn abandoned_after(s: &ServerSession, ip: IpAddr) -> bool {
+    let named = s
+        .samples
+        .iter()
+        .any(|x| x.advertised.as_ref().and_then(|a| a.address) == Some(ip));
+    named && s.transfers.is_empty() && !s.active.is_empty()
 }
 
 /// What the test connections to an address showed, for evidence: each attempt, and each

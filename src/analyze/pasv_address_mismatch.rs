@@ -11,7 +11,8 @@ use crate::transcript::{ConnectOutcome, Phase, Transcript};
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     let dns = t.dns_addresses();
     for s in &t.servers {
-        let peer = s.peer();
+        // Without the server's address (a client log) there is nothing to compare with.
+        let Some(peer) = s.known_peer() else { continue };
         for (ip, reply) in distinct_advertised(s) {
             if ip == peer || ip.is_unspecified() || unreachable_class(ip, peer).is_some() {
                 continue;

@@ -2,18 +2,42 @@
 //! loopback, link-local, ULA) that the client, talking to it from elsewhere, cannot reach.
 //! The classic NAT mistake: the server does not know its public address.
 
-use super::{address_fix, clients, distinct_advertised, probe_summary, unreachable_class};
+use super::{
+    address_fix, clients, distinct_advertised, failed_at_advertised, probe_summary,
+    unreachable_class,
+};
 use crate::finding::{Code, Finding, Severity};
-use crate::proto::AddressClass;
+use crate::proto::{AddressClass, classify_effective};
 use crate::transcript::{Phase, Transcript};
+
+/// Whether a data connection to the address opened.
+fn reached(s: &crate::transcript::ServerSession, ip: std::net::IpAddr) -> bool {
+    s.transfers.iter().filter_map(|t| t.data.as_ref()).any(|p| {
+        p.attempt.addr.ip() == ip
+            && p.attempt.outcome == crate::transcript::ConnectOutcome::Connected
+    })
+}
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     for s in &t.servers {
-        let peer = s.peer();
+        // Without the server's address (a client log) the class cannot be compared.
+        let Some(peer) = s.known_peer() else { continue };
         for (ip, reply) in distinct_advertised(s) {
-            let Some(class) = unreachable_class(ip, peer) else {
+            let failed = failed_at_advertised(t, s, ip);
+            // A private address of another network than the peer's (a container bridge
+            // behind a LAN address) that the client's data connection could not reach.
+            let other_network = (ip != peer
+                && !failed.is_empty()
+                && classify_effective(ip) == classify_effective(peer))
+            .then(|| classify_effective(ip));
+            let Some(class) = unreachable_class(ip, peer).or(other_network) else {
                 continue;
             };
+            // A client log whose client reached the address is on the server's network:
+            // the address works for it, and the log shows nothing about other clients.
+            if t.client_log.is_some() && reached(s, ip) {
+                continue;
+            }
             let mut evidence = vec![
                 format!("reply: {reply}"),
                 format!("advertised {ip}: {}", class.describe()),
@@ -23,10 +47,16 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 ),
             ];
             evidence.extend(probe_summary(s, ip));
+            let severity = if failed.is_empty() {
+                super::pasv_severity(s, Severity::Warning)
+            } else {
+                Severity::Critical
+            };
+            evidence.extend(failed);
             let (remedy, fix) = address_fix(t, s, ip);
             out.push(Finding {
                 code: Code::PasvAddressPrivate,
-                severity: super::pasv_severity(s, Severity::Warning),
+                severity,
                 phase: Phase::Pasv,
                 server: Some(s.server),
                 title: format!(

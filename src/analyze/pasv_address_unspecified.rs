@@ -1,18 +1,26 @@
 //! PASV_ADDRESS_UNSPECIFIED: the server advertises 0.0.0.0: it does not know which address
 //! to give (vsftpd on an unmapped IPv6 socket with pasv_address set does this).
 
-use super::{address_fix, clients, distinct_advertised};
+use super::{abandoned_after, address_fix, clients, distinct_advertised, failed_at_advertised};
 use crate::finding::{Code, Finding, Severity};
 use crate::proto::AddressClass;
 use crate::transcript::{Phase, Transcript};
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     for s in &t.servers {
-        let peer = s.peer();
         for (ip, reply) in distinct_advertised(s) {
             if !ip.is_unspecified() {
                 continue;
             }
+            // An observed failure makes it critical: the client used the address and its
+            // data connection failed, or it gave up on passive mode for it.
+            let failed = failed_at_advertised(t, s, ip);
+            let abandoned = abandoned_after(s, ip);
+            let severity = if !failed.is_empty() || abandoned {
+                Severity::Critical
+            } else {
+                super::pasv_severity(s, Severity::Warning)
+            };
             let (remedy, mut fix) = address_fix(t, s, ip);
             fix.push(
                 "vsftpd advertises 0,0,0,0 with listen_ipv6=YES and pasv_address set: run one \
@@ -22,14 +30,18 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             );
             out.push(Finding {
                 code: Code::PasvAddressUnspecified,
-                severity: super::pasv_severity(s, Severity::Warning),
+                severity,
                 phase: Phase::Pasv,
                 server: Some(s.server),
                 title: format!("PASV advertises {ip} instead of a real address"),
-                evidence: vec![
-                    format!("reply: {reply}"),
-                    format!("control connection peer {peer}"),
-                ],
+                evidence: [format!("reply: {reply}")]
+                    .into_iter()
+                    .chain(s.known_peer().map(|p| format!("control connection peer {p}")))
+                    .chain(failed)
+                    .chain(abandoned.then(|| {
+                        "the client gave up on passive mode and sent PORT".to_string()
+                    }))
+                    .collect(),
                 impact: clients::impact_of_foreign_address(AddressClass::Unspecified),
                 remedy,
                 fix,

@@ -22,9 +22,19 @@ fn arg_of<'a>(text: &'a str, verb: &str) -> Option<&'a str> {
     v.eq_ignore_ascii_case(verb).then(|| arg.trim())
 }
 
+/// Whether a value is a redaction the user already made (`XXXX`, `****`, `###`,
+/// `<password>`): it is no secret, and replacing it elsewhere would rewrite other
+/// redactions (a 227 redacted as `(XXXXXXXX)`).
+fn already_redacted(s: &str) -> bool {
+    let first = s.chars().next().unwrap_or('*');
+    (s.chars().all(|c| c == first) && "*xX#._-?".contains(first))
+        || (s.starts_with('<') && s.ends_with('>'))
+        || (s.starts_with('[') && s.ends_with(']'))
+}
+
 fn push(list: &mut Vec<String>, s: &str) {
     let s = s.trim().to_string();
-    if !s.is_empty() && !s.chars().all(|c| c == '*') && !list.contains(&s) {
+    if !s.is_empty() && !already_redacted(&s) && !list.contains(&s) {
         list.push(s);
     }
 }
@@ -123,6 +133,29 @@ fn redact_urls(text: &str, keep_user: bool) -> String {
     out
 }
 
+/// What is left of a passive reply whose address the user redacted (`(XXX,XX,195,80)`,
+/// `(_,_,_,_,195,158)`, `(nnn,nnn,nnn,nnn,224,153)`, `(XXXXXXXXX)`, `<ip.39.34>`):
+/// `Some(port)` when the port bytes survived, `Some(None)` when they did not, and `None`
+/// when the reply is no redaction (digits only: a genuinely malformed reply).
+pub fn redacted_passive(text: &str) -> Option<Option<u16>> {
+    let open = text.find(['(', '<'])?;
+    let close = text[open..].find([')', '>']).map_or(text.len(), |c| open + c);
+    let inner = text[open + 1..close].trim();
+    let signs = inner
+        .chars()
+        .any(|c| c.is_alphabetic() || "*#_?".contains(c) || inner.contains(".."));
+    if inner.is_empty() || !signs {
+        return None;
+    }
+    let fields: Vec<&str> = inner.split([',', '.']).map(str::trim).collect();
+    let byte = |f: &str| f.parse::<u8>().ok().map(u16::from);
+    let port = match fields.as_slice() {
+        [.., hi, lo] if fields.len() >= 3 => byte(hi).zip(byte(lo)).map(|(h, l)| h * 256 + l),
+        _ => None,
+    };
+    Some(port.filter(|p| *p != 0))
+}
+
 /// The text with every secret replaced.
 pub fn text(text: &str, secrets: &Secrets, keep_user: bool) -> String {
     let mut t = redact_urls(text, keep_user);
@@ -178,6 +211,26 @@ pub fn items(items: Vec<Item>, secrets: &Secrets, keep_user: bool) -> Vec<Item> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redacted_passive_replies_keep_their_port() {
+        let cases = [
+            ("227 Entering Passive Mode (XXX,XX,4X,12,195,80).", Some(Some(50000))),
+            ("227 Entering Passive Mode (_,_,_,_,195,158)", Some(Some(50078))),
+            ("227 Entering Passive Mode (nnn,nnn,nnn,nnn,224,153).", Some(Some(57497))),
+            ("227 Entering Passive Mode (xxxx,183,172)", Some(Some(47020))),
+            ("227 Entering Passive Mode (XXXXXXXXX)", Some(None)),
+            ("227 Entering Passive Mode (...)", Some(None)),
+            ("227 Rntering Passive Mode <ip.39.34>.", Some(Some(10018))),
+            ("227 Entering Passive Mode (256,0,0,1,195,80).", None),
+            ("227 Entering Passive Mode (10,0,0,5,195,80).", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(redacted_passive(text), want, "{text}");
+        }
+        assert!(already_redacted("XXXXXXX"));
+        assert!(!already_redacted("fixture-Secret-9"));
+    }
 
     fn item(kind: Kind) -> Item {
         Item {

@@ -7,10 +7,11 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::reader::Ex;
+use super::redact::redacted_passive;
 use crate::knowledge::clients::filezilla_unroutable;
 use crate::proto::{PassiveKind, Reply};
 use crate::transcript::{
-    Attempt, ConnectOutcome, DataTls, Exchange, PassiveSample, PortProbe, ReplyRecord,
+    Advertised, Attempt, ConnectOutcome, DataTls, Exchange, PassiveSample, PortProbe, ReplyRecord,
     TlsHandshake, Transfer, UNKNOWN_ADDR, Via,
 };
 
@@ -128,9 +129,29 @@ pub fn final_exchange(ex: &Ex) -> Exchange {
     }
 }
 
+/// The passive command's sample. A reply whose address the user redacted is no
+/// malformed reply: what is left of it (the port, usually) is kept, flagged
+/// `address_redacted`.
 pub fn sample(ex: &Ex, kind: PassiveKind) -> PassiveSample {
-    PassiveSample::decoded(kind, final_exchange(ex), ex.last())
+    let mut s = PassiveSample::decoded(kind, final_exchange(ex), ex.last());
+    if s.decode_error.is_some()
+        && let Some(reply) = ex.last()
+        && let Some(port) = redacted_passive(&reply.to_lossy_string())
+    {
+        s.decode_error = None;
+        s.advertised = port.map(|port| Advertised {
+            kind,
+            address: None,
+            port,
+            flags: vec![REDACTED.to_string()],
+            parse_failures: Vec::new(),
+        });
+    }
+    s
 }
+
+/// The flag on a passive reply whose address the user redacted.
+pub const REDACTED: &str = "address_redacted";
 
 /// A reply that says the file or folder is not there (an empty folder's `550 No files
 /// found`): a file-system answer, not a data-path failure.
@@ -184,7 +205,9 @@ pub fn flush(mut p: Pending, peer: Option<IpAddr>, substitutes: bool) -> Flushed
         Some(a) => a,
         None => match (to_peer, p.used.or(peer), advertised, &adv) {
             (true, Some(ip), _, Some(a)) => SocketAddr::new(ip, a.port),
-            (false, _, Some(ip), Some(a)) => SocketAddr::new(ip, a.port),
+            (false, _, Some(ip), Some(a)) if !ip.is_unspecified() => SocketAddr::new(ip, a.port),
+            // Where it went is not in the log; the port is the advertised one.
+            (_, _, _, Some(a)) => SocketAddr::new(UNKNOWN_ADDR.ip(), a.port),
             _ => UNKNOWN_ADDR,
         },
     };

@@ -60,10 +60,13 @@ impl Report<'_> {
             .map(|f| format!(": {} ({})", f.title, f.code))
             .unwrap_or_default();
         match self.verdict {
-            Verdict::Ok => format!(
+            Verdict::Ok if self.findings.iter().any(|f| f.code == Code::DataPathOk) => format!(
                 "OK: passive mode works ({} server address(es) checked)",
                 self.transcript.servers.len()
             ),
+            // No passive transfer was seen (an active-mode log, a fragment): say no more.
+            Verdict::Ok => "OK: no problem in what was seen; no passive transfer was seen"
+                .to_string(),
             Verdict::Unknown => format!("UNKNOWN: nothing could be checked{worst}"),
             v => format!(
                 "{}: {} critical, {} warning{worst}",

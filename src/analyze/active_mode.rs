@@ -1,0 +1,117 @@
+//! Active mode (PORT/EPRT), as a client's log shows it: PORT_REFUSED (the server refused
+//! the PORT command: `500 Illegal PORT command`, `425 Security: Bad IP`, "not yours"),
+//! ACTIVE_MODE_BLOCKED (the server accepted PORT but could not connect back: 425, or
+//! no data ever came), ACTIVE_MODE_OK (an active transfer completed). An active-mode
+//! session says nothing about passive mode, and no finding here claims it does.
+
+use crate::finding::{Code, Finding, Severity};
+use crate::transcript::{ActiveTransfer, Phase, ServerSession, Transcript};
+
+const USE_PASSIVE: &str = "Use passive mode, which needs no connection back to the client: \
+    `ftp -p` or the `passive` command in the ftp client (Windows ftp.exe has no passive mode: \
+    use another client), Transfer mode: Passive in FileZilla and WinSCP.";
+
+fn code_of(a: &ActiveTransfer) -> Option<u16> {
+    a.port.reply.as_ref().map(|r| r.code)
+}
+
+fn text(a: &ActiveTransfer) -> Vec<String> {
+    let mut e = vec![format!(
+        "{} -> {}",
+        a.port.command,
+        a.port
+            .reply
+            .as_ref()
+            .map_or("(no reply in the log)", |r| r.text.as_str())
+    )];
+    if let (Some(c), Some(done)) = (&a.command, &a.completion) {
+        e.push(format!("{} -> {}", c.command, done.text));
+    } else if let Some(done) = &a.completion {
+        e.push(format!("then: {}", done.text));
+    }
+    e
+}
+
+/// Whether some passive transfer of the session worked: then active mode failing is a
+/// warning, not a broken session.
+fn passive_works(s: &ServerSession) -> bool {
+    s.transfers
+        .iter()
+        .any(|t| t.completion.as_ref().is_some_and(|c| c.code / 100 == 2))
+}
+
+pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
+    for s in &t.servers {
+        let severity = if passive_works(s) {
+            Severity::Warning
+        } else {
+            Severity::Critical
+        };
+        let refused: Vec<&ActiveTransfer> = s
+            .active
+            .iter()
+            .filter(|a| code_of(a).is_some_and(|c| c >= 400))
+            .collect();
+        let blocked: Vec<&ActiveTransfer> = s
+            .active
+            .iter()
+            .filter(|a| {
+                code_of(a).is_some_and(|c| c / 100 == 2)
+                    && a.completion.as_ref().is_some_and(|c| c.code / 100 >= 4)
+            })
+            .collect();
+        let worked = s.active.iter().any(|a| {
+            code_of(a).is_some_and(|c| c / 100 == 2)
+                && a.completion.as_ref().is_some_and(|c| c.code / 100 == 2)
+        });
+        if let Some(first) = refused.first() {
+            out.push(Finding {
+                code: Code::PortRefused,
+                severity,
+                phase: Phase::Data,
+                server: Some(s.server),
+                title: "the server refused the client's PORT command (active mode)".to_string(),
+                evidence: text(first),
+                impact: "Active-mode transfers fail for this client: the server will not \
+                         connect to the address the client gave (it is not the address the \
+                         server sees the client at, e.g. behind NAT, or the server forbids \
+                         active mode)."
+                    .to_string(),
+                remedy: USE_PASSIVE.to_string(),
+                fix: Vec::new(),
+            });
+        }
+        if let Some(first) = blocked.first() {
+            out.push(Finding {
+                code: Code::ActiveModeBlocked,
+                severity,
+                phase: Phase::Data,
+                server: Some(s.server),
+                title: "in active mode the server could not connect back to the client"
+                    .to_string(),
+                evidence: text(first),
+                impact: "Active-mode transfers fail: the connection from the server to the \
+                         client is blocked, by the client's firewall or NAT router (most \
+                         often) or by the server's outbound firewall."
+                    .to_string(),
+                remedy: USE_PASSIVE.to_string(),
+                fix: Vec::new(),
+            });
+        }
+        if worked && refused.is_empty() && blocked.is_empty() {
+            out.push(Finding {
+                code: Code::ActiveModeOk,
+                severity: Severity::Ok,
+                phase: Phase::Data,
+                server: Some(s.server),
+                title: "an active-mode transfer completed".to_string(),
+                evidence: s.active.iter().flat_map(text).take(4).collect(),
+                impact: "Active mode works from this client. The log shows nothing about \
+                         passive mode."
+                    .to_string(),
+                remedy: String::new(),
+                fix: Vec::new(),
+            });
+        }
+    }
+}
