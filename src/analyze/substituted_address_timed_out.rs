@@ -22,23 +22,34 @@ pub(super) fn client_name(log: &ClientLog) -> String {
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     let Some(log) = &t.client_log else { return };
     for (index, s) in t.servers.iter().enumerate() {
-        let peer = s.peer();
+        let peer = s.known_peer();
         let mut evidence = Vec::new();
         let mut ports = Vec::new();
         for tr in &s.transfers {
-            let Some(adv) = &tr.passive.advertised else {
+            // The advertised address, when the log shows the reply (FileZilla at its
+            // default level only says it substituted one).
+            let advertised = tr.passive.advertised.as_ref().and_then(|a| a.address);
+            let unanswered = tr.passive.exchange.reply.is_none();
+            // An unanswered PASV is known only from the client's substitution message.
+            let said = log.messages.iter().any(|m| {
+                m.server == index && m.text.to_ascii_lowercase().contains("instead")
+            });
+            if tr.passive.command != crate::proto::PassiveKind::Pasv
+                || (advertised.is_none() && !(unanswered && said))
+            {
                 continue;
-            };
-            let Some(advertised) = adv.address else {
-                continue;
-            };
+            }
             let Some(data) = &tr.data else { continue };
-            if advertised == peer
+            if (advertised.is_some() && advertised == peer)
                 || data.via != Via::ControlPeer
                 || data.attempt.outcome != ConnectOutcome::TimedOut
             {
                 continue;
             }
+            let advertised = advertised.map_or_else(
+                || "the PASV address (not in the log)".to_string(),
+                |a| a.to_string(),
+            );
             let reply = tr
                 .passive
                 .exchange
@@ -48,9 +59,11 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             evidence.push(format!("reply: {reply}"));
             evidence.push(format!(
                 "the client ignored {advertised} and connected to {}: timed out",
-                data.attempt.addr
+                crate::transcript::show_addr(data.attempt.addr)
             ));
-            ports.push(data.attempt.addr.port());
+            if data.attempt.addr.port() != 0 {
+                ports.push(data.attempt.addr.port());
+            }
         }
         if evidence.is_empty() {
             continue;
@@ -68,20 +81,29 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         );
         evidence.dedup();
         let who = client_name(log);
-        let (low, high) = match (t.settings.expect_range, passive_range(s)) {
-            (Some(r), _) => r,
-            (None, Some(r)) => (r.low, r.high),
-            (None, None) => {
-                let low = ports.iter().copied().min().unwrap_or(0);
-                (low, ports.iter().copied().max().unwrap_or(low))
-            }
+        let range = match (t.settings.expect_range, passive_range(s)) {
+            (Some(r), _) => Some(r),
+            (None, Some(r)) => Some((r.low, r.high)),
+            (None, None) => ports
+                .iter()
+                .copied()
+                .min()
+                .zip(ports.iter().copied().max()),
         };
-        let mut fix = crate::knowledge::servers::firewall_rules(low, high);
-        fix.extend(crate::knowledge::servers::port_range_setting(
-            crate::knowledge::servers::fingerprint(s).product,
-            low,
-            high,
-        ));
+        let mut fix = Vec::new();
+        if let Some((low, high)) = range {
+            fix.extend(crate::knowledge::servers::firewall_rules(low, high));
+            fix.extend(crate::knowledge::servers::port_range_setting(
+                crate::knowledge::servers::fingerprint(s).product,
+                low,
+                high,
+            ));
+        }
+        let ports_text = range.map_or_else(
+            || "the server's whole passive port range (the log shows no port)".to_string(),
+            |(low, high)| format!("TCP {low}-{high}"),
+        );
+        let peer = peer.map_or_else(|| "the server's address".to_string(), |p| p.to_string());
         out.push(Finding {
             code: Code::SubstitutedAddressTimedOut,
             severity: Severity::Critical,
@@ -98,7 +120,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                  make listings work, for this client or any other."
             ),
             remedy: format!(
-                "Open (and on a NAT router, forward) TCP {low}-{high} to the server, keep the \
+                "Open (and on a NAT router, forward) {ports_text} to the server, keep the \
                  server's passive ports inside that range, then fix the advertised address too."
             ),
             fix,

@@ -36,6 +36,8 @@ pub struct Built {
     pub replies: usize,
     /// Commands sent (as the log shows them).
     pub commands: usize,
+    /// Messages only an FTP client writes.
+    pub signals: usize,
 }
 
 /// What the sessions add up to, for the transcript's header and `client_log.unknown`.
@@ -195,6 +197,7 @@ pub fn build(items: &[Item], ctx: &Context<'_>) -> Built {
         transcript,
         replies: r.replies,
         commands: r.commands,
+        signals: r.signals,
     }
 }
 

@@ -156,14 +156,15 @@ pub fn unmark(line: &str) -> String {
         body = rest;
     }
     t = body;
-    for mark in ["**", "__", "`"] {
-        if let Some(rest) = t.strip_prefix(mark) {
-            t = rest;
-        }
-        if let Some(rest) = t.strip_suffix(mark) {
-            t = rest;
+    // Bold wraps a whole line (lftp's own `**** ` mark must survive); a backtick may
+    // open a paste on its first line and close it on its last.
+    for mark in ["**", "__"] {
+        if let Some(inner) = t.strip_prefix(mark).and_then(|r| r.strip_suffix(mark)) {
+            t = inner;
         }
     }
+    t = t.strip_prefix('`').unwrap_or(t);
+    t = t.strip_suffix('`').unwrap_or(t);
     if let Some(inner) = t.strip_prefix('_').and_then(|r| r.strip_suffix('_')) {
         t = inner;
     }
@@ -265,6 +266,7 @@ mod tests {
         assert_eq!(unmark("```git ftp catchup -vv"), "git ftp catchup -vv");
         assert_eq!(unmark("curl: (7) refused```"), "curl: (7) refused");
         assert_eq!(unmark("&gt; PASV"), "> PASV");
+        assert_eq!(unmark("**** Timeout - reconnecting"), "**** Timeout - reconnecting");
         assert_eq!(quote_depths(&nested.lines), vec![0, 1, 2]);
     }
 

@@ -310,7 +310,15 @@ fn signal_step(out: &mut Lowered, st: &mut State, sig: &Signal, i: usize) {
             None if st.tls_starting || !st.tls => st.tls_failure = Some(text.clone()),
             None => st.closed_at = Some(i),
         },
-        Signal::Timeout(secs) => {
+        Signal::DataTimeout(secs) if pending.is_none() => {
+            out.timeouts.extend(secs);
+            // The client names a data connection the log shows nothing else of.
+            let mut p = Pending::new(PassiveSample::unanswered("PASV"), None);
+            p.outcome = Some(ConnectOutcome::TimedOut);
+            out.take_pending(st, None, false);
+            st.pending = Some(p);
+        }
+        Signal::Timeout(secs) | Signal::DataTimeout(secs) => {
             out.timeouts.extend(secs);
             match pending {
                 Some(p) => {

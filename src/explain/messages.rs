@@ -39,6 +39,9 @@ pub enum Signal {
     },
     /// Something timed out, after this many seconds when said.
     Timeout(Option<f64>),
+    /// The client says its data connection timed out (WinSCP's "Timeout detected. (data
+    /// connection)", node-ftp's "Timed out while making data connection").
+    DataTimeout(Option<f64>),
     /// A connection was refused.
     Refused,
     /// No route to the host, or the network is unreachable (an ICMP error).
@@ -276,6 +279,9 @@ pub fn interpret(text: &str) -> Option<Signal> {
     .iter()
     .any(|w| lower.contains(w));
     if timed_out {
+        if lower.contains("data connection") && !lower.contains("control connection") {
+            return Some(Signal::DataTimeout(seconds_in(&lower)));
+        }
         return Some(Signal::Timeout(seconds_in(&lower)));
     }
     if lower.contains("connection refused")

@@ -367,7 +367,10 @@ pub fn explain(bytes: &[u8], opts: &Options) -> Result<Explained, ExplainError> 
             && s.server.port() != 22
             && format != Format::Bare
     });
-    if built.replies == 0 && !connect_failure {
+    // A log of an FTP client's own messages (FileZilla at its default level, a WinSCP
+    // error box) tells a story without replies.
+    let client_story = built.signals >= 2 || (built.signals >= 1 && built.commands > 0);
+    if built.replies == 0 && !connect_failure && !client_story {
         let why = match (skipped.first(), foreign(&lines)) {
             (Some(s), _) => format!("it holds {} and no FTP session", s.what),
             (None, Some(what)) => what.to_string(),
@@ -381,6 +384,7 @@ pub fn explain(bytes: &[u8], opts: &Options) -> Result<Explained, ExplainError> 
     }
     if built.commands == 0
         && built.replies < 2
+        && !client_story
         && built
             .transcript
             .servers

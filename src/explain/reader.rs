@@ -180,6 +180,9 @@ pub struct Reader {
     pub replies: usize,
     /// Commands sent (as the log shows them).
     pub commands: usize,
+    /// Client messages that only an FTP client writes (a substituted address, a data
+    /// connection, a failed listing).
+    pub signals: usize,
 }
 
 impl Reader {
@@ -354,6 +357,7 @@ impl Reader {
                 Some(
                     Signal::Substituted { .. }
                         | Signal::Timeout(_)
+                        | Signal::DataTimeout(_)
                         | Signal::Refused
                         | Signal::Unreachable(_)
                         | Signal::Closed
@@ -375,6 +379,19 @@ impl Reader {
         });
         if keep {
             self.keep_message(no, text);
+        }
+        if matches!(
+            signal,
+            Some(
+                Signal::Substituted { .. }
+                    | Signal::DataConnecting(_)
+                    | Signal::DataConnected
+                    | Signal::EpsvDisabled
+                    | Signal::TransferFailed
+                    | Signal::DataTimeout(_)
+            )
+        ) {
+            self.signals += 1;
         }
         let Some(signal) = signal else { return };
         match signal {
