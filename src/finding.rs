@@ -112,17 +112,33 @@ impl Code {
         use Code::*;
         match self {
             DnsFailed | ConnectFailed | ServerUnavailable | LoginFailed => 0,
-            PasvAddressPrivate | PasvAddressUnspecified | PasvAddressMismatch
-            | PasvAddressUnexpected | PasvAddressIsClient | CheckedFromSameNat
+            PasvAddressPrivate
+            | PasvAddressUnspecified
+            | PasvAddressMismatch
+            | PasvAddressUnexpected
+            | PasvAddressIsClient
+            | CheckedFromSameNat
             | PasvRewrittenInTransit => 1,
             PasvUnsupported | EpsvUnsupported | ReplyMalformed | ReplyNonstandard
             | PasvPortOutOfRange | PortRefused => 2,
-            DataPortFiltered | DataPortRefused | DataRangePartial | SubstitutedAddressTimedOut
-            | ActiveModeBlocked | DataPortsOnDemand => 3,
+            DataPortFiltered
+            | DataPortRefused
+            | DataRangePartial
+            | SubstitutedAddressTimedOut
+            | ActiveModeBlocked
+            | DataPortsOnDemand => 3,
             DataTransferFailed => 4,
-            TlsNotOffered | TlsHandshakeFailed | TlsDataRefused | TlsSessionReuseRequired
-            | TlsSessionReuseRefused | TlsCertExpired | TlsCertExpiring | TlsCertNameMismatch
-            | TlsCertUntrusted | TlsDataCertChanged | TlsDataNoCloseNotify => 5,
+            TlsNotOffered
+            | TlsHandshakeFailed
+            | TlsDataRefused
+            | TlsSessionReuseRequired
+            | TlsSessionReuseRefused
+            | TlsCertExpired
+            | TlsCertExpiring
+            | TlsCertNameMismatch
+            | TlsCertUntrusted
+            | TlsDataCertChanged
+            | TlsDataNoCloseNotify => 5,
             SessionInterrupted => 6,
             CleartextLogin | EpsvFallbackToPasv | DataPathOk | ActiveModeOk => 7,
         }

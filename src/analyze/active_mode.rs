@@ -87,8 +87,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 severity,
                 phase: Phase::Data,
                 server: Some(s.server),
-                title: "in active mode the server could not connect back to the client"
-                    .to_string(),
+                title: "in active mode the server could not connect back to the client".to_string(),
                 evidence: text(first),
                 impact: "Active-mode transfers fail: the connection from the server to the \
                          client is blocked, by the client's firewall or NAT router (most \

@@ -48,8 +48,13 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             title: format!("the password for {} was sent unencrypted", login.user),
             evidence: vec![if offers_tls {
                 "the server offers AUTH TLS (FEAT), but the session did not use it".to_string()
-            } else {
+            } else if s.feat.as_ref().and_then(|f| f.reply.as_ref()).is_some() {
                 "the server does not offer AUTH TLS in its FEAT reply".to_string()
+            } else {
+                // No FEAT reply seen (a client log without one): say only what was seen.
+                "PASS was sent before any AUTH TLS; whether the server offers TLS is not \
+                 known (no FEAT reply seen)"
+                    .to_string()
             }],
             impact: "Anyone on the path can read the password.".to_string(),
             remedy: "Enable FTPS on the server (vsftpd ssl_enable=YES, ProFTPD mod_tls, \

@@ -239,7 +239,12 @@ fn failed_at_advertised(t: &Transcript, s: &ServerSession, ip: IpAddr) -> Vec<St
         .filter(|tr| tr.passive.advertised.as_ref().and_then(|a| a.address) == Some(ip))
         .filter_map(|tr| tr.data.as_ref())
         .filter(|d| d.via == crate::transcript::Via::Advertised || d.attempt.addr.ip() == ip)
-        .filter(|d| matches!(d.attempt.outcome, O::Refused | O::TimedOut | O::Unreachable(_)))
+        .filter(|d| {
+            matches!(
+                d.attempt.outcome,
+                O::Refused | O::TimedOut | O::Unreachable(_)
+            )
+        })
         .map(|d| {
             format!(
                 "the client's data connection to {ip} port {}: {}",

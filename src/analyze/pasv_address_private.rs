@@ -26,10 +26,14 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             let failed = failed_at_advertised(t, s, ip);
             // A private address of another network than the peer's (a container bridge
             // behind a LAN address) that the client's data connection could not reach.
-            let other_network = (ip != peer
-                && !failed.is_empty()
-                && classify_effective(ip) == classify_effective(peer))
-            .then(|| classify_effective(ip));
+            let class = classify_effective(ip);
+            let local = matches!(
+                class,
+                AddressClass::Private | AddressClass::Cgnat | AddressClass::UniqueLocal
+            );
+            let other_network =
+                (local && ip != peer && !failed.is_empty() && class == classify_effective(peer))
+                    .then_some(class);
             let Some(class) = unreachable_class(ip, peer).or(other_network) else {
                 continue;
             };

@@ -36,11 +36,16 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 title: format!("PASV advertises {ip} instead of a real address"),
                 evidence: [format!("reply: {reply}")]
                     .into_iter()
-                    .chain(s.known_peer().map(|p| format!("control connection peer {p}")))
+                    .chain(
+                        s.known_peer()
+                            .map(|p| format!("control connection peer {p}")),
+                    )
                     .chain(failed)
-                    .chain(abandoned.then(|| {
-                        "the client gave up on passive mode and sent PORT".to_string()
-                    }))
+                    .chain(
+                        abandoned.then(|| {
+                            "the client gave up on passive mode and sent PORT".to_string()
+                        }),
+                    )
                     .collect(),
                 impact: clients::impact_of_foreign_address(AddressClass::Unspecified),
                 remedy,

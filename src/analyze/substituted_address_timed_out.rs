@@ -31,9 +31,10 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             let advertised = tr.passive.advertised.as_ref().and_then(|a| a.address);
             let unanswered = tr.passive.exchange.reply.is_none();
             // An unanswered PASV is known only from the client's substitution message.
-            let said = log.messages.iter().any(|m| {
-                m.server == index && m.text.to_ascii_lowercase().contains("instead")
-            });
+            let said = log
+                .messages
+                .iter()
+                .any(|m| m.server == index && m.text.to_ascii_lowercase().contains("instead"));
             if tr.passive.command != crate::proto::PassiveKind::Pasv
                 || (advertised.is_none() && !(unanswered && said))
             {
@@ -84,11 +85,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         let range = match (t.settings.expect_range, passive_range(s)) {
             (Some(r), _) => Some(r),
             (None, Some(r)) => Some((r.low, r.high)),
-            (None, None) => ports
-                .iter()
-                .copied()
-                .min()
-                .zip(ports.iter().copied().max()),
+            (None, None) => ports.iter().copied().min().zip(ports.iter().copied().max()),
         };
         let mut fix = Vec::new();
         if let Some((low, high)) = range {

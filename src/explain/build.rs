@@ -56,12 +56,13 @@ fn merge(s: &mut ServerSession, low: Lowered, rel: &dyn Fn(Option<u64>) -> u64) 
     if s.lines.is_empty() {
         s.connect.outcome = low.connect;
     }
-    s.lines.extend(low.lines.into_iter().map(|(at, dir, text)| Line {
-        at_us: rel(at),
-        dir,
-        text,
-        raw_hex: None,
-    }));
+    s.lines
+        .extend(low.lines.into_iter().map(|(at, dir, text)| Line {
+            at_us: rel(at),
+            dir,
+            text,
+            raw_hex: None,
+        }));
     if s.greeting.is_empty() {
         s.greeting = low.greeting;
     }

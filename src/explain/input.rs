@@ -266,7 +266,10 @@ mod tests {
         assert_eq!(unmark("```git ftp catchup -vv"), "git ftp catchup -vv");
         assert_eq!(unmark("curl: (7) refused```"), "curl: (7) refused");
         assert_eq!(unmark("&gt; PASV"), "> PASV");
-        assert_eq!(unmark("**** Timeout - reconnecting"), "**** Timeout - reconnecting");
+        assert_eq!(
+            unmark("**** Timeout - reconnecting"),
+            "**** Timeout - reconnecting"
+        );
         assert_eq!(quote_depths(&nested.lines), vec![0, 1, 2]);
     }
 

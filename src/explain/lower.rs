@@ -270,10 +270,14 @@ fn transfer_step(
 }
 
 fn signal_step(out: &mut Lowered, st: &mut State, sig: &Signal, i: usize) {
-    let pending = st
-        .pending
-        .as_mut()
-        .filter(|p| !p.finished_ok() && p.sample.exchange.reply.as_ref().is_none_or(|r| r.code < 400));
+    let pending = st.pending.as_mut().filter(|p| {
+        !p.finished_ok()
+            && p.sample
+                .exchange
+                .reply
+                .as_ref()
+                .is_none_or(|r| r.code < 400)
+    });
     match sig {
         Signal::DataConnecting(addr) => {
             if let Some(p) = pending {
@@ -410,7 +414,11 @@ fn end_of(seg: &Seg, out: &Lowered, st: &State, data_phase: bool) -> SessionEnd 
         SessionEnd::LoginFailed
     } else if st.closed_at.is_some_and(|i| !steps_after(i)) {
         SessionEnd::Closed(phase)
-    } else if st.control_failure.as_ref().is_some_and(|(_, i)| !steps_after(*i)) {
+    } else if st
+        .control_failure
+        .as_ref()
+        .is_some_and(|(_, i)| !steps_after(*i))
+    {
         SessionEnd::TimedOut(phase)
     } else {
         SessionEnd::Completed

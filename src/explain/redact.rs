@@ -139,7 +139,9 @@ fn redact_urls(text: &str, keep_user: bool) -> String {
 /// when the reply is no redaction (digits only: a genuinely malformed reply).
 pub fn redacted_passive(text: &str) -> Option<Option<u16>> {
     let open = text.find(['(', '<'])?;
-    let close = text[open..].find([')', '>']).map_or(text.len(), |c| open + c);
+    let close = text[open..]
+        .find([')', '>'])
+        .map_or(text.len(), |c| open + c);
     let inner = text[open + 1..close].trim();
     let signs = inner
         .chars()
@@ -215,10 +217,22 @@ mod tests {
     #[test]
     fn redacted_passive_replies_keep_their_port() {
         let cases = [
-            ("227 Entering Passive Mode (XXX,XX,4X,12,195,80).", Some(Some(50000))),
-            ("227 Entering Passive Mode (_,_,_,_,195,158)", Some(Some(50078))),
-            ("227 Entering Passive Mode (nnn,nnn,nnn,nnn,224,153).", Some(Some(57497))),
-            ("227 Entering Passive Mode (xxxx,183,172)", Some(Some(47020))),
+            (
+                "227 Entering Passive Mode (XXX,XX,4X,12,195,80).",
+                Some(Some(50000)),
+            ),
+            (
+                "227 Entering Passive Mode (_,_,_,_,195,158)",
+                Some(Some(50078)),
+            ),
+            (
+                "227 Entering Passive Mode (nnn,nnn,nnn,nnn,224,153).",
+                Some(Some(57497)),
+            ),
+            (
+                "227 Entering Passive Mode (xxxx,183,172)",
+                Some(Some(47020)),
+            ),
             ("227 Entering Passive Mode (XXXXXXXXX)", Some(None)),
             ("227 Entering Passive Mode (...)", Some(None)),
             ("227 Rntering Passive Mode <ip.39.34>.", Some(Some(10018))),

@@ -101,7 +101,11 @@ pub fn record(r: &Reply, since: Option<u64>, at: Option<u64>) -> ReplyRecord {
 /// Microseconds from one time of day to a later one (across midnight once).
 pub fn elapsed(from: u64, to: u64) -> u64 {
     const DAY: u64 = 24 * 3600 * 1_000_000;
-    if to >= from { to - from } else { to + DAY - from }
+    if to >= from {
+        to - from
+    } else {
+        to + DAY - from
+    }
 }
 
 /// The exchange with its first reply.
@@ -195,7 +199,14 @@ pub fn flush(mut p: Pending, peer: Option<IpAddr>, substitutes: bool) -> Flushed
     {
         p.substituted = true;
     }
-    if !p.used_at_all() {
+    // A refused PASV/EPSV (502) opened no port, whatever the client sent after it.
+    let refused = p
+        .sample
+        .exchange
+        .reply
+        .as_ref()
+        .is_some_and(|r| PassiveKind::from_code(r.code).is_none());
+    if refused || !p.used_at_all() {
         return Flushed::Sample(p.sample);
     }
     let adv = p.sample.advertised.clone();
@@ -216,7 +227,11 @@ pub fn flush(mut p: Pending, peer: Option<IpAddr>, substitutes: bool) -> Flushed
     } else {
         Via::ControlPeer
     };
-    let first = p.cmd.as_ref().and_then(|c| c.replies.first()).map(|(r, _)| r);
+    let first = p
+        .cmd
+        .as_ref()
+        .and_then(|c| c.replies.first())
+        .map(|(r, _)| r);
     let last = p.cmd.as_ref().and_then(Ex::last);
     let outcome = outcome_of(&p, first, last);
     let unknown_outcome = outcome.is_none();
@@ -333,8 +348,11 @@ mod tests {
         };
         assert!(unknown_outcome);
         let data = transfer.data.expect("data");
-        assert_eq!(data.attempt.addr, UNKNOWN_ADDR);
-        assert!(matches!(data.attempt.outcome, ConnectOutcome::Error(ref e) if e.contains("not shown")));
+        assert!(crate::transcript::is_unknown(data.attempt.addr));
+        assert_eq!(data.attempt.addr.port(), 50000);
+        assert!(
+            matches!(data.attempt.outcome, ConnectOutcome::Error(ref e) if e.contains("not shown"))
+        );
     }
 
     #[test]

@@ -65,8 +65,9 @@ impl Report<'_> {
                 self.transcript.servers.len()
             ),
             // No passive transfer was seen (an active-mode log, a fragment): say no more.
-            Verdict::Ok => "OK: no problem in what was seen; no passive transfer was seen"
-                .to_string(),
+            Verdict::Ok => {
+                "OK: no problem in what was seen; no passive transfer was seen".to_string()
+            }
             Verdict::Unknown => format!("UNKNOWN: nothing could be checked{worst}"),
             v => format!(
                 "{}: {} critical, {} warning{worst}",

@@ -78,7 +78,9 @@ mod tests {
         assert_eq!(items[1].kind, Kind::Sent("PASV".to_string()));
         assert_eq!(items[2].kind, Kind::Received("211-Features:".to_string()));
         assert_eq!(items[3].kind, Kind::Received(" MDTM".to_string()));
-        assert!(matches!(&items[5].kind, Kind::Message { text, .. } if text.starts_with("Connected to")));
+        assert!(
+            matches!(&items[5].kind, Kind::Message { text, .. } if text.starts_with("Connected to"))
+        );
         assert!(recognise("> PASV"));
         assert!(!recognise("> some quoted prose"));
     }

@@ -44,7 +44,9 @@ pub fn parse(lines: &[RawLine]) -> Vec<Item> {
                 open = None;
             }
             Kind::Received(text.to_string())
-        } else if (lower.starts_with("name (") || lower.starts_with("user (")) && text.contains("):") {
+        } else if (lower.starts_with("name (") || lower.starts_with("user ("))
+            && text.contains("):")
+        {
             let user = answer(text, "):").unwrap_or("");
             Kind::Sent(format!("USER {user}").trim_end().to_string())
         } else if lower.starts_with("password:") {
@@ -92,12 +94,18 @@ mod tests {
                     331 Please specify the password.\nPassword:\n230 Login successful.\nftp> ls\n\
                     227 Entering Passive Mode (10,0,0,5,195,80).\nftp: connect: Connection refused\n";
         let items = parse(&crate::explain::input::split(text).lines);
-        assert!(matches!(&items[0].kind, Kind::Message { text, .. } if text == "Connected to 198.51.100.7."));
+        assert!(
+            matches!(&items[0].kind, Kind::Message { text, .. } if text == "Connected to 198.51.100.7.")
+        );
         assert_eq!(items[2].kind, Kind::Sent("USER alice".to_string()));
         assert_eq!(items[4].kind, Kind::Sent("PASS".to_string()));
-        assert!(matches!(&items[8].kind, Kind::Message { error: true, text } if text == "connect: Connection refused"));
+        assert!(
+            matches!(&items[8].kind, Kind::Message { error: true, text } if text == "connect: Connection refused")
+        );
         assert!(recognise("ftp> ls"));
         assert!(recognise("ftp>ls"));
-        assert!(!recognise("Connected to ftp.example.com (203.0.113.10) port 21 (#0)"));
+        assert!(!recognise(
+            "Connected to ftp.example.com (203.0.113.10) port 21 (#0)"
+        ));
     }
 }

@@ -11,10 +11,7 @@ use crate::explain::input::RawLine;
 fn split(line: &str) -> Option<(Option<u64>, &str)> {
     let rest = line.trim_start().strip_prefix("goftp: ")?;
     let (secs, rest) = rest.split_once(' ')?;
-    let at = secs
-        .parse::<f64>()
-        .ok()
-        .map(|s| (s * 1_000_000.0) as u64);
+    let at = secs.parse::<f64>().ok().map(|s| (s * 1_000_000.0) as u64);
     // The connection number ("#1").
     let rest = match rest.strip_prefix('#') {
         Some(r) => r.split_once(' ').map_or("", |(_, m)| m),
@@ -72,7 +69,9 @@ mod tests {
                     goftp: 0.056 #1 sending command PASV\n\
                     goftp: 0.057 #1 got 227-Entering Passive Mode (192,0,2,1,15,155)\n";
         let items = parse(&crate::explain::input::split(text).lines);
-        assert!(matches!(&items[0].kind, Kind::Message { text, .. } if text == "Connecting to [192.0.2.1]:21"));
+        assert!(
+            matches!(&items[0].kind, Kind::Message { text, .. } if text == "Connecting to [192.0.2.1]:21")
+        );
         assert_eq!(items[1].kind, Kind::Sent("PASV".to_string()));
         assert_eq!(
             items[2].kind,

@@ -13,7 +13,6 @@ pub mod goftp;
 pub mod lftp;
 pub mod winscp;
 
-
 /// One line of a log, classified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
@@ -84,9 +83,16 @@ pub fn generic(text: &str) -> Option<Kind> {
         return Some(Kind::Sent(t.to_string()));
     }
     let lower = t.to_ascii_lowercase();
-    let error = ["error", "fail", "timed out", "timeout", "refused", "exception"]
-        .iter()
-        .any(|w| lower.contains(w));
+    let error = [
+        "error",
+        "fail",
+        "timed out",
+        "timeout",
+        "refused",
+        "exception",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
     Some(Kind::Message {
         error,
         text: t.to_string(),
@@ -145,7 +151,8 @@ fn stamp_part(token: &str) -> Option<Option<u64>> {
     }
     let date = t.bytes().all(|b| b.is_ascii_digit() || b"-/.".contains(&b))
         && t.bytes().filter(|b| b"-/.".contains(b)).count() >= 1
-        && t.split(['-', '/', '.']).all(|p| !p.is_empty() && p.len() <= 4);
+        && t.split(['-', '/', '.'])
+            .all(|p| !p.is_empty() && p.len() <= 4);
     date.then_some(None)
 }
 
@@ -242,7 +249,10 @@ mod tests {
             ("[11-20 10:38:18] [debug] < '220 ready'", "< '220 ready'"),
             ("2020/08/07 16:57:18 [ftp.go:43][INFO] Retrying", "Retrying"),
             ("Tue Nov 15 18:13:40 EST 2016: Host is 'x'.", "Host is 'x'."),
-            ("15/01/2024 10:00:01: Info >> Response: 227 ok", "Response: 227 ok"),
+            (
+                "15/01/2024 10:00:01: Info >> Response: 227 ok",
+                "Response: 227 ok",
+            ),
             ("36client.js:278 < 200 OK", "< 200 OK"),
             ("2024-01-15 10:00:01 4242 1 Status: x", "Status: x"),
             ("2024-01-15T10:00:01.5Z Command: PASV", "Command: PASV"),

@@ -1,0 +1,121 @@
+//! `pasv-doctor explain` on the corpus of real client logs that people pasted into public
+//! issue threads (`fixtures/logs/wild/`, sources and expected root causes in its
+//! `index.json`). Every log runs through the binary. The ones marked `passes` must give
+//! their expected root cause as the headline (the first finding: for a healthy control,
+//! verdict OK with DATA_PATH_OK), none of their `must_not` codes, and no critical finding
+//! on a healthy control; SFTP pastes must be refused with exit 3. The others are known
+//! misses, printed with what they gave, and must still run to a report or a clear refusal
+//! without a crash. A log that starts to pass is reported too, so the index can be updated.
+
+mod support;
+
+use std::path::Path;
+
+use serde_json::Value;
+use support::bin;
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/logs/wild");
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether the run gave the expected root cause; the reason when not.
+fn judge(entry: &Value, code: i32, stdout: &str) -> Result<(), String> {
+    let want = entry["expected_root_cause"].as_str().expect("root cause");
+    if want == "NOT_FTP" {
+        return if code == 3 && stdout.trim().is_empty() {
+            Ok(())
+        } else {
+            Err(format!("not refused (exit {code})"))
+        };
+    }
+    let json: Value =
+        serde_json::from_str(stdout).map_err(|_| format!("no report (exit {code})"))?;
+    let codes: Vec<String> = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["code"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let must_not = strings(&entry["must_not"]);
+    if let Some(bad) = codes.iter().find(|c| must_not.contains(c)) {
+        return Err(format!("{bad} must not be raised; got {codes:?}"));
+    }
+    let healthy = entry["expected_verdict"] == "ok";
+    let critical = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .any(|f| f["severity"] == "critical");
+    if healthy && critical {
+        return Err(format!(
+            "a critical finding on a healthy control: {codes:?}"
+        ));
+    }
+    let ok = if want == "DATA_PATH_OK" {
+        json["verdict"] == "ok" && codes.iter().any(|c| c == want)
+    } else {
+        codes.first().map(String::as_str) == Some(want)
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("headline {:?}, findings {codes:?}", codes.first()))
+    }
+}
+
+#[test]
+fn every_real_log_gives_its_root_cause() {
+    let text = std::fs::read_to_string(Path::new(DIR).join("index.json")).expect("index");
+    let index: Vec<Value> = serde_json::from_str(&text).expect("index parses");
+    assert!(index.len() >= 40, "{} logs", index.len());
+    let (mut passed, mut regressions, mut improved) = (0, Vec::new(), Vec::new());
+    for entry in &index {
+        let file = entry["file"].as_str().expect("file");
+        assert!(
+            entry["source"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("https://")),
+            "{file}: a source URL"
+        );
+        let path = Path::new(DIR).join(file);
+        let out = bin()
+            .args(["explain", "--format", "json"])
+            .arg(&path)
+            .output()
+            .expect("runs");
+        let code = out.status.code().unwrap_or(-1);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!((0..=3).contains(&code), "{file}: exit {code}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{file}: {stderr}");
+        let verdict = judge(entry, code, &stdout);
+        let expected = entry["passes"].as_bool().unwrap_or(false);
+        match (&verdict, expected) {
+            (Ok(()), true) => passed += 1,
+            (Ok(()), false) => improved.push(file.to_string()),
+            (Err(why), true) => regressions.push(format!("{file}: {why}")),
+            (Err(why), false) => eprintln!("known miss {file}: {why}"),
+        }
+    }
+    eprintln!(
+        "wild corpus: {passed} of {} logs give their expected root cause",
+        index.len()
+    );
+    assert!(
+        regressions.is_empty(),
+        "regressions:\n{}",
+        regressions.join("\n")
+    );
+    assert!(
+        improved.is_empty(),
+        "these logs now pass: mark them \"passes\": true in index.json: {improved:?}"
+    );
+}
