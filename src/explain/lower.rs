@@ -83,7 +83,7 @@ impl Lowered {
     fn take_pending(&mut self, st: &mut State, peer: Option<IpAddr>, substitutes: bool) {
         if let Some(p) = st.pending.take() {
             match flush(p, peer, substitutes) {
-                Flushed::Sample(s) => self.samples.push(s),
+                Flushed::Sample(s) => self.samples.push(*s),
                 Flushed::Transfer {
                     transfer,
                     at,

@@ -76,7 +76,7 @@ impl Pending {
 #[derive(Debug)]
 pub enum Flushed {
     /// The client did not use it (or the log does not show that it did).
-    Sample(PassiveSample),
+    Sample(Box<PassiveSample>),
     /// A transfer, with when it started; `unknown_outcome` when the log does not show
     /// how its data connection went.
     Transfer {
@@ -207,7 +207,7 @@ pub fn flush(mut p: Pending, peer: Option<IpAddr>, substitutes: bool) -> Flushed
         .as_ref()
         .is_some_and(|r| PassiveKind::from_code(r.code).is_none());
     if refused || !p.used_at_all() {
-        return Flushed::Sample(p.sample);
+        return Flushed::Sample(Box::new(p.sample));
     }
     let adv = p.sample.advertised.clone();
     let epsv = p.sample.command == PassiveKind::Epsv;
