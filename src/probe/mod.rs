@@ -254,29 +254,13 @@ pub async fn run(config: &ProbeConfig) -> Result<Transcript, ProbeError> {
 
 /// A session whose task died (a bug, not a server behaviour): recorded, not hidden.
 fn lost_session(server: SocketAddr, source: &str) -> ServerSession {
-    ServerSession {
-        server,
-        source: source.to_string(),
-        connect: Attempt {
-            addr: server,
-            outcome: ConnectOutcome::Error("the session task failed".to_string()),
-            at_us: 0,
-            elapsed_us: 0,
-        },
-        local: None,
-        lines: Vec::new(),
-        greeting: Vec::new(),
-        feat: None,
-        syst: None,
-        login: None,
-        type_i: None,
-        pwd: None,
-        samples: Vec::new(),
-        transfers: Vec::new(),
-        end: SessionEnd::ConnectFailed,
-        total_us: 0,
-        tls: None,
-        plain_comparison: None,
-        active: Vec::new(),
-    }
+    let connect = Attempt {
+        addr: server,
+        outcome: ConnectOutcome::Error("the session task failed".to_string()),
+        at_us: 0,
+        elapsed_us: 0,
+    };
+    let mut s = ServerSession::new(server, source, connect);
+    s.end = SessionEnd::ConnectFailed;
+    s
 }

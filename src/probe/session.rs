@@ -82,26 +82,7 @@ pub async fn check(server: SocketAddr, source: &str, plan: &SessionPlan) -> Serv
     let mut run = Run {
         plan,
         started,
-        s: ServerSession {
-            server,
-            source: source.to_string(),
-            connect,
-            local: None,
-            lines: Vec::new(),
-            greeting: Vec::new(),
-            feat: None,
-            syst: None,
-            login: None,
-            type_i: None,
-            pwd: None,
-            samples: Vec::new(),
-            transfers: Vec::new(),
-            end: SessionEnd::Completed,
-            total_us: 0,
-            tls: None,
-            plain_comparison: None,
-            active: Vec::new(),
-        },
+        s: ServerSession::new(server, source, connect),
         tls: None,
     };
     let Some(stream) = stream else {
