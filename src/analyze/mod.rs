@@ -226,9 +226,23 @@ fn pasv_severity(s: &ServerSession, usual: Severity) -> Severity {
     }
 }
 
+/// Whether any connection to the address (a test connection or a transfer's) opened.
+fn connected_to(s: &ServerSession, ip: IpAddr) -> bool {
+    s.samples
+        .iter()
+        .flat_map(|x| x.probes.iter())
+        .chain(s.transfers.iter().filter_map(|t| t.data.as_ref()))
+        .any(|p| {
+            p.attempt.addr.ip() == ip
+                && p.attempt.outcome == crate::transcript::ConnectOutcome::Connected
+        })
+}
+
 /// A client log's data connections that used a PASV reply naming `ip` and failed (refused,
-/// timed out, unreachable): an observed failure of that address. The live check never
-/// contacts a foreign address by default, so it finds none there.
+/// timed out, unreachable): the customer's own client failed at that address. Only a
+/// client's transfer counts: a live check's test of an advertised address (with
+/// `--probe-advertised`) is not a client's, and the clients that substitute the address
+/// may still work.
 fn failed_at_advertised(t: &Transcript, s: &ServerSession, ip: IpAddr) -> Vec<String> {
     use crate::transcript::ConnectOutcome as O;
     if t.client_log.is_none() {
@@ -255,8 +269,9 @@ fn failed_at_advertised(t: &Transcript, s: &ServerSession, ip: IpAddr) -> Vec<St
         .collect()
 }
 
-/// Whether the client gave up on passive mode after a PASV naming `ip`: its next mode
-/// command was PORT/EPRT (FileZilla falls back to active mode on a reply it cannot use).
+/// Whether the client gave up on passive mode after a PASV naming `ip`: a PASV named it,
+/// no passive transfer followed in the session, and the client used PORT/EPRT instead
+/// (FileZilla falls back to active mode on a reply it cannot use).
 fn abandoned_after(s: &ServerSession, ip: IpAddr) -> bool {
     let named = s
         .samples

@@ -3,10 +3,12 @@
 //! whether the address is another of the host's own DNS addresses, and what a test of it
 //! showed, because a load-balanced front end may legitimately hand out another address.
 
-use super::{address_fix, clients, distinct_advertised, probe_summary, unreachable_class};
+use super::{
+    address_fix, clients, connected_to, distinct_advertised, probe_summary, unreachable_class,
+};
 use crate::finding::{Code, Finding, Severity};
 use crate::proto::classify_effective;
-use crate::transcript::{ConnectOutcome, Phase, Transcript};
+use crate::transcript::{Phase, Transcript};
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     let dns = t.dns_addresses();
@@ -25,14 +27,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             }
             let own = dns.contains(&ip);
             let tried = probe_summary(s, ip);
-            let reachable = s
-                .samples
-                .iter()
-                .flat_map(|x| x.probes.iter())
-                .chain(s.transfers.iter().filter_map(|t| t.data.as_ref()))
-                .any(|p| {
-                    p.attempt.addr.ip() == ip && p.attempt.outcome == ConnectOutcome::Connected
-                });
+            let reachable = connected_to(s, ip);
             let mut evidence = vec![
                 format!("reply: {reply}"),
                 format!("advertised {ip}: {}", classify_effective(ip).describe()),

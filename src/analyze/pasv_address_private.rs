@@ -3,20 +3,12 @@
 //! The classic NAT mistake: the server does not know its public address.
 
 use super::{
-    address_fix, clients, distinct_advertised, failed_at_advertised, probe_summary,
+    address_fix, clients, connected_to, distinct_advertised, failed_at_advertised, probe_summary,
     unreachable_class,
 };
 use crate::finding::{Code, Finding, Severity};
 use crate::proto::{AddressClass, classify_effective};
 use crate::transcript::{Phase, Transcript};
-
-/// Whether a data connection to the address opened.
-fn reached(s: &crate::transcript::ServerSession, ip: std::net::IpAddr) -> bool {
-    s.transfers.iter().filter_map(|t| t.data.as_ref()).any(|p| {
-        p.attempt.addr.ip() == ip
-            && p.attempt.outcome == crate::transcript::ConnectOutcome::Connected
-    })
-}
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     for s in &t.servers {
@@ -39,7 +31,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             };
             // A client log whose client reached the address is on the server's network:
             // the address works for it, and the log shows nothing about other clients.
-            if t.client_log.is_some() && reached(s, ip) {
+            if t.client_log.is_some() && connected_to(s, ip) {
                 continue;
             }
             let mut evidence = vec![

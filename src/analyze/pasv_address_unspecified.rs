@@ -41,11 +41,10 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                             .map(|p| format!("control connection peer {p}")),
                     )
                     .chain(failed)
-                    .chain(
-                        abandoned.then(|| {
-                            "the client gave up on passive mode and sent PORT".to_string()
-                        }),
-                    )
+                    .chain(abandoned.then(|| {
+                        "no passive transfer followed: the client used active mode (PORT) instead"
+                            .to_string()
+                    }))
                     .collect(),
                 impact: clients::impact_of_foreign_address(AddressClass::Unspecified),
                 remedy,

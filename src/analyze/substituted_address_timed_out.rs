@@ -29,14 +29,11 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             // The advertised address, when the log shows the reply (FileZilla at its
             // default level only says it substituted one).
             let advertised = tr.passive.advertised.as_ref().and_then(|a| a.address);
+            // A PASV whose data connection went to the control peer: the client
+            // substituted the address (an unanswered PASV: the client's message says so).
             let unanswered = tr.passive.exchange.reply.is_none();
-            // An unanswered PASV is known only from the client's substitution message.
-            let said = log
-                .messages
-                .iter()
-                .any(|m| m.server == index && m.text.to_ascii_lowercase().contains("instead"));
             if tr.passive.command != crate::proto::PassiveKind::Pasv
-                || (advertised.is_none() && !(unanswered && said))
+                || (advertised.is_none() && !unanswered)
             {
                 continue;
             }

@@ -13,6 +13,17 @@ use crate::knowledge::servers::{Product, fingerprint};
 use crate::report::nagios::Thresholds;
 use crate::transcript::Transcript;
 
+/// `--from NAME`: the log formats by the names `Format::name` gives them.
+impl clap::ValueEnum for explain::Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &explain::Format::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()).help(self.describe()))
+    }
+}
+
 /// Reads at most `MAX_INPUT + 1` bytes, so a larger input is told apart without reading it
 /// all.
 fn read_bounded(reader: &mut dyn Read) -> io::Result<Vec<u8>> {

@@ -9,13 +9,13 @@ use std::net::SocketAddr;
 
 use super::Format;
 use super::formats::Item;
-use super::lower::{Lowered, lower};
+use super::lower::{Frame, lower};
 use super::reader::Reader;
 use super::transfer::elapsed;
 use crate::knowledge::clients::{default_timeout_s, substitutes_unroutable};
 use crate::transcript::{
-    Attempt, ClientLog, ClientMessage, Family, Line, ServerSession, Settings, TargetInfo,
-    TlsRequest, Transcript, UNKNOWN_ADDR,
+    ClientLog, ClientMessage, Family, ServerSession, Settings, TargetInfo, TlsRequest, Transcript,
+    UNKNOWN_ADDR,
 };
 
 /// What the builder needs besides the items.
@@ -51,42 +51,23 @@ struct Totals {
     passive_counts: u32,
 }
 
-/// Merges one lowered segment into its server's session.
-fn merge(s: &mut ServerSession, low: Lowered, rel: &dyn Fn(Option<u64>) -> u64) {
-    if s.lines.is_empty() {
-        s.connect.outcome = low.connect;
-    }
-    s.lines
-        .extend(low.lines.into_iter().map(|(at, dir, text)| Line {
-            at_us: rel(at),
-            dir,
-            text,
-            raw_hex: None,
-        }));
+/// Merges a later control connection to the same address into the session: the first
+/// FEAT, SYST, TYPE, PWD and greeting seen stand; the latest login, TLS and end do.
+fn merge(s: &mut ServerSession, next: ServerSession) {
+    s.lines.extend(next.lines);
     if s.greeting.is_empty() {
-        s.greeting = low.greeting;
+        s.greeting = next.greeting;
     }
-    s.feat = s.feat.take().or(low.feat);
-    s.syst = s.syst.take().or(low.syst);
-    s.type_i = s.type_i.take().or(low.type_i);
-    s.pwd = s.pwd.take().or(low.pwd);
-    s.tls = low.tls.or(s.tls.take());
-    if low.login.is_some() {
-        s.login = low.login;
-    }
-    s.samples.extend(low.samples);
-    for (mut tr, at) in low.transfers {
-        if let Some(d) = tr.data.as_mut() {
-            d.attempt.at_us = rel(at);
-        }
-        s.transfers.push(tr);
-    }
-    s.active.extend(low.active);
-    s.end = low.end;
-    s.total_us = s
-        .lines
-        .last()
-        .map_or(0, |l| l.at_us.saturating_sub(s.connect.at_us));
+    s.feat = s.feat.take().or(next.feat);
+    s.syst = s.syst.take().or(next.syst);
+    s.type_i = s.type_i.take().or(next.type_i);
+    s.pwd = s.pwd.take().or(next.pwd);
+    s.tls = next.tls.or(s.tls.take());
+    s.login = next.login.or(s.login.take());
+    s.samples.extend(next.samples);
+    s.transfers.extend(next.transfers);
+    s.active.extend(next.active);
+    s.end = next.end;
 }
 
 /// Builds the transcript from the (redacted) items.
@@ -114,30 +95,39 @@ pub fn build(items: &[Item], ctx: &Context<'_>) -> Built {
         let seg = &r.segs[i];
         let server = seg.server.unwrap_or(UNKNOWN_ADDR);
         totals.unknown_peer |= seg.server.is_none();
-        let low = lower(seg, seg.server.map(|s| s.ip()), substitutes);
+        let frame = Frame {
+            server,
+            substitutes,
+            rel: &rel,
+        };
+        let low = lower(seg, &frame);
         totals.unknown_outcomes += low.unknown_outcomes;
         totals.timeouts.extend(&low.timeouts);
         totals.host = totals.host.take().or(seg.host.clone());
+        let session = low.session;
         if totals.first_user.is_none() {
-            totals.first_user = low.login.as_ref().map(|l| l.user.clone());
+            totals.first_user = session.login.as_ref().map(|l| l.user.clone());
         }
-        let count = u32::try_from(low.samples.len() + low.transfers.len()).unwrap_or(u32::MAX);
+        let count =
+            u32::try_from(session.samples.len() + session.transfers.len()).unwrap_or(u32::MAX);
         totals.passive_counts = totals.passive_counts.max(count);
         let index = match servers.iter().position(|s| s.server == server) {
-            Some(j) => j,
+            Some(j) => {
+                merge(&mut servers[j], session);
+                j
+            }
             None => {
-                let connect = Attempt {
-                    addr: server,
-                    outcome: low.connect.clone(),
-                    at_us: rel(low.at),
-                    elapsed_us: 0,
-                };
-                servers.push(ServerSession::new(server, "log", connect));
+                servers.push(session);
                 servers.len() - 1
             }
         };
         seg_to_server[i] = Some(index);
-        merge(&mut servers[index], low, &rel);
+    }
+    for s in &mut servers {
+        s.total_us = s
+            .lines
+            .last()
+            .map_or(0, |l| l.at_us.saturating_sub(s.connect.at_us));
     }
     let messages: Vec<ClientMessage> = r
         .messages

@@ -156,11 +156,16 @@ pub fn unmark(line: &str) -> String {
         body = rest;
     }
     t = body;
-    // Bold wraps a whole line (lftp's own `**** ` mark must survive); a backtick may
-    // open a paste on its first line and close it on its last.
+    // Bold may open on one line and close on a later one; lftp's own `**** ` mark (more
+    // than two stars) must survive. A backtick may open a paste on its first line and
+    // close it on its last.
     for mark in ["**", "__"] {
-        if let Some(inner) = t.strip_prefix(mark).and_then(|r| r.strip_suffix(mark)) {
-            t = inner;
+        let c = mark.as_bytes()[0] as char;
+        if let Some(rest) = t.strip_prefix(mark).filter(|r| !r.starts_with(c)) {
+            t = rest;
+        }
+        if let Some(rest) = t.strip_suffix(mark).filter(|r| !r.ends_with(c)) {
+            t = rest;
         }
     }
     t = t.strip_prefix('`').unwrap_or(t);
@@ -266,6 +271,8 @@ mod tests {
         assert_eq!(unmark("```git ftp catchup -vv"), "git ftp catchup -vv");
         assert_eq!(unmark("curl: (7) refused```"), "curl: (7) refused");
         assert_eq!(unmark("&gt; PASV"), "> PASV");
+        assert_eq!(unmark("**Error:\tx"), "Error:\tx");
+        assert_eq!(unmark("Error:\ty**"), "Error:\ty");
         assert_eq!(
             unmark("**** Timeout - reconnecting"),
             "**** Timeout - reconnecting"

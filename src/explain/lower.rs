@@ -3,7 +3,7 @@
 //! active), and how the session ended. A segment that starts mid-session (a fragment) has
 //! no greeting to judge: its end is judged from what it shows.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use super::messages::Signal;
 use super::reader::{Ex, Seg, Step, TRANSFER_VERBS, passive_kind};
@@ -12,27 +12,40 @@ use super::transfer::{
 };
 use crate::proto::is_anonymous;
 use crate::transcript::{
-    ActiveTransfer, ConnectOutcome, ControlTls, Direction, Exchange, Login, LoginOutcome,
-    PassiveSample, Phase, ReplyRecord, SessionEnd, TlsHandshake, TlsRequest, Transfer,
+    ActiveTransfer, Attempt, ConnectOutcome, ControlTls, Exchange, Line, Login, LoginOutcome,
+    PassiveSample, Phase, ServerSession, SessionEnd, TlsHandshake, TlsRequest, is_unknown,
 };
 
-/// A segment turned into the parts of a `ServerSession`.
+/// What lowering needs besides the segment.
+pub struct Frame<'a> {
+    /// The server's address ([`crate::transcript::UNKNOWN_ADDR`] when the log does not
+    /// show it).
+    pub server: SocketAddr,
+    /// The client replaces unroutable PASV addresses with the server's (FileZilla, WinSCP).
+    pub substitutes: bool,
+    /// A log time of day to microseconds since the log's first line.
+    pub rel: &'a dyn Fn(Option<u64>) -> u64,
+}
+
+impl std::fmt::Debug for Frame<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frame")
+            .field("server", &self.server)
+            .field("substitutes", &self.substitutes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Frame<'_> {
+    fn peer(&self) -> Option<IpAddr> {
+        (!is_unknown(self.server)).then(|| self.server.ip())
+    }
+}
+
+/// A segment lowered into a session, and what the transcript's header needs of it.
 #[derive(Debug)]
 pub struct Lowered {
-    pub connect: ConnectOutcome,
-    pub at: Option<u64>,
-    pub lines: Vec<(Option<u64>, Direction, String)>,
-    pub greeting: Vec<ReplyRecord>,
-    pub feat: Option<Exchange>,
-    pub syst: Option<Exchange>,
-    pub login: Option<Login>,
-    pub type_i: Option<Exchange>,
-    pub pwd: Option<Exchange>,
-    pub tls: Option<ControlTls>,
-    pub samples: Vec<PassiveSample>,
-    pub transfers: Vec<(Transfer, Option<u64>)>,
-    pub active: Vec<ActiveTransfer>,
-    pub end: SessionEnd,
+    pub session: ServerSession,
     /// Data connections whose outcome the log does not show.
     pub unknown_outcomes: usize,
     /// The client's timeouts, in seconds, as its messages gave them.
@@ -55,54 +68,62 @@ struct State {
 }
 
 impl Lowered {
-    fn new(seg: &Seg) -> Lowered {
+    fn new(seg: &Seg, f: &Frame<'_>) -> Lowered {
+        let connect = Attempt {
+            addr: f.server,
+            outcome: ConnectOutcome::Connected,
+            at_us: (f.rel)(seg.first_at),
+            elapsed_us: 0,
+        };
+        let mut session = ServerSession::new(f.server, "log", connect);
+        session.lines = seg
+            .lines
+            .iter()
+            .map(|(at, dir, text)| Line {
+                at_us: (f.rel)(*at),
+                dir: *dir,
+                text: text.clone(),
+                raw_hex: None,
+            })
+            .collect();
+        session.greeting = seg
+            .greeting
+            .iter()
+            .map(|(r, at)| record(r, seg.first_at, *at))
+            .collect();
         Lowered {
-            connect: ConnectOutcome::Connected,
-            at: seg.first_at,
-            lines: seg.lines.clone(),
-            greeting: seg
-                .greeting
-                .iter()
-                .map(|(r, at)| record(r, seg.first_at, *at))
-                .collect(),
-            feat: None,
-            syst: None,
-            login: None,
-            type_i: None,
-            pwd: None,
-            tls: None,
-            samples: Vec::new(),
-            transfers: Vec::new(),
-            active: Vec::new(),
-            end: SessionEnd::Completed,
+            session,
             unknown_outcomes: 0,
             timeouts: Vec::new(),
         }
     }
 
-    fn take_pending(&mut self, st: &mut State, peer: Option<IpAddr>, substitutes: bool) {
+    fn take_pending(&mut self, st: &mut State, f: &Frame<'_>) {
         if let Some(p) = st.pending.take() {
-            match flush(p, peer, substitutes) {
-                Flushed::Sample(s) => self.samples.push(*s),
+            match flush(p, f.peer(), f.substitutes) {
+                Flushed::Sample(s) => self.session.samples.push(*s),
                 Flushed::Transfer {
-                    transfer,
+                    mut transfer,
                     at,
                     unknown_outcome,
                 } => {
                     self.unknown_outcomes += usize::from(unknown_outcome);
-                    self.transfers.push((*transfer, at));
+                    if let Some(d) = transfer.data.as_mut() {
+                        d.attempt.at_us = (f.rel)(at);
+                    }
+                    self.session.transfers.push(*transfer);
                 }
             }
         }
         if let Some(a) = st.active.take() {
-            self.active.push(a);
+            self.session.active.push(a);
         }
     }
 
     fn login_step(&mut self, ex: &Ex, verb: &str, code: Option<u16>, tls: bool) {
         if verb == "USER" {
             let user = ex.arg().to_string();
-            self.login = Some(Login {
+            self.session.login = Some(Login {
                 anonymous: is_anonymous(&user),
                 user,
                 password_sent: false,
@@ -118,7 +139,7 @@ impl Lowered {
             return;
         }
         // PASS: the log may not show the USER before it (a fragment, the ftp client).
-        let login = self.login.get_or_insert_with(|| Login {
+        let login = self.session.login.get_or_insert_with(|| Login {
             user: "unknown".to_string(),
             anonymous: false,
             password_sent: false,
@@ -147,26 +168,25 @@ fn handshake_error(error: String) -> TlsHandshake {
     }
 }
 
-/// Lowers a segment. `peer` is the server's address when the log shows it; `substitutes`
-/// says the client replaces unroutable PASV addresses with it.
-pub fn lower(seg: &Seg, peer: Option<IpAddr>, substitutes: bool) -> Lowered {
-    let mut out = Lowered::new(seg);
+/// Lowers a segment into a session.
+pub fn lower(seg: &Seg, f: &Frame<'_>) -> Lowered {
+    let mut out = Lowered::new(seg, f);
     let mut st = State::default();
     for (i, step) in seg.steps.iter().enumerate() {
         match step {
-            Step::Ex(ex) => exchange_step(&mut out, &mut st, ex, peer, substitutes),
+            Step::Ex(ex) => exchange_step(&mut out, &mut st, ex, f),
             Step::Bytes(n) => {
                 if let Some(p) = st.pending.as_mut() {
                     p.bytes += n;
                 }
             }
-            Step::Sig(sig) => signal_step(&mut out, &mut st, sig, i),
+            Step::Sig(sig) => signal_step(&mut out, &mut st, sig, i, f),
         }
     }
     let data_phase = st.pending.is_some() || st.active.is_some();
-    out.take_pending(&mut st, peer, substitutes);
+    out.take_pending(&mut st, f);
     if let Some(error) = st.tls_failure.take() {
-        out.tls = Some(ControlTls {
+        out.session.tls = Some(ControlTls {
             mode: if st.auth.is_some() {
                 TlsRequest::Explicit
             } else {
@@ -180,25 +200,19 @@ pub fn lower(seg: &Seg, peer: Option<IpAddr>, substitutes: bool) -> Lowered {
             pbsz: None,
             prot: None,
         });
-        out.end = SessionEnd::TlsFailed;
+        out.session.end = SessionEnd::TlsFailed;
         return out;
     }
-    out.end = end_of(seg, &out, &st, data_phase);
-    if matches!(out.end, SessionEnd::ConnectFailed)
+    out.session.end = end_of(seg, &out, &st, data_phase);
+    if matches!(out.session.end, SessionEnd::ConnectFailed)
         && let Some((outcome, _)) = &st.control_failure
     {
-        out.connect = outcome.clone();
+        out.session.connect.outcome = outcome.clone();
     }
     out
 }
 
-fn exchange_step(
-    out: &mut Lowered,
-    st: &mut State,
-    ex: &Ex,
-    peer: Option<IpAddr>,
-    substitutes: bool,
-) {
+fn exchange_step(out: &mut Lowered, st: &mut State, ex: &Ex, f: &Frame<'_>) {
     st.exchanges += 1;
     let verb = ex.verb();
     let code = ex.last().map(|r| r.code);
@@ -209,25 +223,25 @@ fn exchange_step(
                 st.tls_starting = true;
             }
         }
-        "FEAT" if out.feat.is_none() => out.feat = Some(final_exchange(ex)),
-        "SYST" if out.syst.is_none() => out.syst = Some(final_exchange(ex)),
-        "TYPE" if out.type_i.is_none() => out.type_i = Some(final_exchange(ex)),
-        "PWD" | "XPWD" if out.pwd.is_none() => out.pwd = Some(final_exchange(ex)),
+        "FEAT" if out.session.feat.is_none() => out.session.feat = Some(final_exchange(ex)),
+        "SYST" if out.session.syst.is_none() => out.session.syst = Some(final_exchange(ex)),
+        "TYPE" if out.session.type_i.is_none() => out.session.type_i = Some(final_exchange(ex)),
+        "PWD" | "XPWD" if out.session.pwd.is_none() => out.session.pwd = Some(final_exchange(ex)),
         "USER" | "PASS" => out.login_step(ex, &verb, code, st.tls || st.tls_starting),
         "QUIT" => st.quit = true,
         "PORT" | "EPRT" | "LPRT" => {
-            out.take_pending(st, peer, substitutes);
+            out.take_pending(st, f);
             st.active = Some(ActiveTransfer::new(final_exchange(ex)));
         }
         v if passive_kind(v).is_some() => {
-            out.take_pending(st, peer, substitutes);
+            out.take_pending(st, f);
             if !ex.arg().eq_ignore_ascii_case("ALL")
                 && let Some(kind) = passive_kind(v)
             {
                 st.pending = Some(Pending::new(sample(ex, kind), ex.at));
             }
         }
-        v if TRANSFER_VERBS.contains(&v) => transfer_step(out, st, ex, peer, substitutes),
+        v if TRANSFER_VERBS.contains(&v) => transfer_step(out, st, ex, f),
         _ => {}
     }
     // Any command after AUTH's 234 means TLS came up.
@@ -237,13 +251,7 @@ fn exchange_step(
     }
 }
 
-fn transfer_step(
-    out: &mut Lowered,
-    st: &mut State,
-    ex: &Ex,
-    peer: Option<IpAddr>,
-    substitutes: bool,
-) {
+fn transfer_step(out: &mut Lowered, st: &mut State, ex: &Ex, f: &Frame<'_>) {
     // A file-system answer (an empty folder's 550) says nothing of the data path.
     if ex.last().is_some_and(no_such_file) && !ex.replies.iter().any(|(r, _)| r.class() == 1) {
         return;
@@ -259,17 +267,17 @@ fn transfer_step(
                 .map(|(r, at)| record(r, ex.at, *at));
             return;
         }
-        out.take_pending(st, peer, substitutes);
+        out.take_pending(st, f);
         return;
     }
     match st.pending.as_mut() {
         Some(p) if p.cmd.is_none() => p.cmd = Some(ex.clone()),
-        Some(_) => out.take_pending(st, peer, substitutes),
+        Some(_) => out.take_pending(st, f),
         None => {}
     }
 }
 
-fn signal_step(out: &mut Lowered, st: &mut State, sig: &Signal, i: usize) {
+fn signal_step(out: &mut Lowered, st: &mut State, sig: &Signal, i: usize, f: &Frame<'_>) {
     let pending = st.pending.as_mut().filter(|p| {
         !p.finished_ok()
             && p.sample
@@ -319,7 +327,7 @@ fn signal_step(out: &mut Lowered, st: &mut State, sig: &Signal, i: usize) {
             // The client names a data connection the log shows nothing else of.
             let mut p = Pending::new(PassiveSample::unanswered("PASV"), None);
             p.outcome = Some(ConnectOutcome::TimedOut);
-            out.take_pending(st, None, false);
+            out.take_pending(st, f);
             st.pending = Some(p);
         }
         Signal::Timeout(secs) | Signal::DataTimeout(secs) => {
@@ -366,12 +374,12 @@ fn signal_step(out: &mut Lowered, st: &mut State, sig: &Signal, i: usize) {
 
 /// The phase a segment reached.
 fn phase_of(seg: &Seg, out: &Lowered, data_phase: bool) -> Phase {
-    let logged_in = match &out.login {
+    let logged_in = match &out.session.login {
         Some(l) => l.outcome == LoginOutcome::LoggedIn,
         // A fragment that starts after the login: passive commands show it was done.
-        None => !seg.opened || !out.greeting.is_empty() && data_phase,
+        None => !seg.opened || !out.session.greeting.is_empty() && data_phase,
     };
-    if seg.opened && out.greeting.is_empty() && out.login.is_none() && !data_phase {
+    if seg.opened && out.session.greeting.is_empty() && out.session.login.is_none() && !data_phase {
         Phase::Greeting
     } else if !logged_in {
         Phase::Login
@@ -389,15 +397,16 @@ fn end_of(seg: &Seg, out: &Lowered, st: &State, data_phase: bool) -> SessionEnd 
             .any(|s| matches!(s, Step::Ex(e) if e.verb() != "QUIT"))
     };
     let phase = phase_of(seg, out, data_phase);
-    if out.greeting.is_empty() && st.exchanges == 0 && seg.opened {
+    if out.session.greeting.is_empty() && st.exchanges == 0 && seg.opened {
         return match &st.control_failure {
             Some(_) => SessionEnd::ConnectFailed,
             None if st.closed_at.is_some() => SessionEnd::Closed(Phase::Greeting),
             None => SessionEnd::Completed,
         };
     }
-    let refused = out.greeting.iter().any(|g| g.code / 100 > 2)
+    let refused = out.session.greeting.iter().any(|g| g.code / 100 > 2)
         || out
+            .session
             .greeting
             .iter()
             .rev()
@@ -405,7 +414,7 @@ fn end_of(seg: &Seg, out: &Lowered, st: &State, data_phase: bool) -> SessionEnd 
             .is_some_and(|g| g.code != 220);
     if refused {
         SessionEnd::Unavailable
-    } else if out.login.as_ref().is_some_and(|l| {
+    } else if out.session.login.as_ref().is_some_and(|l| {
         matches!(
             l.outcome,
             LoginOutcome::Rejected | LoginOutcome::AccountRequired
@@ -428,29 +437,18 @@ fn end_of(seg: &Seg, out: &Lowered, st: &State, data_phase: bool) -> SessionEnd 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::explain::formats::{Item, Kind};
     use crate::explain::reader::Reader;
 
     fn lowered(lines: &[(&str, &str)]) -> Lowered {
-        let items: Vec<Item> = lines
-            .iter()
-            .enumerate()
-            .map(|(i, (kind, text))| Item {
-                no: i as u64 + 1,
-                at_us: None,
-                kind: match *kind {
-                    ">" => Kind::Sent(text.to_string()),
-                    "<" => Kind::Received(text.to_string()),
-                    _ => Kind::Message {
-                        error: *kind == "!",
-                        text: text.to_string(),
-                    },
-                },
-            })
-            .collect();
+        let items = crate::explain::formats::script(lines);
         let r = Reader::read(&items);
         let seg = &r.segs[0];
-        lower(seg, seg.server.map(|s| s.ip()), true)
+        let frame = Frame {
+            server: seg.server.unwrap_or(crate::transcript::UNKNOWN_ADDR),
+            substitutes: true,
+            rel: &|_| 0,
+        };
+        lower(seg, &frame)
     }
 
     #[test]
@@ -461,9 +459,9 @@ mod tests {
             (">", "LIST"),
             ("!", "Connection timed out after 20 seconds of inactivity"),
         ]);
-        assert_eq!(low.end, SessionEnd::Completed);
-        assert_eq!(low.transfers.len(), 1);
-        let data = low.transfers[0].0.data.as_ref().expect("data");
+        assert_eq!(low.session.end, SessionEnd::Completed);
+        assert_eq!(low.session.transfers.len(), 1);
+        let data = low.session.transfers[0].data.as_ref().expect("data");
         assert_eq!(data.attempt.outcome, ConnectOutcome::TimedOut);
     }
 
@@ -477,8 +475,8 @@ mod tests {
             ("-", "Initializing TLS..."),
             ("!", "Connection timed out after 20 seconds of inactivity"),
         ]);
-        assert_eq!(low.end, SessionEnd::TlsFailed);
-        let tls = low.tls.expect("tls");
+        assert_eq!(low.session.end, SessionEnd::TlsFailed);
+        let tls = low.session.tls.expect("tls");
         assert_eq!(tls.mode, TlsRequest::Explicit);
         assert!(tls.handshake.and_then(|h| h.error).is_some());
     }
@@ -489,10 +487,16 @@ mod tests {
             ("<", "200 PORT command successful. Consider using PASV."),
             ("<", "425 Failed to establish connection."),
         ]);
-        assert!(low.transfers.is_empty());
-        assert_eq!(low.active.len(), 1);
-        assert_eq!(low.active[0].port.reply.as_ref().map(|r| r.code), Some(200));
-        assert_eq!(low.active[0].completion.as_ref().map(|r| r.code), Some(425));
+        assert!(low.session.transfers.is_empty());
+        assert_eq!(low.session.active.len(), 1);
+        assert_eq!(
+            low.session.active[0].port.reply.as_ref().map(|r| r.code),
+            Some(200)
+        );
+        assert_eq!(
+            low.session.active[0].completion.as_ref().map(|r| r.code),
+            Some(425)
+        );
     }
 
     #[test]
@@ -501,7 +505,7 @@ mod tests {
             ("-", "Connecting to 203.0.113.10:21..."),
             ("!", "Connection refused by server"),
         ]);
-        assert_eq!(low.end, SessionEnd::ConnectFailed);
-        assert_eq!(low.connect, ConnectOutcome::Refused);
+        assert_eq!(low.session.end, SessionEnd::ConnectFailed);
+        assert_eq!(low.session.connect.outcome, ConnectOutcome::Refused);
     }
 }

@@ -144,16 +144,6 @@ impl Format {
     }
 }
 
-impl clap::ValueEnum for Format {
-    fn value_variants<'a>() -> &'a [Self] {
-        &Format::ALL
-    }
-
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.name()).help(self.describe()))
-    }
-}
-
 /// What the caller asks for.
 #[derive(Debug, Clone, Default)]
 pub struct Options {

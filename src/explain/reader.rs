@@ -451,24 +451,7 @@ impl Reader {
 mod tests {
     use super::*;
 
-    fn items(lines: &[(&str, &str)]) -> Vec<Item> {
-        lines
-            .iter()
-            .enumerate()
-            .map(|(i, (kind, text))| Item {
-                no: i as u64 + 1,
-                at_us: None,
-                kind: match *kind {
-                    ">" => Kind::Sent(text.to_string()),
-                    "<" => Kind::Received(text.to_string()),
-                    _ => Kind::Message {
-                        error: false,
-                        text: text.to_string(),
-                    },
-                },
-            })
-            .collect()
-    }
+    use crate::explain::formats::script as items;
 
     #[test]
     fn a_fragment_has_no_greeting_and_infers_the_passive_command() {

@@ -222,10 +222,12 @@ pub fn flush(mut p: Pending, peer: Option<IpAddr>, substitutes: bool) -> Flushed
             _ => UNKNOWN_ADDR,
         },
     };
-    let via = if !epsv && advertised == Some(addr.ip()) {
-        Via::Advertised
-    } else {
+    // Where the client went by its own rule: the control peer after EPSV or a
+    // substitution, else wherever the PASV reply pointed (shown in the log or not).
+    let via = if to_peer && advertised != Some(addr.ip()) {
         Via::ControlPeer
+    } else {
+        Via::Advertised
     };
     let first = p
         .cmd

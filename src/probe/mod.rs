@@ -104,15 +104,15 @@ pub async fn run(config: &ProbeConfig) -> Result<Transcript, ProbeError> {
         step: config.timeout,
         deadline: start + config.deadline,
     };
-    let mut transcript = Transcript {
-        target: TargetInfo {
+    let mut transcript = Transcript::new(
+        TargetInfo {
             input: config.input.clone(),
             host: config.target.host.to_string(),
             port: config.target.port,
             user: config.user.clone(),
             path: config.target.path.clone(),
         },
-        settings: Settings {
+        Settings {
             samples: config.samples,
             timeout_us: config.timeout.as_micros() as u64,
             deadline_us: config.deadline.as_micros() as u64,
@@ -127,14 +127,7 @@ pub async fn run(config: &ProbeConfig) -> Result<Transcript, ProbeError> {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64),
         },
-        dns: None,
-        servers: Vec::new(),
-        deadline_hit: false,
-        client_public: None,
-        client_public_error: None,
-        total_us: 0,
-        client_log: None,
-    };
+    );
 
     // The public-address look-up runs while the target is checked.
     let my_ip = config

@@ -773,27 +773,10 @@ async fn transfer(
 ) -> Result<Flow, SessionEnd> {
     let (passive, fail) = passive_command(c, kind).await;
     if let Some(f) = fail {
-        run.s.transfers.push(new_transfer(passive, false));
+        run.s.transfers.push(Transfer::new(passive));
         return Err(end_for(&f, Phase::Data));
     }
     transfer_over(run, c, passive, false, fresh_tls).await
-}
-
-fn new_transfer(passive: PassiveSample, reuses_sample: bool) -> Transfer {
-    Transfer {
-        passive,
-        data: None,
-        command: None,
-        completion: None,
-        completion_failure: None,
-        bytes: 0,
-        first_byte_us: None,
-        data_end_us: None,
-        truncated: false,
-        data_error: None,
-        tls: None,
-        reuses_sample,
-    }
 }
 
 /// A listing over the port a passive reply named. The data connection is opened while the
@@ -807,7 +790,8 @@ async fn transfer_over(
     reuses_sample: bool,
     fresh_tls: bool,
 ) -> Result<Flow, SessionEnd> {
-    let mut t = new_transfer(passive, reuses_sample);
+    let mut t = Transfer::new(passive);
+    t.reuses_sample = reuses_sample;
     let Some(adv) = t.passive.advertised.clone() else {
         run.s.transfers.push(t);
         return Ok(Flow::Continue);

@@ -4,23 +4,8 @@
 //! library received it (`< '227 Entering Passive Mode (...)\r\n'`). Other lines are the
 //! library's own messages.
 
-use super::{Item, Kind, command_verb, generic, reply_code, strip_decor};
+use super::{Item, Kind, command_verb, generic, reply_code, strip_decor, unquote_lines};
 use crate::explain::input::RawLine;
-
-/// A reply as a library printed it: quoted, with `\r\n` escapes between its lines.
-fn unquote(text: &str) -> Vec<String> {
-    let t = text.trim();
-    let t = t
-        .strip_prefix('\'')
-        .and_then(|t| t.strip_suffix('\''))
-        .or_else(|| t.strip_prefix('"').and_then(|t| t.strip_suffix('"')))
-        .unwrap_or(t);
-    t.split("\\r\\n")
-        .flat_map(|l| l.split("\\n"))
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect()
-}
 
 fn split(line: &str) -> (Option<u64>, &str) {
     strip_decor(line)
@@ -30,8 +15,11 @@ pub fn recognise(line: &str) -> bool {
     let (_, l) = split(line);
     l.strip_prefix("> ")
         .is_some_and(|r| command_verb(r.trim()).is_some())
-        || l.strip_prefix("< ")
-            .is_some_and(|r| unquote(r).first().is_some_and(|f| reply_code(f).is_some()))
+        || l.strip_prefix("< ").is_some_and(|r| {
+            unquote_lines(r)
+                .first()
+                .is_some_and(|f| reply_code(f).is_some())
+        })
 }
 
 pub fn parse(lines: &[RawLine]) -> Vec<Item> {
@@ -53,7 +41,7 @@ pub fn parse(lines: &[RawLine]) -> Vec<Item> {
                 Kind::Other(sent.to_string())
             });
         } else if let Some(received) = text.strip_prefix("< ") {
-            for line in unquote(received) {
+            for line in unquote_lines(received) {
                 push(Kind::Received(line));
             }
         } else if let Some(kind) = generic(text) {

@@ -4,7 +4,7 @@
 //! come too; they are read only when the log has no `*cmd*`/`*resp*` lines. Tracebacks and
 //! exceptions (`TimeoutError: timed out`) are the client's messages.
 
-use super::{Item, Kind, generic, strip_decor};
+use super::{Item, Kind, generic, strip_decor, unquote_lines};
 use crate::explain::input::RawLine;
 
 const MARKS: [(&str, bool, bool); 4] = [
@@ -21,21 +21,6 @@ fn split(line: &str) -> Option<(bool, bool, &str)> {
         .find_map(|(m, sent, raw)| l.strip_prefix(m).map(|rest| (*sent, *raw, rest)))
 }
 
-/// The text inside Python's repr quotes, with `\r`, `\n` escapes as line breaks.
-fn unrepr(s: &str) -> Vec<String> {
-    let t = s.trim();
-    let t = t
-        .strip_prefix('\'')
-        .and_then(|t| t.strip_suffix('\''))
-        .or_else(|| t.strip_prefix('"').and_then(|t| t.strip_suffix('"')))
-        .unwrap_or(t);
-    t.replace("\\r", "")
-        .split("\\n")
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 pub fn recognise(line: &str) -> bool {
     split(line).is_some()
 }
@@ -49,8 +34,11 @@ pub fn parse(lines: &[RawLine]) -> Vec<Item> {
         let (at, text) = strip_decor(&l.text);
         let kinds = match split(&l.text) {
             Some((_, true, _)) if cooked => continue,
-            Some((true, _, rest)) => unrepr(rest).into_iter().map(Kind::Sent).collect(),
-            Some((false, _, rest)) => unrepr(rest).into_iter().map(Kind::Received).collect(),
+            Some((true, _, rest)) => unquote_lines(rest).into_iter().map(Kind::Sent).collect(),
+            Some((false, _, rest)) => unquote_lines(rest)
+                .into_iter()
+                .map(Kind::Received)
+                .collect(),
             None => generic(text).into_iter().collect::<Vec<_>>(),
         };
         for kind in kinds {

@@ -227,6 +227,44 @@ pub fn strip_decor(line: &str) -> (Option<u64>, &str) {
     }
 }
 
+/// Items for unit tests, one per `(mark, text)`: `>` sent, `<` received, `!` an error
+/// message, anything else a message.
+#[cfg(test)]
+pub fn script(lines: &[(&str, &str)]) -> Vec<Item> {
+    lines
+        .iter()
+        .zip(1..)
+        .map(|((mark, text), no)| Item {
+            no,
+            at_us: None,
+            kind: match *mark {
+                ">" => Kind::Sent(text.to_string()),
+                "<" => Kind::Received(text.to_string()),
+                _ => Kind::Message {
+                    error: *mark == "!",
+                    text: text.to_string(),
+                },
+            },
+        })
+        .collect()
+}
+
+/// The text inside the quotes a library or Python's repr put around a line, split at the
+/// `\r\n` / `\n` escapes it printed between the lines of a reply.
+pub fn unquote_lines(text: &str) -> Vec<String> {
+    let t = text.trim();
+    let t = t
+        .strip_prefix('\'')
+        .and_then(|t| t.strip_suffix('\''))
+        .or_else(|| t.strip_prefix('"').and_then(|t| t.strip_suffix('"')))
+        .unwrap_or(t);
+    t.replace("\\r", "")
+        .split("\\n")
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
