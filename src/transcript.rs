@@ -285,7 +285,16 @@ pub enum ConnectOutcome {
     Skipped(String),
 }
 
+/// The outcome of a data connection that a client log does not show (its detail starts
+/// with this).
+pub const NOT_SHOWN: &str = "not shown in the log";
+
 impl ConnectOutcome {
+    /// A client log's data connection whose outcome the log does not show.
+    pub fn not_shown(&self) -> bool {
+        matches!(self, ConnectOutcome::Error(e) if e.starts_with(NOT_SHOWN))
+    }
+
     pub fn label(&self) -> &'static str {
         match self {
             ConnectOutcome::Connected => "connected",

@@ -20,6 +20,15 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             other => other.label().to_string(),
         };
         let mut evidence = vec![format!("connect {}: {why}", s.server)];
+        // A client log in which the client went on to another address and got through:
+        // this address failed, and the client recovered by itself.
+        let recovered = t.client_log.is_some()
+            && t.servers
+                .iter()
+                .any(|o| o.server != s.server && o.end != SessionEnd::ConnectFailed);
+        if recovered {
+            evidence.push("the client then connected to another address".to_string());
+        }
         if s.source == "dns" && t.servers.len() > 1 {
             evidence.push(format!(
                 "{} is one of {} addresses of {}: clients that pick it fail",
@@ -30,7 +39,11 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         }
         out.push(Finding {
             code: Code::ConnectFailed,
-            severity: Severity::Critical,
+            severity: if recovered {
+                Severity::Warning
+            } else {
+                Severity::Critical
+            },
             phase: Phase::Connect,
             server: Some(s.server),
             title: format!("cannot open the control connection to {}", s.server),

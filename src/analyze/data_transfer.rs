@@ -5,7 +5,15 @@
 
 use super::{phase_of, reply_text};
 use crate::finding::{Code, Finding, Severity};
-use crate::transcript::{ConnectOutcome, Phase, Transcript, Transfer};
+use crate::transcript::{ConnectOutcome, Phase, Transcript, Transfer, show_addr};
+
+/// Whether the transfer's own replies or data show it failing: a client log whose data
+/// connection's outcome is not shown counts only on such evidence.
+fn seen_failing(tr: &Transfer) -> bool {
+    tr.completion.as_ref().is_some_and(|r| r.code >= 400)
+        || tr.data_error.is_some()
+        || tr.completion_failure.is_some()
+}
 
 fn failure_evidence(tr: &Transfer, evidence: &mut Vec<String>) {
     let kind = tr.passive.command.command();
@@ -16,7 +24,7 @@ fn failure_evidence(tr: &Transfer, evidence: &mut Vec<String>) {
         };
         evidence.push(format!(
             "{kind}: data connection {}: {outcome}",
-            d.attempt.addr
+            show_addr(d.attempt.addr)
         ));
     }
     if let Some(c) = &tr.command {
@@ -63,6 +71,15 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             .transfers
             .iter()
             .filter(|tr| !tr.tls.as_ref().is_some_and(|d| d.fresh_session))
+            // A failed TLS handshake on the data connection is TLS_DATA_REFUSED's: the
+            // transfer's failure is its symptom.
+            .filter(|tr| !tr.tls.as_ref().is_some_and(|d| d.handshake.error.is_some()))
+            .filter(|tr| {
+                tr.data
+                    .as_ref()
+                    .is_none_or(|d| !d.attempt.outcome.not_shown())
+                    || seen_failing(tr)
+            })
             .filter(|tr| {
                 tr.data.as_ref().is_some_and(|d| {
                     matches!(
@@ -81,6 +98,12 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                         && tr.data_error.is_none())
             });
         if !failed.is_empty() {
+            // Whether a data connection opened is known only where the log shows it.
+            let opened_unknown = failed.iter().any(|tr| {
+                tr.data
+                    .as_ref()
+                    .is_some_and(|d| d.attempt.outcome.not_shown())
+            });
             let mut evidence = Vec::new();
             for tr in &failed {
                 failure_evidence(tr, &mut evidence);
@@ -117,10 +140,18 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     phase_of(failed[0].passive.command)
                 },
                 server: Some(s.server),
-                title: format!(
-                    "the data connection opened but the transfer failed over {}",
-                    kinds.join(" and ")
-                ),
+                title: if opened_unknown {
+                    format!(
+                        "the transfer failed over {} (the log does not show whether its data \
+                         connection opened)",
+                        kinds.join(" and ")
+                    )
+                } else {
+                    format!(
+                        "the data connection opened but the transfer failed over {}",
+                        kinds.join(" and ")
+                    )
+                },
                 evidence,
                 impact: "Listings and transfers fail for every client, although the port is \
                          reachable."
@@ -136,7 +167,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     let addr = tr
                         .data
                         .as_ref()
-                        .map(|d| d.attempt.addr.to_string())
+                        .map(|d| show_addr(d.attempt.addr))
                         .unwrap_or_default();
                     format!(
                         "{} over {} via {addr}: {} bytes{}, {}",
@@ -157,7 +188,13 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             let mut via: Vec<String> = ok
                 .iter()
                 .filter_map(|tr| tr.data.as_ref())
-                .map(|d| d.attempt.addr.ip().to_string())
+                .map(|d| {
+                    if crate::transcript::is_unknown(d.attempt.addr) {
+                        "an address not in the log".to_string()
+                    } else {
+                        d.attempt.addr.ip().to_string()
+                    }
+                })
                 .collect();
             via.sort();
             via.dedup();

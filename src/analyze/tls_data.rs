@@ -6,9 +6,11 @@ use crate::transcript::{Phase, Transcript};
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     for s in &t.servers {
-        let Some(tls) = &s.tls else { continue };
+        // A client log may show the data connection's TLS failing and not the control
+        // connection's TLS set-up (a fragment).
         let mut evidence = Vec::new();
-        if let Some(prot) = &tls.prot
+        if let Some(tls) = &s.tls
+            && let Some(prot) = &tls.prot
             && let Some(r) = &prot.reply
             && r.code / 100 != 2
         {

@@ -65,6 +65,8 @@ struct State {
     closed_at: Option<usize>,
     quit: bool,
     exchanges: usize,
+    /// The client said it logged in (its log shows no USER/PASS).
+    logged_in: bool,
 }
 
 impl Lowered {
@@ -174,7 +176,16 @@ pub fn lower(seg: &Seg, f: &Frame<'_>) -> Lowered {
     let mut st = State::default();
     for (i, step) in seg.steps.iter().enumerate() {
         match step {
-            Step::Ex(ex) => exchange_step(&mut out, &mut st, ex, f),
+            Step::Ex(ex) => exchange_step(&mut out, &mut st, ex, i, f),
+            Step::Replied(j) => {
+                if let Some(p) = st
+                    .pending
+                    .as_mut()
+                    .filter(|p| p.cmd.is_some() && p.cmd_step == *j)
+                {
+                    p.visible += 1;
+                }
+            }
             Step::Bytes(n) => {
                 if let Some(p) = st.pending.as_mut() {
                     p.bytes += n;
@@ -183,7 +194,8 @@ pub fn lower(seg: &Seg, f: &Frame<'_>) -> Lowered {
             Step::Sig(sig) => signal_step(&mut out, &mut st, sig, i, f),
         }
     }
-    let data_phase = st.pending.is_some() || st.active.is_some();
+    // The data phase begins with the transfer command; a PASV alone is the passive phase.
+    let data_phase = st.pending.as_ref().is_some_and(|p| p.cmd.is_some()) || st.active.is_some();
     out.take_pending(&mut st, f);
     if let Some(error) = st.tls_failure.take() {
         out.session.tls = Some(ControlTls {
@@ -212,7 +224,7 @@ pub fn lower(seg: &Seg, f: &Frame<'_>) -> Lowered {
     out
 }
 
-fn exchange_step(out: &mut Lowered, st: &mut State, ex: &Ex, f: &Frame<'_>) {
+fn exchange_step(out: &mut Lowered, st: &mut State, ex: &Ex, i: usize, f: &Frame<'_>) {
     st.exchanges += 1;
     let verb = ex.verb();
     let code = ex.last().map(|r| r.code);
@@ -241,7 +253,7 @@ fn exchange_step(out: &mut Lowered, st: &mut State, ex: &Ex, f: &Frame<'_>) {
                 st.pending = Some(Pending::new(sample(ex, kind), ex.at));
             }
         }
-        v if TRANSFER_VERBS.contains(&v) => transfer_step(out, st, ex, f),
+        v if TRANSFER_VERBS.contains(&v) => transfer_step(out, st, ex, i, f),
         _ => {}
     }
     // Any command after AUTH's 234 means TLS came up.
@@ -251,7 +263,7 @@ fn exchange_step(out: &mut Lowered, st: &mut State, ex: &Ex, f: &Frame<'_>) {
     }
 }
 
-fn transfer_step(out: &mut Lowered, st: &mut State, ex: &Ex, f: &Frame<'_>) {
+fn transfer_step(out: &mut Lowered, st: &mut State, ex: &Ex, i: usize, f: &Frame<'_>) {
     // A file-system answer (an empty folder's 550) says nothing of the data path.
     if ex.last().is_some_and(no_such_file) && !ex.replies.iter().any(|(r, _)| r.class() == 1) {
         return;
@@ -271,7 +283,7 @@ fn transfer_step(out: &mut Lowered, st: &mut State, ex: &Ex, f: &Frame<'_>) {
         return;
     }
     match st.pending.as_mut() {
-        Some(p) if p.cmd.is_none() => p.cmd = Some(ex.clone()),
+        Some(p) if p.cmd.is_none() => p.set_cmd(ex, i),
         Some(_) => out.take_pending(st, f),
         None => {}
     }
@@ -311,11 +323,32 @@ fn signal_step(out: &mut Lowered, st: &mut State, sig: &Signal, i: usize, f: &Fr
             }
         },
         Signal::TlsStarting => st.tls_starting = true,
+        Signal::LoggedIn => st.logged_in = true,
+        Signal::TransferFailed(bytes) => {
+            // After the control connection broke, the failed listing is its consequence;
+            // it is the transfer's only when a data connection was under way (or moved
+            // bytes).
+            let control_lost = st.closed_at.is_some() || st.control_failure.is_some();
+            if let Some(p) = pending.filter(|p| {
+                !control_lost && (p.cmd.is_some() || p.substituted || p.addr.is_some())
+                    || bytes.is_some_and(|n| n > 0)
+            }) {
+                p.client_failed = true;
+                if let Some(n) = bytes.filter(|n| *n > 0) {
+                    // Bytes moved: the data connection had opened.
+                    p.bytes = p.bytes.max(n);
+                    p.outcome.get_or_insert(ConnectOutcome::Connected);
+                }
+            }
+        }
         Signal::Tls => {
             st.tls = true;
             st.tls_starting = false;
         }
         Signal::TlsError(text) => match pending {
+            // The data connection's TLS ended with a bare TCP close after the transfer
+            // started (GnuTLS -110 in record_recv): no close_notify, not a failed handshake.
+            Some(p) if p.preliminary() && no_close_notify(text) => p.no_close_notify = true,
             Some(p) => {
                 p.tls_error.get_or_insert_with(|| text.clone());
             }
@@ -372,14 +405,24 @@ fn signal_step(out: &mut Lowered, st: &mut State, sig: &Signal, i: usize, f: &Fr
     }
 }
 
+/// Whether a TLS error says the peer closed without TLS close_notify.
+fn no_close_notify(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    !lower.contains("handshake")
+        && (lower.contains("non-properly terminated")
+            || lower.contains("did not properly shut down"))
+}
+
 /// The phase a segment reached.
-fn phase_of(seg: &Seg, out: &Lowered, data_phase: bool) -> Phase {
-    let logged_in = match &out.session.login {
+fn phase_of(seg: &Seg, out: &Lowered, st: &State, data_phase: bool) -> Phase {
+    let session = &out.session;
+    let logged_in = match &session.login {
         Some(l) => l.outcome == LoginOutcome::LoggedIn,
-        // A fragment that starts after the login: passive commands show it was done.
-        None => !seg.opened || !out.session.greeting.is_empty() && data_phase,
+        // The client said so, or a fragment that starts after the login: passive
+        // commands need one.
+        None => st.logged_in || data_phase || !session.samples.is_empty(),
     };
-    if seg.opened && out.session.greeting.is_empty() && out.session.login.is_none() && !data_phase {
+    if seg.opened && session.greeting.is_empty() && !logged_in && st.exchanges == 0 {
         Phase::Greeting
     } else if !logged_in {
         Phase::Login
@@ -396,7 +439,7 @@ fn end_of(seg: &Seg, out: &Lowered, st: &State, data_phase: bool) -> SessionEnd 
             .iter()
             .any(|s| matches!(s, Step::Ex(e) if e.verb() != "QUIT"))
     };
-    let phase = phase_of(seg, out, data_phase);
+    let phase = phase_of(seg, out, st, data_phase);
     if out.session.greeting.is_empty() && st.exchanges == 0 && seg.opened {
         return match &st.control_failure {
             Some(_) => SessionEnd::ConnectFailed,

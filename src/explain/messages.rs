@@ -59,8 +59,11 @@ pub enum Signal {
     Tls,
     /// The client's configured timeout (WinSCP's session header).
     TimeoutSetting(f64),
-    /// A listing or transfer failed (no detail).
-    TransferFailed,
+    /// A listing or transfer failed, after this many bytes when the client says.
+    TransferFailed(Option<u64>),
+    /// The client says the login succeeded (FileZilla's "Logged in" at its default log
+    /// level, which shows no USER/PASS).
+    LoggedIn,
 }
 
 fn after<'a>(text: &'a str, lower: &str, needle: &str) -> Option<&'a str> {
@@ -88,6 +91,8 @@ fn version(s: &str) -> Option<String> {
 }
 
 /// `1.2.3.4:21`, `[::1]:21`, `1.2.3.4`, `host:21`, `HOST (IP) port P`, `(IP) port P`.
+/// A port the text does not give is 0; an address redacted in the text (`(XXXXX) port
+/// 60000`) is the unspecified address with the port given.
 pub fn parse_endpoint(s: &str) -> (Option<String>, Option<SocketAddr>) {
     let s = s.trim().trim_end_matches(['.', '…']).trim();
     // "HOST (IP) port P" (curl, lftp) and "(IP) port P" (lftp's data socket).
@@ -101,9 +106,14 @@ pub fn parse_endpoint(s: &str) -> (Option<String>, Option<SocketAddr>) {
             .strip_prefix("port")
             .map(|p| first_word(p).trim_end_matches(['.', ',']))
             .and_then(|p| p.parse::<u16>().ok());
-        if let Ok(ip) = ip.parse::<IpAddr>() {
-            let host = (!host.is_empty()).then(|| host.to_string());
-            return (host, port.map(|p| SocketAddr::new(ip, p)));
+        let host = (!host.is_empty()).then(|| host.to_string());
+        match (ip.parse::<IpAddr>(), port) {
+            (Ok(ip), port) => return (host, Some(SocketAddr::new(ip, port.unwrap_or(0)))),
+            (Err(_), Some(port)) => {
+                let unknown = crate::transcript::UNKNOWN_ADDR.ip();
+                return (host, Some(SocketAddr::new(unknown, port)));
+            }
+            (Err(_), None) => {}
         }
     }
     let word = first_word(s).trim_end_matches(['.', ',']);
@@ -111,7 +121,7 @@ pub fn parse_endpoint(s: &str) -> (Option<String>, Option<SocketAddr>) {
         return (None, Some(sa));
     }
     if let Ok(ip) = word.trim_matches(['[', ']']).parse::<IpAddr>() {
-        return (None, Some(SocketAddr::new(ip, 21)));
+        return (None, Some(SocketAddr::new(ip, 0)));
     }
     // "ftp.example.com:21": a name (its port is not needed without an address).
     let host = match word.rsplit_once(':') {
@@ -233,10 +243,15 @@ pub fn interpret(text: &str) -> Option<Signal> {
     if lower.contains("data connection established") {
         return Some(Signal::DataConnected);
     }
+    if lower == "logged in" || lower.starts_with("logged in.") {
+        return Some(Signal::LoggedIn);
+    }
     if lower.contains("initializing tls") || lower.contains("initialisation de tls") {
         return Some(Signal::TlsStarting);
     }
     if lower.contains("gnutls error")
+        || lower.contains("gnutls_")
+        || lower.contains("did not properly shut down tls")
         || lower.contains("tls handshake")
         || lower.contains("ssl routines")
         || lower.contains("ssl_connect")
@@ -271,6 +286,8 @@ pub fn interpret(text: &str) -> Option<Signal> {
         "time-out",
         "超时",
         "etimedout",
+        "did not properly respond after a period of time",
+        "не получен нужный отклик",
         "timed-out",
         "délai dépassé",
         "tempo limite",
@@ -333,7 +350,12 @@ pub fn interpret(text: &str) -> Option<Signal> {
         || lower.contains("critical file transfer error")
         || lower.contains("file transfer failed")
     {
-        return Some(Signal::TransferFailed);
+        // FileZilla: "File transfer failed after transferring 524,288 bytes in 1 second".
+        let bytes = after(&lower, &lower, "after transferring ").and_then(|r| {
+            let digits: String = first_word(r).chars().filter(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        });
+        return Some(Signal::TransferFailed(bytes));
     }
     if let Some(rest) = after(t, &lower, "connected to ") {
         let (host, addr) = parse_endpoint(rest);
@@ -459,7 +481,7 @@ mod tests {
             ),
             (
                 "Failed to retrieve directory listing",
-                Signal::TransferFailed,
+                Signal::TransferFailed(None),
             ),
             (
                 "Zeitüberschreitung der Verbindung nach 20 Sekunden Inaktivität",

@@ -46,6 +46,13 @@ impl Ex {
         self.replies.last().map(|(r, _)| r)
     }
 
+    /// How many of its replies the exchange had where it stands in the steps (a reply
+    /// the log shows without its command came with it); later ones arrive as
+    /// [`Step::Replied`].
+    pub fn shown_at_start(&self) -> usize {
+        usize::from(self.inferred && !self.replies.is_empty())
+    }
+
     /// Whether a final (non-1xx) reply came.
     fn complete(&self) -> bool {
         self.replies.iter().any(|(r, _)| r.code >= 200)
@@ -58,6 +65,9 @@ pub enum Step {
     Ex(Ex),
     Sig(Signal),
     Bytes(u64),
+    /// A reply to the exchange at this step index arrived here, after the steps between
+    /// (a client message can tell of a data connection before the transfer's last reply).
+    Replied(usize),
 }
 
 /// One control connection as the log shows it.
@@ -105,6 +115,17 @@ impl Seg {
             Step::Ex(e) => Some(e),
             _ => None,
         })
+    }
+
+    /// Adds a reply to the last exchange, and marks where it arrived.
+    fn reply_to_last(&mut self, r: Reply, at: Option<u64>) {
+        let Some(j) = self.steps.iter().rposition(|s| matches!(s, Step::Ex(_))) else {
+            return;
+        };
+        if let Step::Ex(ex) = &mut self.steps[j] {
+            ex.replies.push((r, at));
+        }
+        self.steps.push(Step::Replied(j));
     }
 
     /// The passive command a data connection would belong to now: the last PASV/EPSV,
@@ -160,6 +181,15 @@ fn implied_command(r: &Reply) -> Option<&'static str> {
         150 | 125 => "LIST",
         _ => return None,
     })
+}
+
+/// A control connection's address: a message that names no port means FTP's port 21.
+fn control_port(a: SocketAddr) -> SocketAddr {
+    if a.port() == 0 {
+        SocketAddr::new(a.ip(), 21)
+    } else {
+        a
+    }
 }
 
 /// Whether a reply can be a greeting.
@@ -220,6 +250,7 @@ impl Reader {
     }
 
     fn new_seg(&mut self, host: Option<String>, addr: Option<SocketAddr>) {
+        let addr = addr.map(control_port);
         let host = host
             .filter(|h| h.parse::<IpAddr>().is_err())
             .or(self.resolving.take());
@@ -274,9 +305,8 @@ impl Reader {
             self.replies += 1;
         }
         let seg = &mut self.segs[i];
-        let open = seg.last_ex().filter(|e| !e.complete());
-        if let Some(ex) = open {
-            ex.replies.push((r, at));
+        if seg.last_ex().is_some_and(|e| !e.complete()) {
+            seg.reply_to_last(r, at);
             return;
         }
         let no_exchange = seg.exchanges().next().is_none();
@@ -311,15 +341,15 @@ impl Reader {
             }
             // A second final reply (a 226 after a 150-less transfer, a late 421): it
             // belongs to the last command.
-            None => match seg.last_ex() {
-                Some(ex) => ex.replies.push((r, at)),
-                None => seg.steps.push(Step::Ex(Ex {
-                    command: String::new(),
-                    at,
-                    replies: vec![(r, at)],
-                    inferred: true,
-                })),
-            },
+            None if seg.exchanges().next().is_some() => {
+                seg.reply_to_last(r, at);
+            }
+            None => seg.steps.push(Step::Ex(Ex {
+                command: String::new(),
+                at,
+                replies: vec![(r, at)],
+                inferred: true,
+            })),
         }
     }
 
@@ -339,8 +369,11 @@ impl Reader {
             return false;
         };
         match (seg.awaiting_port(), addr) {
-            (Some(Some(port)), Some(a)) => a.port() == port,
-            (Some(None), Some(a)) => seg.server.is_none_or(|s| s.port() != a.port()),
+            // Port 0: the message names no port ("Trying 203.0.113.10...").
+            (Some(Some(port)), Some(a)) => a.port() == port || a.port() == 0,
+            (Some(None), Some(a)) => {
+                a.port() == 0 || seg.server.is_none_or(|s| s.port() != a.port())
+            }
             (Some(_), None) => true,
             (None, _) => false,
         }
@@ -362,7 +395,7 @@ impl Reader {
                         | Signal::Unreachable(_)
                         | Signal::Closed
                         | Signal::EpsvDisabled
-                        | Signal::TransferFailed
+                        | Signal::TransferFailed(_)
                         | Signal::TlsError(_)
                 )
             );
@@ -387,7 +420,7 @@ impl Reader {
                     | Signal::DataConnecting(_)
                     | Signal::DataConnected
                     | Signal::EpsvDisabled
-                    | Signal::TransferFailed
+                    | Signal::TransferFailed(_)
                     | Signal::DataTimeout(_)
             )
         ) {
@@ -417,6 +450,7 @@ impl Reader {
                 }
             }
             Signal::Connected { host, addr } => {
+                let addr = addr.map(control_port);
                 let seg = self.segs.last();
                 let data = seg.is_some_and(|s| s.awaiting_port().is_some())
                     && addr.is_none_or(|a| seg.and_then(|s| s.server) != Some(a));

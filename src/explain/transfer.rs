@@ -11,8 +11,8 @@ use super::redact::redacted_passive;
 use crate::knowledge::clients::filezilla_unroutable;
 use crate::proto::{PassiveKind, Reply};
 use crate::transcript::{
-    Advertised, Attempt, ConnectOutcome, DataTls, Exchange, PassiveSample, PortProbe, ReplyRecord,
-    TlsHandshake, Transfer, UNKNOWN_ADDR, Via,
+    Advertised, Attempt, ConnectOutcome, DataTls, Exchange, NOT_SHOWN, PassiveSample, PortProbe,
+    ReplyRecord, TlsHandshake, Transfer, UNKNOWN_ADDR, Via,
 };
 
 /// A PASV/EPSV waiting to see whether the client used it.
@@ -20,8 +20,11 @@ use crate::transcript::{
 pub struct Pending {
     pub sample: PassiveSample,
     pub at: Option<u64>,
-    /// The transfer command that used it.
+    /// The transfer command that used it, its step index, and how many of its replies
+    /// had arrived at the step being read.
     pub cmd: Option<Ex>,
+    pub cmd_step: usize,
+    pub visible: usize,
     /// Where the client says it connected.
     pub addr: Option<SocketAddr>,
     pub substituted: bool,
@@ -29,6 +32,10 @@ pub struct Pending {
     pub outcome: Option<ConnectOutcome>,
     pub data_error: Option<String>,
     pub tls_error: Option<String>,
+    /// The client says the listing or transfer failed.
+    pub client_failed: bool,
+    /// The data connection's TLS ended without close_notify.
+    pub no_close_notify: bool,
     pub bytes: u64,
 }
 
@@ -38,28 +45,42 @@ impl Pending {
             sample,
             at,
             cmd: None,
+            cmd_step: 0,
+            visible: 0,
             addr: None,
             substituted: false,
             used: None,
             outcome: None,
             data_error: None,
             tls_error: None,
+            client_failed: false,
+            no_close_notify: false,
             bytes: 0,
         }
     }
 
-    /// The server answered the transfer command with a 1xx: the transfer started.
-    pub fn preliminary(&self) -> bool {
+    /// The transfer command's replies that had arrived at the step being read.
+    fn seen(&self) -> &[(Reply, Option<u64>)] {
         self.cmd
             .as_ref()
-            .is_some_and(|c| c.replies.iter().any(|(r, _)| r.class() == 1))
+            .map_or(&[], |c| &c.replies[..self.visible.min(c.replies.len())])
     }
 
+    /// The server had answered the transfer command with a 1xx: the transfer started.
+    pub fn preliminary(&self) -> bool {
+        self.seen().iter().any(|(r, _)| r.class() == 1)
+    }
+
+    /// The transfer had completed with a 2xx at the step being read.
     pub fn finished_ok(&self) -> bool {
-        self.cmd
-            .as_ref()
-            .and_then(Ex::last)
-            .is_some_and(|r| r.class() == 2)
+        self.seen().last().is_some_and(|(r, _)| r.class() == 2)
+    }
+
+    /// The transfer command and where it stands.
+    pub fn set_cmd(&mut self, ex: &Ex, step: usize) {
+        self.visible = ex.shown_at_start();
+        self.cmd_step = step;
+        self.cmd = Some(ex.clone());
     }
 
     /// Whether the log shows anything of a data connection for this reply.
@@ -69,6 +90,7 @@ impl Pending {
             || self.outcome.is_some()
             || self.substituted
             || self.tls_error.is_some()
+            || self.client_failed
     }
 }
 
@@ -188,6 +210,16 @@ fn outcome_of(p: &Pending, first: Option<&Reply>, last: Option<&Reply>) -> Optio
 /// one that replaces an unroutable PASV address with the peer (FileZilla, WinSCP).
 pub fn flush(mut p: Pending, peer: Option<IpAddr>, substitutes: bool) -> Flushed {
     let advertised = p.sample.advertised.as_ref().and_then(|a| a.address);
+    // A refused PASV/EPSV (502) opened no port, whatever the client sent after it.
+    let refused = p
+        .sample
+        .exchange
+        .reply
+        .as_ref()
+        .is_some_and(|r| PassiveKind::from_code(r.code).is_none());
+    if refused || !p.used_at_all() {
+        return Flushed::Sample(Box::new(p.sample));
+    }
     // FileZilla and WinSCP always substitute an unroutable address when the server's own
     // is routable (their message may be translated and so not recognised).
     if substitutes
@@ -198,16 +230,6 @@ pub fn flush(mut p: Pending, peer: Option<IpAddr>, substitutes: bool) -> Flushed
         && !filezilla_unroutable(peer)
     {
         p.substituted = true;
-    }
-    // A refused PASV/EPSV (502) opened no port, whatever the client sent after it.
-    let refused = p
-        .sample
-        .exchange
-        .reply
-        .as_ref()
-        .is_some_and(|r| PassiveKind::from_code(r.code).is_none());
-    if refused || !p.used_at_all() {
-        return Flushed::Sample(Box::new(p.sample));
     }
     let adv = p.sample.advertised.clone();
     let epsv = p.sample.command == PassiveKind::Epsv;
@@ -239,11 +261,8 @@ pub fn flush(mut p: Pending, peer: Option<IpAddr>, substitutes: bool) -> Flushed
     let unknown_outcome = outcome.is_none();
     let outcome = outcome.unwrap_or_else(|| {
         ConnectOutcome::Error(match last {
-            Some(r) => format!(
-                "not shown in the log (the server answered: {})",
-                r.to_lossy_string()
-            ),
-            None => "not shown in the log".to_string(),
+            Some(r) => format!("{NOT_SHOWN} (the server answered: {})", r.to_lossy_string()),
+            None => NOT_SHOWN.to_string(),
         })
     });
     let mut transfer = Transfer::new(p.sample);
@@ -270,20 +289,26 @@ pub fn flush(mut p: Pending, peer: Option<IpAddr>, substitutes: bool) -> Flushed
             Some("the log ends before the transfer's last reply".to_string());
     }
     transfer.bytes = p.bytes;
-    transfer.data_error = p.data_error;
-    transfer.tls = p.tls_error.map(|e| DataTls {
-        handshake: TlsHandshake {
-            version: None,
-            cipher: None,
-            resumed: false,
-            error: Some(e),
-            elapsed_us: 0,
-        },
-        fresh_session: false,
-        verdict: None,
-        certificate: None,
-        no_close_notify: false,
+    // The client's word that it failed, when nothing more precise was seen.
+    transfer.data_error = p.data_error.or_else(|| {
+        (p.client_failed && transfer.completion.as_ref().is_none_or(|c| c.code < 400))
+            .then(|| "the client says the transfer failed".to_string())
     });
+    if p.tls_error.is_some() || p.no_close_notify {
+        transfer.tls = Some(DataTls {
+            handshake: TlsHandshake {
+                version: None,
+                cipher: None,
+                resumed: false,
+                error: p.tls_error,
+                elapsed_us: 0,
+            },
+            fresh_session: false,
+            verdict: None,
+            certificate: None,
+            no_close_notify: p.no_close_notify,
+        });
+    }
     Flushed::Transfer {
         transfer: Box::new(transfer),
         at: p.at,
