@@ -8,6 +8,7 @@
 //! refused is not proof of an open path).
 
 use super::range::passive_range;
+use super::substituted_address_timed_out::substituted_timeout;
 use crate::finding::{Code, Finding, Severity};
 use crate::transcript::{ConnectOutcome, Phase, ServerSession, Transcript};
 
@@ -34,7 +35,7 @@ fn range_fix(s: &ServerSession, low: u16, high: u16) -> Vec<String> {
     fix
 }
 
-fn peer_attempts(s: &ServerSession) -> Vec<(u16, &ConnectOutcome, bool)> {
+fn peer_attempts<'a>(t: &Transcript, s: &'a ServerSession) -> Vec<(u16, &'a ConnectOutcome, bool)> {
     let peer = s.peer();
     let samples = s
         .samples
@@ -44,7 +45,9 @@ fn peer_attempts(s: &ServerSession) -> Vec<(u16, &ConnectOutcome, bool)> {
     let transfers = s
         .transfers
         .iter()
-        .filter_map(|t| t.data.as_ref())
+        // A client's substituted data connection that timed out has its own finding.
+        .filter(|tr| t.client_log.is_none() || !substituted_timeout(s, tr))
+        .filter_map(|tr| tr.data.as_ref())
         .map(|p| (p, true));
     samples
         .chain(transfers)
@@ -55,8 +58,27 @@ fn peer_attempts(s: &ServerSession) -> Vec<(u16, &ConnectOutcome, bool)> {
         .collect()
 }
 
+/// "ports 50001, 50002 at 203.0.113.10", or the client's data connection when the log
+/// does not show its port.
+fn ports_at(ports: &[u16], peer: &str) -> String {
+    if ports.iter().all(|p| *p == 0) {
+        format!("the client's data connection to {peer} (port not in the log)")
+    } else {
+        let plural = if ports.iter().filter(|p| **p != 0).count() > 1 {
+            "ports"
+        } else {
+            "port"
+        };
+        format!("{plural} {} at {peer}", list(ports))
+    }
+}
+
 fn list(ports: &[u16]) -> String {
-    let mut v = ports.to_vec();
+    // Port 0: a client log's data connection whose port the log does not show.
+    if ports.iter().all(|p| *p == 0) {
+        return "(not in the log)".to_string();
+    }
+    let mut v: Vec<u16> = ports.iter().copied().filter(|p| *p != 0).collect();
     v.sort_unstable();
     v.dedup();
     v.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
@@ -64,15 +86,22 @@ fn list(ports: &[u16]) -> String {
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     for s in &t.servers {
-        let attempts = peer_attempts(s);
+        let attempts = peer_attempts(t, s);
         if attempts.is_empty() {
             continue;
         }
-        let (low, high) = match (t.settings.expect_range, passive_range(s)) {
-            (Some(r), _) => r,
-            (None, Some(r)) => (r.low, r.high),
+        // A client log may show a data connection failing without its port.
+        let range = match (t.settings.expect_range, passive_range(s)) {
+            (Some(r), _) => Some(r),
+            (None, Some(r)) => Some((r.low, r.high)),
+            (None, None) if t.client_log.is_some() => None,
             (None, None) => continue,
         };
+        let ports_text = range.map_or_else(
+            || "the server's passive port range (the log shows no port)".to_string(),
+            |(low, high)| format!("TCP {low}-{high}"),
+        );
+        let fix = range.map_or_else(Vec::new, |(low, high)| range_fix(s, low, high));
         let timed_out: Vec<u16> = attempts
             .iter()
             .filter(|(_, o, _)| **o == ConnectOutcome::TimedOut)
@@ -116,7 +145,12 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             || "the server (address not in the log)".to_string(),
             |ip| ip.to_string(),
         );
-        let timeout_s = t.settings.timeout_us as f64 / 1e6;
+        // How long a silent port was waited for: the check's timeout, or the client's
+        // when its log says (a log that does not say gives no figure).
+        let waited = match t.settings.timeout_us {
+            0 => "no answer".to_string(),
+            us => format!("no answer within {:.1} s", us as f64 / 1e6),
+        };
         if transfer_rejected && !any_connected {
             let mut evidence: Vec<String> = attempts
                 .iter()
@@ -146,7 +180,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                          or port, a server advertising one port and listening on another), then \
                          allow the range."
                     .to_string(),
-                fix: range_fix(s, low, high),
+                fix: fix.clone(),
             });
         } else if on_demand {
             out.push(Finding {
@@ -157,7 +191,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 title: format!("older passive ports at {peer} are closed; each fresh one works"),
                 evidence: vec![
                     format!(
-                        "ports {} of earlier PASV/EPSV replies: no answer within {timeout_s:.1} s",
+                        "ports {} of earlier PASV/EPSV replies: {waited}",
                         list(&timed_out)
                     ),
                     "the ports of the listings' own PASV/EPSV replies connected".to_string(),
@@ -179,17 +213,17 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 server: Some(s.server),
                 title: format!("the passive data ports at {peer} are filtered"),
                 evidence: vec![format!(
-                    "ports {} at {peer}: no answer within {timeout_s:.1} s (dropped)",
-                    list(&timed_out)
+                    "{}: {waited} (dropped)",
+                    ports_at(&timed_out, &peer)
                 )],
                 impact: "Logins work, but every listing and transfer hangs and fails, for every \
                          client (FileZilla: \"Failed to retrieve directory listing\")."
                     .to_string(),
                 remedy: format!(
-                    "Open (and on a NAT router, forward) TCP {low}-{high} to the server, and keep \
+                    "Open (and on a NAT router, forward) {ports_text} to the server, and keep \
                      the server's passive ports inside that range."
                 ),
-                fix: range_fix(s, low, high),
+                fix: fix.clone(),
             });
         } else if !timed_out.is_empty() {
             out.push(Finding {
@@ -203,20 +237,17 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     answered.len() + timed_out.len()
                 ),
                 evidence: vec![
-                    format!(
-                        "dropped (no answer within {timeout_s:.1} s): {}",
-                        list(&timed_out)
-                    ),
+                    format!("dropped ({waited}): {}", list(&timed_out)),
                     format!("answered: {}", list(&answered)),
                 ],
                 impact: "Transfers fail at random, whenever the server picks a port that is not \
                          forwarded; every client is affected."
                     .to_string(),
                 remedy: format!(
-                    "Forward the whole range the server uses ({low}-{high} seen), or shrink the \
+                    "Forward the whole range the server uses ({ports_text} seen), or shrink the \
                      server's range to what is forwarded."
                 ),
-                fix: range_fix(s, low, high),
+                fix: fix.clone(),
             });
         }
     }

@@ -73,7 +73,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             .filter(|tr| !tr.tls.as_ref().is_some_and(|d| d.fresh_session))
             // A failed TLS handshake on the data connection is TLS_DATA_REFUSED's: the
             // transfer's failure is its symptom.
-            .filter(|tr| !tr.tls.as_ref().is_some_and(|d| d.handshake.error.is_some()))
+            .filter(|tr| tr.tls.as_ref().is_none_or(|d| d.handshake.error.is_none()))
             .filter(|tr| {
                 tr.data
                     .as_ref()

@@ -8,7 +8,10 @@
 
 use super::range::passive_range;
 use crate::finding::{Code, Finding, Severity};
-use crate::transcript::{ClientLog, ConnectOutcome, Phase, Transcript, Via};
+use crate::proto::PassiveKind;
+use crate::transcript::{
+    ClientLog, ConnectOutcome, Phase, ServerSession, Transcript, Transfer, Via,
+};
 
 /// "FileZilla 3.66.4", "curl", or "the client".
 pub(super) fn client_name(log: &ClientLog) -> String {
@@ -19,31 +22,32 @@ pub(super) fn client_name(log: &ClientLog) -> String {
     }
 }
 
+/// Whether a transfer of a client log is one this rule reports: a PASV whose data
+/// connection the client sent to the control peer instead of the advertised address (an
+/// unanswered PASV: the client's message said it substituted), and that timed out.
+/// DATA_PORT_FILTERED leaves these to it: one finding for one cause.
+pub(super) fn substituted_timeout(s: &ServerSession, tr: &Transfer) -> bool {
+    let advertised = tr.passive.advertised.as_ref().and_then(|a| a.address);
+    let unanswered = tr.passive.exchange.reply.is_none();
+    tr.passive.command == PassiveKind::Pasv
+        && (advertised.is_some() || unanswered)
+        && (advertised.is_none() || advertised != s.known_peer())
+        && tr.data.as_ref().is_some_and(|d| {
+            d.via == Via::ControlPeer && d.attempt.outcome == ConnectOutcome::TimedOut
+        })
+}
+
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     let Some(log) = &t.client_log else { return };
     for (index, s) in t.servers.iter().enumerate() {
         let peer = s.known_peer();
         let mut evidence = Vec::new();
         let mut ports = Vec::new();
-        for tr in &s.transfers {
+        for tr in s.transfers.iter().filter(|tr| substituted_timeout(s, tr)) {
+            let Some(data) = &tr.data else { continue };
             // The advertised address, when the log shows the reply (FileZilla at its
             // default level only says it substituted one).
             let advertised = tr.passive.advertised.as_ref().and_then(|a| a.address);
-            // A PASV whose data connection went to the control peer: the client
-            // substituted the address (an unanswered PASV: the client's message says so).
-            let unanswered = tr.passive.exchange.reply.is_none();
-            if tr.passive.command != crate::proto::PassiveKind::Pasv
-                || (advertised.is_none() && !unanswered)
-            {
-                continue;
-            }
-            let Some(data) = &tr.data else { continue };
-            if (advertised.is_some() && advertised == peer)
-                || data.via != Via::ControlPeer
-                || data.attempt.outcome != ConnectOutcome::TimedOut
-            {
-                continue;
-            }
             let advertised = advertised.map_or_else(
                 || "the PASV address (not in the log)".to_string(),
                 |a| a.to_string(),

@@ -38,6 +38,8 @@ pub struct Built {
     pub commands: usize,
     /// Messages only an FTP client writes.
     pub signals: usize,
+    /// Messages of any network client (timed out, refused, logged in, ...).
+    pub events: usize,
 }
 
 /// What the sessions add up to, for the transcript's header and `client_log.unknown`.
@@ -189,6 +191,7 @@ pub fn build(items: &[Item], ctx: &Context<'_>) -> Built {
         replies: r.replies,
         commands: r.commands,
         signals: r.signals,
+        events: r.events,
     }
 }
 

@@ -365,7 +365,18 @@ fn signal_step(out: &mut Lowered, st: &mut State, sig: &Signal, i: usize, f: &Fr
         }
         Signal::Timeout(secs) | Signal::DataTimeout(secs) => {
             out.timeouts.extend(secs);
+            // A PASV the server never answered, with no data connection under way: the
+            // control connection stalled (a plain timeout; the client's word "data
+            // connection" says otherwise).
+            let stalled = |p: &Pending| {
+                p.sample.exchange.reply.is_none()
+                    && p.cmd.is_none()
+                    && p.addr.is_none()
+                    && !p.substituted
+                    && matches!(sig, Signal::Timeout(_))
+            };
             match pending {
+                Some(p) if stalled(p) => st.control_failure = Some((ConnectOutcome::TimedOut, i)),
                 Some(p) => {
                     if p.preliminary() || p.outcome == Some(ConnectOutcome::Connected) {
                         p.data_error.get_or_insert_with(|| "timed out".to_string());

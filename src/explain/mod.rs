@@ -185,8 +185,10 @@ impl fmt::Display for ExplainError {
             ),
             ExplainError::NotFtpLog(why) => write!(
                 f,
-                "not an FTP client log: {why}. explain reads FileZilla and WinSCP logs, \
-                 curl -v and lftp -d output, and bare FTP transcripts (commands and replies)"
+                "not an FTP client log: {why}. explain reads FileZilla, WinSCP and FluentFTP \
+                 logs, curl -v and lftp -d output, ftp command-line sessions, the debug logs \
+                 of basic-ftp, node-ftp, Python ftplib and goftp, and bare FTP transcripts \
+                 (commands and replies)"
             ),
             ExplainError::Internal(e) => write!(f, "internal error: {e}"),
         }
@@ -359,7 +361,13 @@ pub fn explain(bytes: &[u8], opts: &Options) -> Result<Explained, ExplainError> 
     });
     // A log of an FTP client's own messages (FileZilla at its default level, a WinSCP
     // error box) tells a story without replies.
-    let client_story = built.signals >= 2 || (built.signals >= 1 && built.commands > 0);
+    // So does a client format's log of FTP commands or messages that ends in a failure
+    // (curl's "Recv failure" after USER, FileZilla's TLS error and failed listing).
+    let client_format = format != Format::Bare;
+    let client_story = built.signals >= 2
+        || (built.signals >= 1
+            && (built.commands > 0 || built.replies > 0 || (client_format && built.events > 0)))
+        || (client_format && built.commands > 0 && built.events > 0);
     if built.replies == 0 && !connect_failure && !client_story {
         let why = match (skipped.first(), foreign(&lines)) {
             (Some(s), _) => format!("it holds {} and no FTP session", s.what),

@@ -213,6 +213,9 @@ pub struct Reader {
     /// Client messages that only an FTP client writes (a substituted address, a data
     /// connection, a failed listing).
     pub signals: usize,
+    /// Client messages any network client writes (logged in, TLS, timed out, refused,
+    /// closed): FTP when the log's format or commands say so.
+    pub events: usize,
 }
 
 impl Reader {
@@ -425,6 +428,20 @@ impl Reader {
             )
         ) {
             self.signals += 1;
+        } else if matches!(
+            signal,
+            Some(
+                Signal::LoggedIn
+                    | Signal::Tls
+                    | Signal::TlsStarting
+                    | Signal::TlsError(_)
+                    | Signal::Timeout(_)
+                    | Signal::Refused
+                    | Signal::Unreachable(_)
+                    | Signal::Closed
+            )
+        ) {
+            self.events += 1;
         }
         let Some(signal) = signal else { return };
         match signal {

@@ -276,10 +276,28 @@ fn first_advertised(s: &ServerSession, kind: PassiveKind) -> Option<(Option<IpAd
         .map(|a| (a.address, a.parse_failures.clone()))
 }
 
-/// Why there is no decoded reply of a kind: refused, or (in a client's log) never sent.
+/// Why there is no decoded reply of a kind: refused, or (in a client's log) never sent or
+/// its reply not shown.
 fn not_offered(s: &ServerSession, kind: PassiveKind) -> String {
     if s.all_samples(kind).next().is_none() {
         format!("{} was not tried, so this is unknown", kind.command())
+    } else if s.all_samples(kind).all(|x| x.exchange.reply.is_none()) {
+        format!(
+            "the reply to {} is not in the log, so this is unknown",
+            kind.command()
+        )
+    } else if s.all_samples(kind).any(|x| {
+        x.decode_error.is_none()
+            && x.exchange
+                .reply
+                .as_ref()
+                .is_some_and(|r| PassiveKind::from_code(r.code).is_some())
+    }) {
+        // A passive reply that decoded to nothing: the user redacted it in the log.
+        format!(
+            "the {} reply is redacted in the log, so this is unknown",
+            kind.command()
+        )
     } else {
         format!("the server refuses {}", kind.command())
     }
@@ -365,6 +383,16 @@ fn evaluate(c: &Client, s: &ServerSession, partial: bool) -> ClientVerdict {
 /// The matrix for a transcript: a client works only if it works with every server address
 /// checked (a round-robin client may land on any); the reason is the first failing one's.
 pub fn compatibility(t: &Transcript, partial_range: bool) -> Vec<ClientVerdict> {
+    // Nothing to judge clients by when no PASV/EPSV was answered (a failed login, a log
+    // fragment without the replies): no table rather than a column of guesses.
+    let answered = t
+        .servers
+        .iter()
+        .flat_map(ServerSession::passive_replies)
+        .any(|x| x.exchange.reply.is_some());
+    if !answered {
+        return Vec::new();
+    }
     CLIENTS
         .iter()
         .map(|c| {

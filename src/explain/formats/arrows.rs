@@ -14,7 +14,7 @@ fn split(line: &str) -> (Option<u64>, &str) {
 pub fn recognise(line: &str) -> bool {
     let (_, l) = split(line);
     l.strip_prefix("> ")
-        .is_some_and(|r| command_verb(r.trim()).is_some())
+        .is_some_and(|r| command_verb(unquote_lines(r).concat().trim()).is_some())
         || l.strip_prefix("< ").is_some_and(|r| {
             unquote_lines(r)
                 .first()
@@ -25,6 +25,10 @@ pub fn recognise(line: &str) -> bool {
 pub fn parse(lines: &[RawLine]) -> Vec<Item> {
     let mut out = Vec::new();
     for l in lines {
+        // node-ftp's parser echoes every reply its connection already logged.
+        if l.text.contains("[parser]") {
+            continue;
+        }
         let (at, text) = split(&l.text);
         let mut push = |kind| {
             out.push(Item {
@@ -34,6 +38,8 @@ pub fn parse(lines: &[RawLine]) -> Vec<Item> {
             });
         };
         if let Some(sent) = text.strip_prefix("> ") {
+            // A library may quote the command as it wrote it (`> 'PASV'`).
+            let sent = unquote_lines(sent).concat();
             let sent = sent.trim();
             push(if command_verb(sent).is_some() {
                 Kind::Sent(sent.to_string())

@@ -7,6 +7,16 @@
 use super::{Item, Kind, command_verb, reply_code};
 use crate::explain::input::RawLine;
 
+/// Whether a line continues a wrapped message: the message stops mid-sentence and the
+/// line starts in lower case or with a digit.
+fn continues(prev: &str, line: &str) -> bool {
+    !prev.trim_end().ends_with(['.', '!', '?', ':'])
+        && line
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_lowercase() || c.is_ascii_digit())
+}
+
 pub fn recognise(line: &str) -> bool {
     let l = line.trim_start();
     reply_code(l).is_some() || command_verb(l).is_some()
@@ -35,6 +45,18 @@ pub fn parse(lines: &[RawLine]) -> Vec<Item> {
         } else if command_verb(trimmed).is_some() {
             Kind::Sent(trimmed.trim_end().to_string())
         } else {
+            // A message wrapped onto this line (an error box copied from a window): it
+            // goes on the previous one.
+            if let Some(Item {
+                kind: Kind::Message { text: prev, .. },
+                ..
+            }) = out.last_mut()
+                && continues(prev, trimmed)
+            {
+                prev.push(' ');
+                prev.push_str(trimmed.trim_end());
+                continue;
+            }
             Kind::Message {
                 error: false,
                 text: trimmed.trim_end().to_string(),
@@ -59,5 +81,14 @@ mod tests {
         let items = parse(&crate::explain::input::split(text).lines);
         assert_eq!(items[4].kind, Kind::Received("PASV".to_string()));
         assert_eq!(items[6].kind, Kind::Sent("PASV".to_string()));
+    }
+
+    #[test]
+    fn wrapped_messages_are_joined() {
+        let text = "Server sent passive reply with unroutable address\n 192.168.1.7, using host address\ninstead.\nCould not retrieve directory listing\n";
+        let items = parse(&crate::explain::input::split(text).lines);
+        assert_eq!(items.len(), 2);
+        assert!(matches!(&items[0].kind, Kind::Message { text, .. }
+            if text == "Server sent passive reply with unroutable address 192.168.1.7, using host address instead."));
     }
 }

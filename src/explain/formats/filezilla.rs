@@ -81,11 +81,14 @@ pub fn recognise(line: &str) -> bool {
     let (at, rest) = strip_stamp(line);
     match split_prefix(rest) {
         Some((prefix, message, tab)) => {
+            let reply = reply_code(message.trim_start()).is_some()
+                && message.trim_start().as_bytes().get(3) == Some(&b' ');
             english(prefix).is_some()
                 || tab
-                || (at.is_some()
-                    && (reply_code(message.trim_start()).is_some()
-                        || command_verb(message).is_some()))
+                // A translated prefix before a reply ("Answer: 227 ..." from a machine
+                // translation, pasted without the tab).
+                || reply
+                || (at.is_some() && command_verb(message).is_some())
         }
         None => false,
     }

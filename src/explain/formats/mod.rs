@@ -186,7 +186,10 @@ pub fn strip_decor(line: &str) -> (Option<u64>, &str) {
             let lower = group.to_ascii_lowercase();
             let words: Vec<&str> = group.split_whitespace().collect();
             let stampish = words.iter().all(|w| stamp_part(w).is_some());
-            if stampish || LEVELS.contains(&lower.trim()) || source_location(group) {
+            // A logger's tag: one word of letters (`[MSG]`, `[connection]`).
+            let tag =
+                group.len() <= 12 && !group.is_empty() && group.chars().all(char::is_alphabetic);
+            if stampish || tag || LEVELS.contains(&lower.trim()) || source_location(group) {
                 for w in words {
                     if let Some(Some(t)) = stamp_part(w) {
                         at = Some(t);
