@@ -216,6 +216,29 @@ fn unreachable_class(advertised: IpAddr, peer: IpAddr) -> Option<crate::proto::A
     (local && classify_effective(peer) != class).then_some(class)
 }
 
+/// The class PASV_ADDRESS_PRIVATE reports an advertised address under: one no outside
+/// client reaches ([`unreachable_class`]), or a private address of another network than the
+/// peer's (a container bridge behind a LAN address) that a client's own data connection
+/// could not reach. PASV_ADDRESS_MISMATCH leaves these addresses to it.
+fn private_class(
+    t: &Transcript,
+    s: &ServerSession,
+    ip: IpAddr,
+    peer: IpAddr,
+) -> Option<crate::proto::AddressClass> {
+    use crate::proto::{AddressClass, classify_effective};
+    let class = classify_effective(ip);
+    let local = matches!(
+        class,
+        AddressClass::Private | AddressClass::Cgnat | AddressClass::UniqueLocal
+    );
+    let other_network = local
+        && ip != peer
+        && class == classify_effective(peer)
+        && !failed_at_advertised(t, s, ip).is_empty();
+    unreachable_class(ip, peer).or(other_network.then_some(class))
+}
+
 /// PASV matters little over IPv6: clients use EPSV there (PASV cannot carry an IPv6
 /// address), so a problem with a 227 on an IPv6 session is only worth knowing.
 fn pasv_severity(s: &ServerSession, usual: Severity) -> Severity {

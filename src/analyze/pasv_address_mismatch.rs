@@ -4,7 +4,7 @@
 //! showed, because a load-balanced front end may legitimately hand out another address.
 
 use super::{
-    address_fix, clients, connected_to, distinct_advertised, probe_summary, unreachable_class,
+    address_fix, clients, connected_to, distinct_advertised, private_class, probe_summary,
 };
 use crate::finding::{Code, Finding, Severity};
 use crate::proto::classify_effective;
@@ -16,7 +16,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         // Without the server's address (a client log) there is nothing to compare with.
         let Some(peer) = s.known_peer() else { continue };
         for (ip, reply) in distinct_advertised(s) {
-            if ip == peer || ip.is_unspecified() || unreachable_class(ip, peer).is_some() {
+            if ip == peer || ip.is_unspecified() || private_class(t, s, ip, peer).is_some() {
                 continue;
             }
             // An IPv4-mapped form of the peer is the peer.

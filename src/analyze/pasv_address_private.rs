@@ -3,11 +3,11 @@
 //! The classic NAT mistake: the server does not know its public address.
 
 use super::{
-    address_fix, clients, connected_to, distinct_advertised, failed_at_advertised, probe_summary,
-    unreachable_class,
+    address_fix, clients, connected_to, distinct_advertised, failed_at_advertised, private_class,
+    probe_summary,
 };
 use crate::finding::{Code, Finding, Severity};
-use crate::proto::{AddressClass, classify_effective};
+use crate::proto::AddressClass;
 use crate::transcript::{Phase, Transcript};
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
@@ -16,17 +16,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         let Some(peer) = s.known_peer() else { continue };
         for (ip, reply) in distinct_advertised(s) {
             let failed = failed_at_advertised(t, s, ip);
-            // A private address of another network than the peer's (a container bridge
-            // behind a LAN address) that the client's data connection could not reach.
-            let class = classify_effective(ip);
-            let local = matches!(
-                class,
-                AddressClass::Private | AddressClass::Cgnat | AddressClass::UniqueLocal
-            );
-            let other_network =
-                (local && ip != peer && !failed.is_empty() && class == classify_effective(peer))
-                    .then_some(class);
-            let Some(class) = unreachable_class(ip, peer).or(other_network) else {
+            let Some(class) = private_class(t, s, ip, peer) else {
                 continue;
             };
             // A client log whose client reached the address is on the server's network:
@@ -48,7 +38,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             } else {
                 Severity::Critical
             };
-            evidence.extend(failed);
+            // The failed attempts are in the probe summary above already.
             let (remedy, fix) = address_fix(t, s, ip);
             out.push(Finding {
                 code: Code::PasvAddressPrivate,
