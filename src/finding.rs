@@ -119,8 +119,10 @@ impl Code {
             | PasvAddressIsClient
             | CheckedFromSameNat
             | PasvRewrittenInTransit => 1,
-            PasvUnsupported | EpsvUnsupported | ReplyMalformed | ReplyNonstandard
-            | PasvPortOutOfRange | PortRefused => 2,
+            // A client log's fallback names the refused EPSV and what the client did next:
+            // the more specific account of the same cause, so it leads (its rule runs first).
+            EpsvFallbackToPasv | PasvUnsupported | EpsvUnsupported | ReplyMalformed
+            | ReplyNonstandard | PasvPortOutOfRange | PortRefused => 2,
             DataPortFiltered
             | DataPortRefused
             | DataRangePartial
@@ -140,7 +142,7 @@ impl Code {
             | TlsDataCertChanged
             | TlsDataNoCloseNotify => 5,
             SessionInterrupted => 6,
-            CleartextLogin | EpsvFallbackToPasv | DataPathOk | ActiveModeOk => 7,
+            CleartextLogin | DataPathOk | ActiveModeOk => 7,
         }
     }
 }

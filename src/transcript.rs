@@ -464,6 +464,17 @@ impl PassiveSample {
         }
     }
 
+    /// The passive command's name for a report: `PASV`, `EPSV`, or, for a data connection
+    /// whose passive command a log does not show, what the log reader called it.
+    pub fn label(&self) -> &str {
+        let name = self.command.command();
+        if self.exchange.command.to_ascii_uppercase().starts_with(name) {
+            name
+        } else {
+            &self.exchange.command
+        }
+    }
+
     /// A passive command's exchange with its reply decoded by the protocol core: the one
     /// place a reply becomes an [`Advertised`] (live probe and log reader alike).
     pub fn decoded(

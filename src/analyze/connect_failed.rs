@@ -20,12 +20,23 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             other => other.label().to_string(),
         };
         let mut evidence = vec![format!("connect {}: {why}", s.server)];
-        // A client log in which the client went on to another address and got through:
-        // this address failed, and the client recovered by itself.
-        let recovered = t.client_log.is_some()
-            && t.servers
-                .iter()
-                .any(|o| o.server != s.server && o.end != SessionEnd::ConnectFailed);
+        // A client log in which the client went on to another address (of the other IP
+        // family, or not) and got through: this address failed, and the client recovered.
+        let recovered_on = |other_family: bool| {
+            t.client_log.is_some()
+                && t.servers.iter().any(|o| {
+                    o.server != s.server
+                        && o.end != SessionEnd::ConnectFailed
+                        && (o.server.is_ipv4() != s.server.is_ipv4()) == other_family
+                })
+        };
+        // A client that tries a name's IPv6 address, is refused, and gets through on its
+        // IPv4 one (or the reverse) did what every client does: the server listens on one
+        // family only. The address table shows the refusal; it is not a problem to report.
+        if recovered_on(true) && s.connect.outcome == ConnectOutcome::Refused {
+            continue;
+        }
+        let recovered = recovered_on(false) || recovered_on(true);
         if recovered {
             evidence.push("the client then connected to another address".to_string());
         }

@@ -3,6 +3,8 @@
 //! Security: Bad IP connecting." DATA_PATH_OK: transfers completed; the report says what worked. One finding
 //! of each kind per server, listing every transfer it covers.
 
+use super::substituted_address_timed_out::substituted_timeout;
+use super::tls_data_close_notify::ended_bare;
 use super::{phase_of, reply_text};
 use crate::finding::{Code, Finding, Severity};
 use crate::transcript::{ConnectOutcome, Phase, Transcript, Transfer, show_addr};
@@ -16,9 +18,10 @@ fn seen_failing(tr: &Transfer) -> bool {
 }
 
 fn failure_evidence(tr: &Transfer, evidence: &mut Vec<String>) {
-    let kind = tr.passive.command.command();
+    let kind = tr.passive.label();
     if let Some(d) = &tr.data {
         let outcome = match &d.attempt.outcome {
+            o if o.not_shown() => "its outcome is not in the log".to_string(),
             ConnectOutcome::Error(e) => format!("error: {e}"),
             other => other.label().to_string(),
         };
@@ -71,6 +74,9 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             .transfers
             .iter()
             .filter(|tr| !tr.tls.as_ref().is_some_and(|d| d.fresh_session))
+            // A client's data connection to the substituted address that never reached the
+            // server is SUBSTITUTED_ADDRESS_TIMED_OUT's: one finding for one cause.
+            .filter(|tr| t.client_log.is_none() || !substituted_timeout(s, tr))
             // A failed TLS handshake on the data connection is TLS_DATA_REFUSED's: the
             // transfer's failure is its symptom.
             .filter(|tr| tr.tls.as_ref().is_none_or(|d| d.handshake.error.is_none()))
@@ -91,12 +97,15 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             .collect();
         // A transfer cut at the size limit proved the path; the server may well answer our
         // closing the connection with 426.
-        let (ok, failed): (Vec<&Transfer>, Vec<&Transfer>) =
+        let (ok, mut failed): (Vec<&Transfer>, Vec<&Transfer>) =
             connected.into_iter().partition(|tr| {
                 tr.truncated
                     || (tr.completion.as_ref().is_some_and(|r| r.code / 100 == 2)
                         && tr.data_error.is_none())
             });
+        // Completed by the server, then failed by the client over a bare TCP close:
+        // TLS_DATA_NO_CLOSE_NOTIFY's, one finding for one cause.
+        failed.retain(|tr| !ended_bare(tr));
         if !failed.is_empty() {
             // Whether a data connection opened is known only where the log shows it.
             let opened_unknown = failed.iter().any(|tr| {
@@ -108,10 +117,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             for tr in &failed {
                 failure_evidence(tr, &mut evidence);
             }
-            let kinds: Vec<&str> = failed
-                .iter()
-                .map(|tr| tr.passive.command.command())
-                .collect();
+            let kinds: Vec<&str> = failed.iter().map(|tr| tr.passive.label()).collect();
             let bad_ip = failed.iter().any(|tr| {
                 tr.completion
                     .as_ref()
@@ -153,9 +159,14 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     )
                 },
                 evidence,
-                impact: "Listings and transfers fail for every client, although the port is \
-                         reachable."
-                    .to_string(),
+                impact: if opened_unknown {
+                    "Listings and transfers fail; the log does not show whether the data port \
+                     was reachable."
+                } else {
+                    "Listings and transfers fail for every client, although the port is \
+                     reachable."
+                }
+                .to_string(),
                 remedy,
                 fix: Vec::new(),
             });
@@ -172,7 +183,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     format!(
                         "{} over {} via {addr}: {} bytes{}, {}",
                         tr.command.as_ref().map_or("(none)", |c| c.command.as_str()),
-                        tr.passive.command.command(),
+                        tr.passive.label(),
                         tr.bytes,
                         if tr.truncated {
                             " (reading stopped at the size limit)"
@@ -183,7 +194,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     )
                 })
                 .collect();
-            let mut kinds: Vec<&str> = ok.iter().map(|tr| tr.passive.command.command()).collect();
+            let mut kinds: Vec<&str> = ok.iter().map(|tr| tr.passive.label()).collect();
             kinds.dedup();
             let mut via: Vec<String> = ok
                 .iter()

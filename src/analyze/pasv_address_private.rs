@@ -7,13 +7,17 @@ use super::{
     probe_summary,
 };
 use crate::finding::{Code, Finding, Severity};
-use crate::proto::AddressClass;
-use crate::transcript::{Phase, Transcript};
+use crate::proto::{AddressClass, classify_effective};
+use crate::transcript::{Phase, ServerSession, Transcript, Via};
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     for s in &t.servers {
-        // Without the server's address (a client log) the class cannot be compared.
-        let Some(peer) = s.known_peer() else { continue };
+        // Without the server's address (a client log) the class cannot be compared, unless
+        // the client compared it: it called the address unroutable and used another.
+        let Some(peer) = s.known_peer() else {
+            out.extend(called_unroutable(t, s));
+            continue;
+        };
         for (ip, reply) in distinct_advertised(s) {
             let failed = failed_at_advertised(t, s, ip);
             let Some(class) = private_class(t, s, ip, peer) else {
@@ -59,4 +63,52 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             });
         }
     }
+}
+
+/// A client log without the server's address in which the client said the PASV address
+/// was unroutable and connected to the server's address instead (WinSCP and FileZilla
+/// substitute only when the server's own address is not private): the client saw what this
+/// rule would have compared. What became of its data connection is told by the data rules.
+fn called_unroutable(t: &Transcript, s: &ServerSession) -> Option<Finding> {
+    let log = t.client_log.as_ref()?;
+    let (ip, class) = s.transfers.iter().find_map(|tr| {
+        let ip = tr.passive.advertised.as_ref()?.address?;
+        let substituted = tr.data.as_ref().is_some_and(|d| d.via == Via::ControlPeer);
+        let class = classify_effective(ip);
+        let local = matches!(
+            class,
+            AddressClass::Private
+                | AddressClass::Cgnat
+                | AddressClass::Loopback
+                | AddressClass::LinkLocal
+                | AddressClass::UniqueLocal
+        );
+        (substituted && local).then_some((ip, class))
+    })?;
+    let who = super::substituted_address_timed_out::client_name(log);
+    let mut evidence: Vec<String> = log
+        .messages
+        .iter()
+        .filter(|m| m.text.to_ascii_lowercase().contains("unroutable"))
+        .map(|m| format!("client log line {}: {}", m.line, m.text))
+        .take(2)
+        .collect();
+    evidence.push(format!("advertised {ip}: {}", class.describe()));
+    evidence.push("the server's own address is not in the log".to_string());
+    let (remedy, fix) = address_fix(t, s, ip);
+    Some(Finding {
+        code: Code::PasvAddressPrivate,
+        severity: super::pasv_severity(s, Severity::Warning),
+        phase: Phase::Pasv,
+        server: Some(s.server),
+        title: format!(
+            "PASV advertises {ip}, a {} address; {who} called it unroutable and used the \
+             server's address instead",
+            class.as_str().replace('_', "-")
+        ),
+        evidence,
+        impact: clients::impact_for(class, true),
+        remedy,
+        fix,
+    })
 }

@@ -9,6 +9,8 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     for s in &t.servers {
         let bad: Vec<_> = s
             .passive_replies()
+            // Only a reply can be malformed (an address from a client's message has no port).
+            .filter(|x| x.exchange.reply.is_some())
             .filter(|x| {
                 x.decode_error.is_some() || x.advertised.as_ref().is_some_and(|a| a.port == 0)
             })

@@ -1,6 +1,7 @@
 //! REPLY_NONSTANDARD: a passive reply that decodes, but that named client families fail to
 //! parse (no parentheses, blanks, an odd delimiter), or that answers the other command (a
-//! 227 to EPSV, a 229 to PASV), or whose framing deviates from RFC 959.
+//! 227 to EPSV, a 229 to PASV), or whose framing deviates from RFC 959. Critical when a
+//! client log shows the client failing to parse it.
 
 use super::{phase_of, reply_text};
 use crate::finding::{Code, Finding, Severity};
@@ -26,6 +27,19 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             }
             seen.push(reply.clone());
             let mut evidence = vec![format!("{} -> {reply}", x.command.command())];
+            // The client's own words that it could not parse this reply: an observed failure.
+            let refused_by_client: Vec<String> = t
+                .client_log
+                .iter()
+                .flat_map(|log| &log.messages)
+                .filter(|m| {
+                    let lower = m.text.to_ascii_lowercase();
+                    lower.contains("parse")
+                        && m.text.contains(x.command.command())
+                        && (cross || !adv.parse_failures.is_empty())
+                })
+                .map(|m| format!("client log line {}: {}", m.line, m.text))
+                .collect();
             if cross {
                 evidence.push(format!(
                     "a {} reply answered {}",
@@ -34,6 +48,8 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 ));
             }
             evidence.extend(anomalies.iter().map(|a| format!("framing: {a}")));
+            let failed = !refused_by_client.is_empty();
+            evidence.extend(refused_by_client);
             let impact = if cross {
                 // curl and Python ftplib, for two, accept only a 227 to PASV and a 229 to EPSV.
                 format!(
@@ -60,7 +76,9 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             };
             out.push(Finding {
                 code: Code::ReplyNonstandard,
-                severity: if adv.parse_failures.is_empty() && !cross {
+                severity: if failed {
+                    Severity::Critical
+                } else if adv.parse_failures.is_empty() && !cross {
                     Severity::Info
                 } else {
                     Severity::Warning

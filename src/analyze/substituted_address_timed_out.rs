@@ -1,7 +1,8 @@
 //! SUBSTITUTED_ADDRESS_TIMED_OUT (client logs only): the client already ignored the address
 //! the PASV reply named and connected to the server's own address instead (FileZilla's and
 //! WinSCP's "unroutable address ... using server/host address instead", curl's "Skip ...
-//! re-use ... instead", lftp's "fixed" address), and that data connection timed out too. So
+//! re-use ... instead", lftp's "fixed" address), and that data connection timed out too (or
+//! the server answered 425 without a 1xx: it never received it). So
 //! the advertised address is not the only problem: the passive ports are not forwarded, or a
 //! firewall drops them. A live check cannot see this, because it is about what the
 //! customer's own client did.
@@ -33,8 +34,22 @@ pub(super) fn substituted_timeout(s: &ServerSession, tr: &Transfer) -> bool {
         && (advertised.is_some() || unanswered)
         && (advertised.is_none() || advertised != s.known_peer())
         && tr.data.as_ref().is_some_and(|d| {
-            d.via == Via::ControlPeer && d.attempt.outcome == ConnectOutcome::TimedOut
+            d.via == Via::ControlPeer
+                && (d.attempt.outcome == ConnectOutcome::TimedOut || never_arrived(tr))
         })
+}
+
+/// The server answered the transfer command with 425 and no 1xx before it: it never
+/// received the client's data connection (whatever the client saw of it).
+fn never_arrived(tr: &Transfer) -> bool {
+    tr.command
+        .as_ref()
+        .and_then(|c| c.reply.as_ref())
+        .is_some_and(|r| r.code == 425)
+        && tr
+            .data
+            .as_ref()
+            .is_none_or(|d| d.attempt.outcome != ConnectOutcome::Connected)
 }
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
@@ -43,6 +58,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         let peer = s.known_peer();
         let mut evidence = Vec::new();
         let mut ports = Vec::new();
+        let mut timed_out = true;
         for tr in s.transfers.iter().filter(|tr| substituted_timeout(s, tr)) {
             let Some(data) = &tr.data else { continue };
             // The advertised address, when the log shows the reply (FileZilla at its
@@ -57,12 +73,28 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 .exchange
                 .reply
                 .as_ref()
-                .map_or_else(|| "(no reply)".to_string(), |r| r.text.clone());
-            evidence.push(format!("reply: {reply}"));
-            evidence.push(format!(
-                "the client ignored {advertised} and connected to {}: timed out",
+                .map_or_else(|| "not in the log".to_string(), |r| r.text.clone());
+            evidence.push(format!("PASV reply: {reply}"));
+            let what = if data.attempt.outcome == ConnectOutcome::TimedOut {
+                "timed out".to_string()
+            } else {
+                format!(
+                    "the server answered {} (it never received the data connection)",
+                    tr.command
+                        .as_ref()
+                        .and_then(|c| c.reply.as_ref())
+                        .map_or("425", |r| r.text.as_str())
+                )
+            };
+            let target = if crate::transcript::is_unknown(data.attempt.addr) {
+                "the server's address".to_string()
+            } else {
                 crate::transcript::show_addr(data.attempt.addr)
+            };
+            evidence.push(format!(
+                "the client ignored {advertised} and connected to {target}: {what}"
             ));
+            timed_out &= data.attempt.outcome == ConnectOutcome::TimedOut;
             if data.attempt.addr.port() != 0 {
                 ports.push(data.attempt.addr.port());
             }
@@ -109,7 +141,12 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             server: Some(s.server),
             title: format!(
                 "{who} already connected to {peer} instead of the advertised address, and that \
-                 timed out too"
+                 {}",
+                if timed_out {
+                    "timed out too"
+                } else {
+                    "did not reach the server either"
+                }
             ),
             evidence,
             impact: format!(

@@ -26,7 +26,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             {
                 evidence.push(format!(
                     "{} data connection TLS handshake: {e}",
-                    tr.passive.command.command()
+                    tr.passive.label()
                 ));
                 if let Some(c) = &tr.completion {
                     evidence.push(format!("then: {}", c.text));

@@ -44,7 +44,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             all_trusted &= d.verdict == Some(CertVerdict::Trusted);
             evidence.push(format!(
                 "{} data connection{}: {} ({})",
-                tr.passive.command.command(),
+                tr.passive.label(),
                 if d.fresh_session {
                     " (new TLS session)"
                 } else {

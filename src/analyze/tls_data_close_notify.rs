@@ -2,38 +2,54 @@
 //! 2xx) ended with a bare TCP close instead of a TLS close_notify. Neither side can then
 //! tell a complete transfer from a truncated one, and FileZilla fails such transfers ("Server
 //! did not properly shut down TLS connection", then "Failed to retrieve directory listing")
-//! although the server reported success. A data connection that ended this way and failed
-//! is DATA_TRANSFER_FAILED, whose evidence says so.
+//! although the server reported success. A client log that shows the client failing such a
+//! transfer makes it critical (an observed failure); DATA_TRANSFER_FAILED leaves it alone.
 
 use crate::finding::{Code, Finding, Severity};
-use crate::transcript::{Phase, Transcript};
+use crate::transcript::{Phase, Transcript, Transfer};
+
+/// A protected data connection that the server completed (2xx) and that ended with a bare
+/// TCP close: this rule's, whether or not the client then failed the transfer over it.
+pub(super) fn ended_bare(tr: &Transfer) -> bool {
+    tr.tls.as_ref().is_some_and(|d| d.no_close_notify)
+        && tr.completion.as_ref().is_some_and(|r| r.code / 100 == 2)
+}
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     for s in &t.servers {
-        let evidence: Vec<String> = s
-            .transfers
+        let ended: Vec<&Transfer> = s.transfers.iter().filter(|tr| ended_bare(tr)).collect();
+        if ended.is_empty() {
+            continue;
+        }
+        let evidence: Vec<String> = ended
             .iter()
-            .filter(|tr| {
-                tr.tls.as_ref().is_some_and(|d| d.no_close_notify)
-                    && tr.data_error.is_none()
-                    && tr.completion.as_ref().is_some_and(|r| r.code / 100 == 2)
-            })
             .map(|tr| {
                 format!(
-                    "{} over {}: {} bytes, then a TCP close without TLS close_notify; then {}",
+                    "{} over {}: {}a TCP close without TLS close_notify; then {}{}",
                     tr.command.as_ref().map_or("(none)", |c| c.command.as_str()),
-                    tr.passive.command.command(),
-                    tr.bytes,
-                    tr.completion.as_ref().map_or("", |r| r.text.as_str())
+                    tr.passive.label(),
+                    if t.client_log.is_some() && tr.bytes == 0 {
+                        String::new()
+                    } else {
+                        format!("{} bytes, then ", tr.bytes)
+                    },
+                    tr.completion.as_ref().map_or("", |r| r.text.as_str()),
+                    tr.data_error
+                        .as_ref()
+                        .map(|e| format!("; the client failed it: {e}"))
+                        .unwrap_or_default()
                 )
             })
             .collect();
-        if evidence.is_empty() {
-            continue;
-        }
+        // A client that failed the transfer over it is an observed failure.
+        let failed = ended.iter().any(|tr| tr.data_error.is_some());
         out.push(Finding {
             code: Code::TlsDataNoCloseNotify,
-            severity: Severity::Warning,
+            severity: if failed {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            },
             phase: Phase::Data,
             server: Some(s.server),
             title: "protected data connections end without TLS close_notify".to_string(),

@@ -8,13 +8,18 @@ use std::net::{IpAddr, SocketAddr};
 use super::messages::Signal;
 use super::reader::{Ex, Seg, Step, TRANSFER_VERBS, passive_kind};
 use super::transfer::{
-    Flushed, Pending, exchange, final_exchange, flush, no_such_file, record, sample,
+    FROM_MESSAGE, Flushed, Pending, elapsed, exchange, final_exchange, flush, no_such_file, record,
+    sample,
 };
-use crate::proto::is_anonymous;
+use crate::proto::{PassiveKind, is_anonymous};
 use crate::transcript::{
-    ActiveTransfer, Attempt, ConnectOutcome, ControlTls, Exchange, Line, Login, LoginOutcome,
-    PassiveSample, Phase, ServerSession, SessionEnd, TlsHandshake, TlsRequest, is_unknown,
+    ActiveTransfer, Advertised, Attempt, ConnectOutcome, ControlTls, Exchange, Line, Login,
+    LoginOutcome, PassiveSample, Phase, ServerSession, SessionEnd, TlsHandshake, TlsRequest,
+    is_unknown,
 };
+
+/// The command of a data connection whose passive command the log does not show.
+const NOT_IN_LOG: &str = "PASV or EPSV (not in the log)";
 
 /// What lowering needs besides the segment.
 pub struct Frame<'a> {
@@ -241,6 +246,29 @@ fn exchange_step(out: &mut Lowered, st: &mut State, ex: &Ex, i: usize, f: &Frame
         "PWD" | "XPWD" if out.session.pwd.is_none() => out.session.pwd = Some(final_exchange(ex)),
         "USER" | "PASS" => out.login_step(ex, &verb, code, st.tls || st.tls_starting),
         "QUIT" => st.quit = true,
+        // ABOR after a PASV/EPSV the server answered, before any transfer command: the
+        // client gave up waiting for its data connection (node-ftp connects before it
+        // sends LIST, and aborts after its 10 s pasvTimeout).
+        "ABOR" => {
+            if let Some(p) = st
+                .pending
+                .as_mut()
+                .filter(|p| p.cmd.is_none() && p.outcome.is_none() && p.sample.advertised.is_some())
+            {
+                let waited = p.at.zip(ex.at).map(|(a, b)| elapsed(a, b) as f64 / 1e6);
+                p.outcome = Some(ConnectOutcome::TimedOut);
+                p.data_error = Some(match waited {
+                    Some(s) => format!(
+                        "the client sent ABOR {s:.0} s after the reply, with no transfer command: \
+                         its data connection had not opened"
+                    ),
+                    None => "the client sent ABOR with no transfer command: its data \
+                             connection had not opened"
+                        .to_string(),
+                });
+                out.timeouts.extend(waited);
+            }
+        }
         "PORT" | "EPRT" | "LPRT" => {
             out.take_pending(st, f);
             st.active = Some(ActiveTransfer::new(final_exchange(ex)));
@@ -290,6 +318,7 @@ fn transfer_step(out: &mut Lowered, st: &mut State, ex: &Ex, i: usize, f: &Frame
 }
 
 fn signal_step(out: &mut Lowered, st: &mut State, sig: &Signal, i: usize, f: &Frame<'_>) {
+    let idle = st.pending.is_none();
     let pending = st.pending.as_mut().filter(|p| {
         !p.finished_ok()
             && p.sample
@@ -299,24 +328,40 @@ fn signal_step(out: &mut Lowered, st: &mut State, sig: &Signal, i: usize, f: &Fr
                 .is_none_or(|r| r.code < 400)
     });
     match sig {
-        Signal::DataConnecting(addr) => {
-            if let Some(p) = pending {
-                p.addr = p.addr.or(*addr);
+        Signal::DataConnecting(addr) => match pending {
+            Some(p) => p.addr = p.addr.or(*addr),
+            // A fragment that starts at the data connection: the passive command that
+            // named it is not in the log.
+            None if idle => {
+                let mut p = Pending::new(PassiveSample::unanswered(NOT_IN_LOG), None);
+                p.addr = *addr;
+                st.pending = Some(p);
             }
-        }
+            None => {}
+        },
         Signal::DataConnected => {
             if let Some(p) = pending {
                 p.outcome.get_or_insert(ConnectOutcome::Connected);
             }
         }
-        Signal::Substituted { used, .. } => match st.pending.as_mut() {
+        Signal::Substituted { advertised, used } => match st.pending.as_mut() {
             Some(p) => {
                 p.substituted = true;
                 p.used = p.used.or(*used);
             }
-            // FileZilla at its default level says it substituted but shows no PASV.
+            // FileZilla at its default level says it substituted but shows no PASV (only a
+            // PASV reply names an address to substitute).
             None => {
-                let mut p = Pending::new(PassiveSample::unanswered("PASV"), None);
+                let mut sample = PassiveSample::unanswered("PASV");
+                // WinSCP names the address it ignored; the port is not in the message.
+                sample.advertised = advertised.map(|ip| Advertised {
+                    kind: PassiveKind::Pasv,
+                    address: Some(ip),
+                    port: 0,
+                    flags: vec![FROM_MESSAGE.to_string()],
+                    parse_failures: Vec::new(),
+                });
+                let mut p = Pending::new(sample, None);
                 p.substituted = true;
                 p.used = *used;
                 st.pending = Some(p);
@@ -358,7 +403,7 @@ fn signal_step(out: &mut Lowered, st: &mut State, sig: &Signal, i: usize, f: &Fr
         Signal::DataTimeout(secs) if pending.is_none() => {
             out.timeouts.extend(secs);
             // The client names a data connection the log shows nothing else of.
-            let mut p = Pending::new(PassiveSample::unanswered("PASV"), None);
+            let mut p = Pending::new(PassiveSample::unanswered(NOT_IN_LOG), None);
             p.outcome = Some(ConnectOutcome::TimedOut);
             out.take_pending(st, f);
             st.pending = Some(p);

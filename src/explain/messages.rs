@@ -216,7 +216,10 @@ pub fn interpret(text: &str) -> Option<Signal> {
         return Some(id);
     }
     // The substitution messages, before "connecting": they name addresses too.
-    if lower.contains("unroutable address") && lower.contains("instead") {
+    // (WinSCP's message wraps in an error box: "... using host address" / "instead.")
+    if lower.contains("unroutable address")
+        && (lower.contains("instead") || lower.contains("using"))
+    {
         return Some(Signal::Substituted {
             advertised: after(t, &lower, "unroutable address").and_then(first_ip),
             used: None,
@@ -252,7 +255,9 @@ pub fn interpret(text: &str) -> Option<Signal> {
     if lower.contains("gnutls error")
         || lower.contains("gnutls_")
         || lower.contains("did not properly shut down tls")
-        || lower.contains("tls handshake")
+        // curl's handshake trace ("TLSv1.3 (OUT), TLS handshake, Client hello (1):") is
+        // progress, not an error.
+        || lower.contains("tls handshake") && !lower.contains("), tls handshake,")
         || lower.contains("ssl routines")
         || lower.contains("ssl_connect")
         || lower.contains("ssl connect error")

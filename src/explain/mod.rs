@@ -201,7 +201,11 @@ impl std::error::Error for ExplainError {}
 /// bare transcript when they recognise as many lines.
 pub fn detect(lines: &[RawLine]) -> (Format, usize) {
     let mut best = (Format::Bare, 0usize);
+    let curl = lines.iter().any(|l| formats::curl::distinctive(&l.text));
     for format in Format::ALL {
+        if format == Format::Curl && !curl {
+            continue;
+        }
         let score = lines.iter().filter(|l| format.recognise(&l.text)).count();
         let score = if format == Format::Bare {
             score / 2

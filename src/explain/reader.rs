@@ -428,6 +428,17 @@ impl Reader {
             )
         ) {
             self.signals += 1;
+            // A substitution that names the address it ignored quotes a PASV reply: on its
+            // own it tells an FTP session's story (WinSCP's error box holds nothing else).
+            if matches!(
+                signal,
+                Some(Signal::Substituted {
+                    advertised: Some(_),
+                    ..
+                })
+            ) {
+                self.signals += 1;
+            }
         } else if matches!(
             signal,
             Some(

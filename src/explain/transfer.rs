@@ -179,6 +179,11 @@ pub fn sample(ex: &Ex, kind: PassiveKind) -> PassiveSample {
 /// The flag on a passive reply whose address the user redacted.
 pub const REDACTED: &str = "address_redacted";
 
+/// The flag on a PASV address known only from the client's message about it (WinSCP's
+/// "unroutable address 172.25.0.1, using host address instead"): no reply, port 0 (not
+/// given).
+pub const FROM_MESSAGE: &str = "from_client_message";
+
 /// A reply that says the file or folder is not there (an empty folder's `550 No files
 /// found`): a file-system answer, not a data-path failure.
 pub fn no_such_file(r: &Reply) -> bool {

@@ -167,7 +167,12 @@ fn passive_of(x: &crate::transcript::PassiveSample) -> JsonPassive {
             .as_ref()
             .and_then(|a| a.address)
             .map(|ip| AddressClass::of(ip).as_str().to_string()),
-        port: x.advertised.as_ref().map(|a| a.port),
+        // Port 0 without a reply: an address a client's message named, without its port.
+        port: x
+            .advertised
+            .as_ref()
+            .map(|a| a.port)
+            .filter(|p| *p != 0 || x.exchange.reply.is_some()),
         error: x
             .decode_error
             .clone()

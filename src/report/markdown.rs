@@ -210,7 +210,7 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
                     out,
                     "  {} over {} via {}: {} ({} bytes)",
                     c.command,
-                    tr.passive.command.command(),
+                    tr.passive.label(),
                     show_addr(d.attempt.addr),
                     tr.completion
                         .as_ref()

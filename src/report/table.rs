@@ -16,7 +16,7 @@ use crate::finding::{Severity, Verdict};
 use crate::knowledge::servers::{Product, fingerprint};
 use crate::proto::{AddressClass, PassiveKind};
 use crate::transcript::{
-    ConnectOutcome, Direction, PortProbe, ServerSession, Via, is_unknown, show_addr,
+    ConnectOutcome, Direction, NOT_SHOWN, PortProbe, ServerSession, Via, is_unknown, show_addr,
 };
 
 /// How the human report is drawn.
@@ -34,6 +34,9 @@ pub struct HumanOptions {
 
 struct Painter {
     opts: HumanOptions,
+    /// A client log: a duration of 0 is one the log did not give (no timestamps, or
+    /// timestamps a second apart), never a measured 0.0 ms.
+    untimed: bool,
 }
 
 impl Painter {
@@ -51,7 +54,7 @@ impl Painter {
     }
 
     fn ms(&self, us: u64) -> String {
-        if self.opts.deterministic {
+        if self.opts.deterministic || (self.untimed && us == 0) {
             "-".to_string()
         } else {
             format!("{:.1} ms", us as f64 / 1000.0)
@@ -87,6 +90,7 @@ impl Painter {
             ConnectOutcome::Refused => Cell::new("refused").fg(Color::Red),
             ConnectOutcome::TimedOut => Cell::new("timed out: dropped").fg(Color::Red),
             ConnectOutcome::Unreachable(e) => Cell::new(format!("unreachable: {e}")).fg(Color::Red),
+            o if o.not_shown() => Cell::new(NOT_SHOWN),
             ConnectOutcome::Error(e) => Cell::new(format!("error: {e}")).fg(Color::Red),
             ConnectOutcome::Skipped(_) => Cell::new("not contacted").fg(Color::DarkGrey),
         }
@@ -153,11 +157,10 @@ fn addresses_table(p: &Painter, report: &Report<'_>) -> Table {
             Cell::new("control peer"),
             Cell::new(show_addr(s.server)),
             Cell::new(s.known_peer().map_or("unknown", class_of)),
-            Cell::new(format!(
-                "{} in {}",
-                s.connect.outcome.label(),
-                p.ms(s.connect.elapsed_us)
-            )),
+            Cell::new(match p.ms(s.connect.elapsed_us) {
+                time if time == "-" && p.untimed => s.connect.outcome.label().to_string(),
+                time => format!("{} in {time}", s.connect.outcome.label()),
+            }),
         ]);
         for kind in [PassiveKind::Pasv, PassiveKind::Epsv] {
             let ads: Vec<_> = s
@@ -169,17 +172,27 @@ fn addresses_table(p: &Painter, report: &Report<'_>) -> Table {
             }
             let mut addrs: Vec<Option<IpAddr>> = ads.iter().map(|a| a.address).collect();
             addrs.dedup();
-            let ports: Vec<u16> = ads.iter().map(|a| a.port).collect();
-            let (lo, hi) = (
-                ports.iter().min().copied().unwrap_or(0),
-                ports.iter().max().copied().unwrap_or(0),
-            );
+            // Port 0 is a port the log does not give (a client's message named the address).
+            let ports: Vec<u16> = ads.iter().map(|a| a.port).filter(|p| *p != 0).collect();
+            let ports_text = match (ports.iter().min(), ports.iter().max()) {
+                (Some(lo), Some(hi)) => format!("ports {lo}-{hi} in {} replies", ports.len()),
+                _ => "port not in the log".to_string(),
+            };
+            let redacted = ads
+                .iter()
+                .any(|a| a.flags.iter().any(|f| f == "address_redacted"));
             for addr in addrs {
-                let (shown, class) = match addr {
-                    Some(ip) => (ip.to_string(), class_of(ip).to_string()),
-                    None => (
-                        format!("{} (control peer)", s.peer()),
-                        class_of(s.peer()).to_string(),
+                let (shown, class) = match (addr, s.known_peer()) {
+                    (Some(ip), _) => (ip.to_string(), class_of(ip).to_string()),
+                    (None, _) if kind == PassiveKind::Pasv && redacted => {
+                        ("redacted in the log".to_string(), "unknown".to_string())
+                    }
+                    (None, Some(peer)) => {
+                        (format!("{peer} (control peer)"), class_of(peer).to_string())
+                    }
+                    (None, None) => (
+                        "the control peer (not in the log)".to_string(),
+                        "unknown".to_string(),
                     ),
                 };
                 let cell = Cell::new(shown);
@@ -191,7 +204,7 @@ fn addresses_table(p: &Painter, report: &Report<'_>) -> Table {
                     Cell::new(format!("{} advertised", kind.command())),
                     cell,
                     Cell::new(class),
-                    Cell::new(format!("ports {lo}-{hi} in {} replies", ports.len())),
+                    Cell::new(&ports_text),
                 ]);
             }
         }
@@ -260,7 +273,7 @@ fn checks_table(p: &Painter, s: &ServerSession) -> Table {
             t.command
                 .as_ref()
                 .map_or("transfer", |c| c.command.as_str()),
-            t.passive.command.command()
+            t.passive.label()
         );
         let Some(data) = &t.data else {
             continue;
@@ -429,7 +442,10 @@ fn tls_line(s: &ServerSession, checked_at: i64) -> Option<String> {
 
 /// Writes the human report.
 pub fn write(out: &mut dyn Write, report: &Report<'_>, opts: HumanOptions) -> io::Result<()> {
-    let p = Painter { opts };
+    let p = Painter {
+        opts,
+        untimed: report.transcript.client_log.is_some(),
+    };
     let width = usize::from(opts.width.max(60));
     let t = report.transcript;
     writeln!(

@@ -23,6 +23,16 @@ fn bytes_of(rest: &str) -> Option<u64> {
     tail.starts_with("bytes data").then(|| n.parse().ok())?
 }
 
+/// A line only curl writes (its `* ` messages, its data counts): without one, `>`/`<`
+/// lines are any library's debug log, not curl's.
+pub fn distinctive(line: &str) -> bool {
+    let (_, l) = strip_time(line.trim_start());
+    (l.starts_with("* ") && l.len() > 2)
+        || l.strip_prefix("{ ")
+            .or(l.strip_prefix("} "))
+            .is_some_and(|r| bytes_of(r).is_some())
+}
+
 pub fn recognise(line: &str) -> bool {
     let (_, l) = strip_time(line.trim_start());
     (l.starts_with("* ") && l.len() > 2)
