@@ -289,10 +289,19 @@ pub enum ConnectOutcome {
 /// with this).
 pub const NOT_SHOWN: &str = "not shown in the log";
 
+/// A client log that ends while the client opens its data connection.
+pub const LOG_ENDS_CONNECTING: &str = "not shown in the log, which ends while the client connects";
+
 impl ConnectOutcome {
     /// A client log's data connection whose outcome the log does not show.
     pub fn not_shown(&self) -> bool {
         matches!(self, ConnectOutcome::Error(e) if e.starts_with(NOT_SHOWN))
+    }
+
+    /// A client log that stops while the client connects its data connection: the
+    /// outcome is not shown, and a paste that stops there is usually one that hung there.
+    pub fn log_ends_connecting(&self) -> bool {
+        matches!(self, ConnectOutcome::Error(e) if e == LOG_ENDS_CONNECTING)
     }
 
     pub fn label(&self) -> &'static str {
@@ -468,7 +477,13 @@ impl PassiveSample {
     /// whose passive command a log does not show, what the log reader called it.
     pub fn label(&self) -> &str {
         let name = self.command.command();
-        if self.exchange.command.to_ascii_uppercase().starts_with(name) {
+        let verb = self
+            .exchange
+            .command
+            .split_whitespace()
+            .next()
+            .unwrap_or("");
+        if verb.eq_ignore_ascii_case(name) {
             name
         } else {
             &self.exchange.command
@@ -565,6 +580,10 @@ pub struct Transfer {
     /// a PASV/EPSV of its own.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reuses_sample: bool,
+    /// A client log that shows no reply for the transfer but the client's word that it
+    /// succeeded (FileZilla's `Directory listing of "/" successful`), quoted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ok: Option<String>,
 }
 
 impl Transfer {
@@ -583,6 +602,7 @@ impl Transfer {
             data_error: None,
             tls: None,
             reuses_sample: false,
+            client_ok: None,
         }
     }
 }

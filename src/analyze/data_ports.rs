@@ -120,6 +120,12 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             })
             .map(|(p, _, _)| *p)
             .collect();
+        // A client log that ends while the client connects: perhaps silence.
+        let stalled: Vec<u16> = attempts
+            .iter()
+            .filter(|(_, o, transfer)| *transfer && o.log_ends_connecting())
+            .map(|(p, _, _)| *p)
+            .collect();
         let transfers: Vec<&ConnectOutcome> = attempts
             .iter()
             .filter(|(_, _, transfer)| *transfer)
@@ -222,6 +228,33 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 remedy: format!(
                     "Open (and on a NAT router, forward) {ports_text} to the server, and keep \
                      the server's passive ports inside that range."
+                ),
+                fix: fix.clone(),
+            });
+        } else if timed_out.is_empty() && answered.is_empty() && !stalled.is_empty() {
+            out.push(Finding {
+                code: Code::DataPortFiltered,
+                // Nothing failed in the log: it stops.
+                severity: Severity::Warning,
+                phase: Phase::Data,
+                server: Some(s.server),
+                title: format!(
+                    "the log ends while the client connects to {}: no answer is shown",
+                    ports_at(&stalled, &peer)
+                ),
+                evidence: vec![format!(
+                    "{}: the last line of the log is the client connecting; whether it \
+                     opened is not shown",
+                    ports_at(&stalled, &peer)
+                )],
+                impact: "If the client hung there (the log stops because nothing came), the \
+                         passive ports are filtered: logins work, but every listing and \
+                         transfer hangs, for every client."
+                    .to_string(),
+                remedy: format!(
+                    "Test the port from outside (or run pasv-doctor check against the server); \
+                     if it does not answer, open (and on a NAT router, forward) {ports_text} to \
+                     the server, and keep the server's passive ports inside that range."
                 ),
                 fix: fix.clone(),
             });

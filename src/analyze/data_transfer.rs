@@ -101,7 +101,8 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             connected.into_iter().partition(|tr| {
                 tr.truncated
                     || (tr.completion.as_ref().is_some_and(|r| r.code / 100 == 2)
-                        && tr.data_error.is_none())
+                        || tr.client_ok.is_some())
+                        && tr.data_error.is_none()
             });
         // Completed by the server, then failed by the client over a bare TCP close:
         // TLS_DATA_NO_CLOSE_NOTIFY's, one finding for one cause.
@@ -181,16 +182,25 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                         .map(|d| show_addr(d.attempt.addr))
                         .unwrap_or_default();
                     format!(
-                        "{} over {} via {addr}: {} bytes{}, {}",
-                        tr.command.as_ref().map_or("(none)", |c| c.command.as_str()),
+                        "{} over {} via {addr}: {}{}, {}",
+                        tr.command
+                            .as_ref()
+                            .map_or("a transfer", |c| c.command.as_str()),
                         tr.passive.label(),
-                        tr.bytes,
+                        if t.client_log.is_some() && tr.bytes == 0 {
+                            "bytes not in the log".to_string()
+                        } else {
+                            format!("{} bytes", tr.bytes)
+                        },
                         if tr.truncated {
                             " (reading stopped at the size limit)"
                         } else {
                             ""
                         },
-                        reply_text(tr.completion.as_ref())
+                        match (&tr.completion, &tr.client_ok) {
+                            (None, Some(words)) => format!("the client's words: {words}"),
+                            (done, _) => reply_text(done.as_ref()),
+                        }
                     )
                 })
                 .collect();

@@ -19,7 +19,7 @@ use crate::transcript::{
 };
 
 /// The command of a data connection whose passive command the log does not show.
-const NOT_IN_LOG: &str = "PASV or EPSV (not in the log)";
+const NOT_IN_LOG: &str = "PASV/EPSV/PORT (not in the log)";
 
 /// What lowering needs besides the segment.
 pub struct Frame<'a> {
@@ -198,6 +198,15 @@ pub fn lower(seg: &Seg, f: &Frame<'_>) -> Lowered {
             }
             Step::Sig(sig) => signal_step(&mut out, &mut st, sig, i, f),
         }
+    }
+    // The log ends as the client connects its data connection.
+    if matches!(seg.steps.last(), Some(Step::Sig(Signal::DataConnecting(_))))
+        && let Some(p) = st
+            .pending
+            .as_mut()
+            .filter(|p| p.outcome.is_none() && p.cmd.is_none())
+    {
+        p.ends_connecting = true;
     }
     // The data phase begins with the transfer command; a PASV alone is the passive phase.
     let data_phase = st.pending.as_ref().is_some_and(|p| p.cmd.is_some()) || st.active.is_some();
@@ -386,6 +395,20 @@ fn signal_step(out: &mut Lowered, st: &mut State, sig: &Signal, i: usize, f: &Fr
                 }
             }
         }
+        Signal::TransferOk(words) => match pending {
+            Some(p) => {
+                p.client_ok = Some(words.clone());
+                p.outcome.get_or_insert(ConnectOutcome::Connected);
+            }
+            // FileZilla at its default level shows no PASV, no LIST and no replies.
+            None if idle => {
+                let mut p = Pending::new(PassiveSample::unanswered(NOT_IN_LOG), None);
+                p.client_ok = Some(words.clone());
+                p.outcome = Some(ConnectOutcome::Connected);
+                st.pending = Some(p);
+            }
+            None => {}
+        },
         Signal::Tls => {
             st.tls = true;
             st.tls_starting = false;
@@ -489,6 +512,19 @@ fn phase_of(seg: &Seg, out: &Lowered, st: &State, data_phase: bool) -> Phase {
     }
 }
 
+/// The server closed a connection that had nothing outstanding: every command answered and
+/// the last transfer done (FileZilla's "Connection closed by server" on an idle session).
+fn idle_close(seg: &Seg, out: &Lowered) -> bool {
+    let done = out.session.transfers.last().is_some_and(|t| {
+        t.data_error.is_none()
+            && (t.client_ok.is_some() || t.completion.as_ref().is_some_and(|r| r.code / 100 == 2))
+    });
+    done && seg
+        .steps
+        .iter()
+        .all(|s| !matches!(s, Step::Ex(e) if e.replies.is_empty() && e.verb() != "QUIT"))
+}
+
 fn end_of(seg: &Seg, out: &Lowered, st: &State, data_phase: bool) -> SessionEnd {
     let steps_after = |i: usize| {
         seg.steps[i + 1..]
@@ -496,7 +532,10 @@ fn end_of(seg: &Seg, out: &Lowered, st: &State, data_phase: bool) -> SessionEnd 
             .any(|s| matches!(s, Step::Ex(e) if e.verb() != "QUIT"))
     };
     let phase = phase_of(seg, out, st, data_phase);
-    if out.session.greeting.is_empty() && st.exchanges == 0 && seg.opened {
+    // A client that logged in, set up TLS or moved data got past the greeting, whether or
+    // not its log shows it (FileZilla at its default level shows no replies).
+    let went_on = st.logged_in || st.tls || !out.session.transfers.is_empty();
+    if out.session.greeting.is_empty() && st.exchanges == 0 && seg.opened && !went_on {
         return match &st.control_failure {
             Some(_) => SessionEnd::ConnectFailed,
             None if st.closed_at.is_some() => SessionEnd::Closed(Phase::Greeting),
@@ -520,7 +559,7 @@ fn end_of(seg: &Seg, out: &Lowered, st: &State, data_phase: bool) -> SessionEnd 
         )
     }) {
         SessionEnd::LoginFailed
-    } else if st.closed_at.is_some_and(|i| !steps_after(i)) {
+    } else if st.closed_at.is_some_and(|i| !steps_after(i)) && !idle_close(seg, out) {
         SessionEnd::Closed(phase)
     } else if st
         .control_failure

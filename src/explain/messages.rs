@@ -61,6 +61,9 @@ pub enum Signal {
     TimeoutSetting(f64),
     /// A listing or transfer failed, after this many bytes when the client says.
     TransferFailed(Option<u64>),
+    /// The client says a listing or transfer succeeded (FileZilla's `Directory listing of
+    /// "/" successful`, `File transfer successful`), in its words.
+    TransferOk(String),
     /// The client says the login succeeded (FileZilla's "Logged in" at its default log
     /// level, which shows no USER/PASS).
     LoggedIn,
@@ -195,6 +198,28 @@ pub fn identity(text: &str) -> Option<Signal> {
         return Some(Signal::Client {
             name: "curl",
             version: version(rest),
+        });
+    }
+    // FluentFTP logs each API call as "# Method(args)" between its Command:/Response: lines.
+    if let Some(call) = t.strip_prefix("# ")
+        && [
+            "Connect(",
+            "GetListing(",
+            "OpenPassiveDataStream(",
+            "OpenActiveDataStream(",
+            "GetWorkingDirectory(",
+            "UploadFile(",
+            "DownloadFile(",
+            "OpenRead(",
+            "OpenWrite(",
+            "Disconnect(",
+        ]
+        .iter()
+        .any(|m| call.starts_with(m))
+    {
+        return Some(Signal::Client {
+            name: "FluentFTP",
+            version: None,
         });
     }
     for (marker, name) in [("user-agent: curl/", "curl"), ("user-agent: lftp/", "lftp")] {
@@ -362,6 +387,11 @@ pub fn interpret(text: &str) -> Option<Signal> {
         });
         return Some(Signal::TransferFailed(bytes));
     }
+    if (lower.starts_with("directory listing") && lower.contains("successful"))
+        || lower.starts_with("file transfer successful")
+    {
+        return Some(Signal::TransferOk(t.to_string()));
+    }
     if let Some(rest) = after(t, &lower, "connected to ") {
         let (host, addr) = parse_endpoint(rest);
         return Some(Signal::Connected { host, addr });
@@ -497,5 +527,18 @@ mod tests {
             assert_eq!(interpret(text), Some(want), "{text}");
         }
         assert_eq!(interpret("Retrieving directory listing..."), None);
+        assert_eq!(
+            interpret("Directory listing of \"/\" successful"),
+            Some(Signal::TransferOk(
+                "Directory listing of \"/\" successful".to_string()
+            ))
+        );
+        assert_eq!(
+            interpret("# OpenPassiveDataStream(AutoPassive, \"MLSD /\", 0)"),
+            Some(Signal::Client {
+                name: "FluentFTP",
+                version: None
+            })
+        );
     }
 }

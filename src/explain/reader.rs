@@ -399,6 +399,7 @@ impl Reader {
                         | Signal::Closed
                         | Signal::EpsvDisabled
                         | Signal::TransferFailed(_)
+                        | Signal::TransferOk(_)
                         | Signal::TlsError(_)
                 )
             );
@@ -424,6 +425,7 @@ impl Reader {
                     | Signal::DataConnected
                     | Signal::EpsvDisabled
                     | Signal::TransferFailed(_)
+                    | Signal::TransferOk(_)
                     | Signal::DataTimeout(_)
             )
         ) {

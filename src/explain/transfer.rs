@@ -11,8 +11,8 @@ use super::redact::redacted_passive;
 use crate::knowledge::clients::filezilla_unroutable;
 use crate::proto::{PassiveKind, Reply};
 use crate::transcript::{
-    Advertised, Attempt, ConnectOutcome, DataTls, Exchange, NOT_SHOWN, PassiveSample, PortProbe,
-    ReplyRecord, TlsHandshake, Transfer, UNKNOWN_ADDR, Via,
+    Advertised, Attempt, ConnectOutcome, DataTls, Exchange, LOG_ENDS_CONNECTING, NOT_SHOWN,
+    PassiveSample, PortProbe, ReplyRecord, TlsHandshake, Transfer, UNKNOWN_ADDR, Via,
 };
 
 /// A PASV/EPSV waiting to see whether the client used it.
@@ -34,8 +34,12 @@ pub struct Pending {
     pub tls_error: Option<String>,
     /// The client says the listing or transfer failed.
     pub client_failed: bool,
+    /// The client says it succeeded, in its words.
+    pub client_ok: Option<String>,
     /// The data connection's TLS ended without close_notify.
     pub no_close_notify: bool,
+    /// The log ends while the client connects this data connection.
+    pub ends_connecting: bool,
     pub bytes: u64,
 }
 
@@ -54,7 +58,9 @@ impl Pending {
             data_error: None,
             tls_error: None,
             client_failed: false,
+            client_ok: None,
             no_close_notify: false,
+            ends_connecting: false,
             bytes: 0,
         }
     }
@@ -91,6 +97,7 @@ impl Pending {
             || self.substituted
             || self.tls_error.is_some()
             || self.client_failed
+            || self.client_ok.is_some()
     }
 }
 
@@ -266,6 +273,7 @@ pub fn flush(mut p: Pending, peer: Option<IpAddr>, substitutes: bool) -> Flushed
     let unknown_outcome = outcome.is_none();
     let outcome = outcome.unwrap_or_else(|| {
         ConnectOutcome::Error(match last {
+            None if p.ends_connecting => LOG_ENDS_CONNECTING.to_string(),
             Some(r) => format!("{NOT_SHOWN} (the server answered: {})", r.to_lossy_string()),
             None => NOT_SHOWN.to_string(),
         })
@@ -294,6 +302,7 @@ pub fn flush(mut p: Pending, peer: Option<IpAddr>, substitutes: bool) -> Flushed
             Some("the log ends before the transfer's last reply".to_string());
     }
     transfer.bytes = p.bytes;
+    transfer.client_ok = p.client_ok.filter(|_| transfer.completion.is_none());
     // The client's word that it failed, when nothing more precise was seen.
     transfer.data_error = p.data_error.or_else(|| {
         (p.client_failed && transfer.completion.as_ref().is_none_or(|c| c.code < 400))

@@ -282,12 +282,24 @@ fn checks_table(p: &Painter, s: &ServerSession) -> Table {
         if data.attempt.outcome == ConnectOutcome::Connected {
             let done = t.completion.as_ref();
             let ok = done.is_some_and(|r| r.code / 100 == 2) && t.data_error.is_none();
-            let text = match (done, &t.data_error) {
-                (_, Some(e)) => format!("{e} ({} bytes)", t.bytes),
-                (Some(r), None) => {
-                    format!("{}, {} bytes", r.text.lines().last().unwrap_or(""), t.bytes)
-                }
-                (None, None) => t.completion_failure.clone().unwrap_or_default(),
+            let ok = ok || (t.client_ok.is_some() && t.data_error.is_none());
+            // A client log that does not count the bytes gives no figure.
+            let bytes = if p.untimed && t.bytes == 0 {
+                String::new()
+            } else {
+                format!("{} bytes", t.bytes)
+            };
+            let text = match (done, &t.data_error, &t.client_ok) {
+                (_, Some(e), _) if bytes.is_empty() => e.clone(),
+                (_, Some(e), _) => format!("{e} ({bytes})"),
+                (Some(r), None, _) => [r.text.lines().last().unwrap_or(""), &bytes]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                (None, None, Some(words)) => format!("the client's words: {words}"),
+                (None, None, None) => t.completion_failure.clone().unwrap_or_default(),
             };
             let text = match &t.tls {
                 Some(d) if d.handshake.error.is_none() => format!(

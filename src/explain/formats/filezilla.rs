@@ -148,7 +148,9 @@ pub fn parse(lines: &[RawLine]) -> Vec<Item> {
             continue;
         }
         let kind = match p {
-            None => continue,
+            // Unmarked lines are read only for the client's identity (FluentFTP's "# Call()").
+            None if line.text.trim().is_empty() => continue,
+            None => Kind::Other(line.text.trim().to_string()),
             Some((prefix, message)) => match role_of(prefix) {
                 // Not an FTP command: an SFTP client's (fzsftp's `open ...`), or prose.
                 Role::Command if command_verb(message.trim()).is_none() => {
