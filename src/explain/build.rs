@@ -40,6 +40,8 @@ pub struct Built {
     pub signals: usize,
     /// Messages of any network client (timed out, refused, logged in, ...).
     pub events: usize,
+    /// Sessions whose server answered with another protocol's banner (SSH).
+    pub foreign_banners: usize,
 }
 
 /// What the sessions add up to, for the transcript's header and `client_log.unknown`.
@@ -191,6 +193,7 @@ pub fn build(items: &[Item], ctx: &Context<'_>) -> Built {
         replies: r.replies,
         commands: r.commands,
         signals: r.signals,
+        foreign_banners: r.foreign_banners,
         events: r.events,
     }
 }

@@ -229,7 +229,10 @@ pub fn lower(seg: &Seg, f: &Frame<'_>) -> Lowered {
         out.session.end = SessionEnd::TlsFailed;
         return out;
     }
-    out.session.end = end_of(seg, &out, &st, data_phase);
+    out.session.end = match seg.foreign_banner {
+        Some(_) => SessionEnd::ProtocolError(Phase::Greeting),
+        None => end_of(seg, &out, &st, data_phase),
+    };
     if matches!(out.session.end, SessionEnd::ConnectFailed)
         && let Some((outcome, _)) = &st.control_failure
     {

@@ -126,12 +126,30 @@ pub fn parse_endpoint(s: &str) -> (Option<String>, Option<SocketAddr>) {
     if let Ok(ip) = word.trim_matches(['[', ']']).parse::<IpAddr>() {
         return (None, Some(SocketAddr::new(ip, 0)));
     }
+    // "xx.xx.xx.xx:8022": an address the user redacted; its port stays.
+    if let Some((host, port)) = word.rsplit_once(':')
+        && let Ok(port) = port.parse::<u16>()
+        && redacted_ipv4(host)
+    {
+        let unknown = crate::transcript::UNKNOWN_ADDR.ip();
+        return (None, Some(SocketAddr::new(unknown, port)));
+    }
     // "ftp.example.com:21": a name (its port is not needed without an address).
     let host = match word.rsplit_once(':') {
         Some((host, port)) if port.parse::<u16>().is_ok() => host,
         _ => word.trim_end_matches("..."),
     };
     ((!host.is_empty()).then(|| host.to_string()), None)
+}
+
+/// `xx.xx.xx.xx`, `###.###.###.###`, `x.x.x.x`, `nnn.nnn.nnn.nnn`: a redacted IPv4 address.
+fn redacted_ipv4(host: &str) -> bool {
+    let parts: Vec<&str> = host.split('.').collect();
+    parts.len() == 4
+        && parts.iter().all(|p| {
+            let first = p.chars().next().unwrap_or('0');
+            "xXn#*_?".contains(first) && p.chars().all(|c| c == first)
+        })
 }
 
 /// The first IPv4 or IPv6 address in a text.
@@ -460,6 +478,13 @@ mod tests {
                 Signal::DataConnecting(sa("127.0.0.1:36601")),
             ),
             ("Data connection established", Signal::DataConnected),
+            (
+                "Connected to xx.xx.xx.xx:8022 (No Encryption)",
+                Signal::Connected {
+                    host: None,
+                    addr: Some(SocketAddr::new(crate::transcript::UNKNOWN_ADDR.ip(), 8022)),
+                },
+            ),
             ("Failed EPSV attempt. Disabling EPSV", Signal::EpsvDisabled),
             (
                 "Connecting to 127.0.0.1 (127.0.0.1) port 45039",

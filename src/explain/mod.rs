@@ -372,7 +372,9 @@ pub fn explain(bytes: &[u8], opts: &Options) -> Result<Explained, ExplainError> 
         || (built.signals >= 1
             && (built.commands > 0 || built.replies > 0 || (client_format && built.events > 0)))
         || (client_format && built.commands > 0 && built.events > 0);
-    if built.replies == 0 && !connect_failure && !client_story {
+    // An FTP client that reached an SSH server is an FTP log about the wrong server.
+    let wrong_server = built.foreign_banners > 0 && built.commands > 0;
+    if built.replies == 0 && !connect_failure && !client_story && !wrong_server {
         let why = match (skipped.first(), foreign(&lines)) {
             (Some(s), _) => format!("it holds {} and no FTP session", s.what),
             (None, Some(what)) => what.to_string(),
@@ -393,6 +395,7 @@ pub fn explain(bytes: &[u8], opts: &Options) -> Result<Explained, ExplainError> 
             .iter()
             .all(|s| s.greeting.is_empty())
         && !connect_failure
+        && !wrong_server
     {
         return Err(ExplainError::NotFtpLog(format!(
             "no FTP commands or greeting found in {} line(s)",

@@ -83,6 +83,9 @@ pub struct Seg {
     pub greeting: Vec<(Reply, Option<u64>)>,
     pub steps: Vec<Step>,
     pub first_at: Option<u64>,
+    /// What the server sent first when it is another protocol's banner (`SSH-2.0-...`):
+    /// the client reached a server that does not speak FTP.
+    pub foreign_banner: Option<String>,
 }
 
 impl Seg {
@@ -96,6 +99,7 @@ impl Seg {
             greeting: Vec::new(),
             steps: Vec::new(),
             first_at: None,
+            foreign_banner: None,
         }
     }
 
@@ -216,6 +220,8 @@ pub struct Reader {
     /// Client messages any network client writes (logged in, TLS, timed out, refused,
     /// closed): FTP when the log's format or commands say so.
     pub events: usize,
+    /// Sessions whose server answered with another protocol's banner.
+    pub foreign_banners: usize,
 }
 
 impl Reader {
@@ -283,6 +289,17 @@ impl Reader {
     fn received(&mut self, at: Option<u64>, text: &str) {
         let seg = self.cur();
         seg.first_at = seg.first_at.or(at);
+        // An FTP client that reached an SSH server (the wrong port) receives its banner.
+        if text.starts_with("SSH-")
+            && seg.greeting.is_empty()
+            && seg.exchanges().next().is_none()
+            && seg.foreign_banner.is_none()
+        {
+            seg.foreign_banner = Some(text.trim().to_string());
+            seg.lines.push((at, Direction::Received, text.to_string()));
+            self.foreign_banners += 1;
+            return;
+        }
         seg.lines.push((at, Direction::Received, text.to_string()));
         seg.reader.feed(text.as_bytes());
         seg.reader.feed(b"\r\n");

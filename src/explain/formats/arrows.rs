@@ -18,7 +18,8 @@ pub fn recognise(line: &str) -> bool {
         || l.strip_prefix("< ").is_some_and(|r| {
             unquote_lines(r)
                 .first()
-                .is_some_and(|f| reply_code(f).is_some())
+                // An SSH server's banner, received by an FTP library on the wrong port.
+                .is_some_and(|f| reply_code(f).is_some() || f.starts_with("SSH-"))
         })
 }
 
