@@ -31,7 +31,9 @@ pub fn is_unknown(addr: SocketAddr) -> bool {
 
 /// An address for people: the address, or "not in the log".
 pub fn show_addr(addr: SocketAddr) -> String {
-    if is_unknown(addr) {
+    if is_unknown(addr) && addr.port() != 0 {
+        format!("port {} (address not in the log)", addr.port())
+    } else if is_unknown(addr) {
         "address not in the log".to_string()
     } else {
         addr.to_string()
@@ -292,7 +294,16 @@ pub const NOT_SHOWN: &str = "not shown in the log";
 /// A client log that ends while the client opens its data connection.
 pub const LOG_ENDS_CONNECTING: &str = "not shown in the log, which ends while the client connects";
 
+/// A client log's data connection that the client says failed, without saying how
+/// (basic-ftp's "None of the available transfer strategies work").
+pub const FAILED_UNSAID: &str = "failed: the client does not say how";
+
 impl ConnectOutcome {
+    /// A client log's data connection that failed in a way the log does not tell.
+    pub fn failed_unsaid(&self) -> bool {
+        matches!(self, ConnectOutcome::Error(e) if e == FAILED_UNSAID)
+    }
+
     /// A client log's data connection whose outcome the log does not show.
     pub fn not_shown(&self) -> bool {
         matches!(self, ConnectOutcome::Error(e) if e.starts_with(NOT_SHOWN))
@@ -302,6 +313,15 @@ impl ConnectOutcome {
     /// outcome is not shown, and a paste that stops there is usually one that hung there.
     pub fn log_ends_connecting(&self) -> bool {
         matches!(self, ConnectOutcome::Error(e) if e == LOG_ENDS_CONNECTING)
+    }
+
+    /// The label, or for an error its words.
+    pub fn describe(&self) -> String {
+        match self {
+            ConnectOutcome::Error(e) => e.clone(),
+            ConnectOutcome::Unreachable(e) => format!("unreachable: {e}"),
+            other => other.label().to_string(),
+        }
     }
 
     pub fn label(&self) -> &'static str {

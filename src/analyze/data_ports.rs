@@ -10,7 +10,7 @@
 use super::range::passive_range;
 use super::substituted_address_timed_out::substituted_timeout;
 use crate::finding::{Code, Finding, Severity};
-use crate::transcript::{ConnectOutcome, Phase, ServerSession, Transcript};
+use crate::transcript::{ConnectOutcome, FAILED_UNSAID, Phase, ServerSession, Transcript};
 
 /// The server setting that keeps the passive ports to a range, then the firewall rules
 /// for it. When the ports seen are spread wide (a server picking any free port) or are a
@@ -120,6 +120,12 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             })
             .map(|(p, _, _)| *p)
             .collect();
+        // A client that says its data connections failed without saying how.
+        let unsaid: Vec<u16> = attempts
+            .iter()
+            .filter(|(_, o, transfer)| *transfer && o.failed_unsaid())
+            .map(|(p, _, _)| *p)
+            .collect();
         // A client log that ends while the client connects: perhaps silence.
         let stalled: Vec<u16> = attempts
             .iter()
@@ -221,6 +227,31 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 evidence: vec![format!(
                     "{}: {waited} (dropped)",
                     ports_at(&timed_out, &peer)
+                )],
+                impact: "Logins work, but every listing and transfer hangs and fails, for every \
+                         client (FileZilla: \"Failed to retrieve directory listing\")."
+                    .to_string(),
+                remedy: format!(
+                    "Open (and on a NAT router, forward) {ports_text} to the server, and keep \
+                     the server's passive ports inside that range."
+                ),
+                fix: fix.clone(),
+            });
+        } else if !unsaid.is_empty() && answered.is_empty() {
+            out.push(Finding {
+                code: Code::DataPortFiltered,
+                severity: Severity::Critical,
+                phase: Phase::Data,
+                server: Some(s.server),
+                title: format!(
+                    "the client's data connections to {} did not open (the log does not say \
+                     whether they timed out or were refused)",
+                    ports_at(&unsaid, &peer)
+                ),
+                evidence: vec![format!(
+                    "{}: {}, after the server's PASV/EPSV replies",
+                    ports_at(&unsaid, &peer),
+                    FAILED_UNSAID
                 )],
                 impact: "Logins work, but every listing and transfer hangs and fails, for every \
                          client (FileZilla: \"Failed to retrieve directory listing\")."

@@ -91,7 +91,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     matches!(
                         d.attempt.outcome,
                         ConnectOutcome::Connected | ConnectOutcome::Error(_)
-                    )
+                    ) && !d.attempt.outcome.failed_unsaid()
                 })
             })
             .collect();

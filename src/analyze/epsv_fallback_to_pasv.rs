@@ -52,8 +52,8 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             .map(|d| {
                 format!(
                     "EPSV data connection to {}: {}",
-                    d.attempt.addr,
-                    d.attempt.outcome.label()
+                    crate::transcript::show_addr(d.attempt.addr),
+                    d.attempt.outcome.describe()
                 )
             })
             .collect();

@@ -13,8 +13,8 @@ use super::transfer::{
 };
 use crate::proto::{PassiveKind, is_anonymous};
 use crate::transcript::{
-    ActiveTransfer, Advertised, Attempt, ConnectOutcome, ControlTls, Exchange, Line, Login,
-    LoginOutcome, PassiveSample, Phase, ServerSession, SessionEnd, TlsHandshake, TlsRequest,
+    ActiveTransfer, Advertised, Attempt, ConnectOutcome, ControlTls, Exchange, FAILED_UNSAID, Line,
+    Login, LoginOutcome, PassiveSample, Phase, ServerSession, SessionEnd, TlsHandshake, TlsRequest,
     is_unknown,
 };
 
@@ -396,6 +396,46 @@ fn signal_step(out: &mut Lowered, st: &mut State, sig: &Signal, i: usize, f: &Fr
                     p.bytes = p.bytes.max(n);
                     p.outcome.get_or_insert(ConnectOutcome::Connected);
                 }
+            }
+        }
+        Signal::StrategiesFailed => {
+            // The passive replies the client tried since its last transfer command: each
+            // one's data connection failed, in a way the log does not tell.
+            let failed = || Some(ConnectOutcome::Error(FAILED_UNSAID.to_string()));
+            if let Some(p) = st.pending.as_mut().filter(|p| p.cmd.is_none()) {
+                p.outcome = p.outcome.take().or_else(failed);
+            }
+            let mut tried = Vec::new();
+            while out
+                .session
+                .samples
+                .last()
+                .is_some_and(|x| x.advertised.is_some() && x.probes.is_empty())
+            {
+                tried.extend(out.session.samples.pop());
+            }
+            for x in tried.into_iter().rev() {
+                let mut p = Pending::new(x, None);
+                p.outcome = failed();
+                if let Flushed::Transfer { transfer, .. } = flush(p, f.peer(), f.substitutes) {
+                    out.session.transfers.push(*transfer);
+                }
+            }
+        }
+        Signal::DataReply(code, words) => {
+            let error = format!("the client quotes the server's {code}: {words}");
+            match pending {
+                Some(p) => {
+                    p.client_failed = true;
+                    p.data_error.get_or_insert(error);
+                }
+                None if idle => {
+                    let mut p = Pending::new(PassiveSample::unanswered(NOT_IN_LOG), None);
+                    p.client_failed = true;
+                    p.data_error = Some(error);
+                    st.pending = Some(p);
+                }
+                None => {}
             }
         }
         Signal::TransferOk(words) => match pending {

@@ -61,6 +61,12 @@ pub enum Signal {
     TimeoutSetting(f64),
     /// A listing or transfer failed, after this many bytes when the client says.
     TransferFailed(Option<u64>),
+    /// Every passive reply the client just tried gave a data connection that failed
+    /// (basic-ftp's "None of the available transfer strategies work").
+    StrategiesFailed,
+    /// The client quotes the server's reply code for a transfer the log shows no more of
+    /// (curl's `server did not report OK, got 425`), with its words.
+    DataReply(u16, String),
     /// The client says a listing or transfer succeeded (FileZilla's `Directory listing of
     /// "/" successful`, `File transfer successful`), in its words.
     TransferOk(String),
@@ -405,6 +411,25 @@ pub fn interpret(text: &str) -> Option<Signal> {
         });
         return Some(Signal::TransferFailed(bytes));
     }
+    if lower.contains("none of the available transfer strategies work") {
+        return Some(Signal::StrategiesFailed);
+    }
+    if let Some(rest) = after(t, &lower, "did not report ok, got ")
+        && let Ok(code) = first_word(rest).parse::<u16>()
+        && (400..600).contains(&code)
+    {
+        return Some(Signal::DataReply(code, t.to_string()));
+    }
+    // A pasted `curl ... ftp://host/` command line: the host the user asked for.
+    if lower.contains("curl")
+        && let Some(rest) = after(t, &lower, "ftp://").or_else(|| after(t, &lower, "ftps://"))
+    {
+        let host = rest.split(['/', ' ', '\'', '"']).next().unwrap_or("");
+        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+        if !host.is_empty() {
+            return Some(Signal::Resolving(host.to_string()));
+        }
+    }
     if (lower.starts_with("directory listing") && lower.contains("successful"))
         || lower.starts_with("file transfer successful")
     {
@@ -552,6 +577,17 @@ mod tests {
             assert_eq!(interpret(text), Some(want), "{text}");
         }
         assert_eq!(interpret("Retrieving directory listing..."), None);
+        assert_eq!(
+            interpret("curl: (18) server did not report OK, got 425"),
+            Some(Signal::DataReply(
+                425,
+                "curl: (18) server did not report OK, got 425".to_string()
+            ))
+        );
+        assert_eq!(
+            interpret("$ curl -k -u [user]:******** ftp://test.example.net/"),
+            Some(Signal::Resolving("test.example.net".to_string()))
+        );
         assert_eq!(
             interpret("Directory listing of \"/\" successful"),
             Some(Signal::TransferOk(

@@ -417,6 +417,8 @@ impl Reader {
                         | Signal::EpsvDisabled
                         | Signal::TransferFailed(_)
                         | Signal::TransferOk(_)
+                        | Signal::DataReply(..)
+                        | Signal::StrategiesFailed
                         | Signal::TlsError(_)
                 )
             );
@@ -443,18 +445,23 @@ impl Reader {
                     | Signal::EpsvDisabled
                     | Signal::TransferFailed(_)
                     | Signal::TransferOk(_)
+                    | Signal::DataReply(..)
+                    | Signal::StrategiesFailed
                     | Signal::DataTimeout(_)
             )
         ) {
             self.signals += 1;
-            // A substitution that names the address it ignored quotes a PASV reply: on its
-            // own it tells an FTP session's story (WinSCP's error box holds nothing else).
+            // A substitution that names the address it ignored quotes a PASV reply, and a
+            // quoted transfer reply code is an FTP server's: on its own either tells an FTP
+            // session's story (WinSCP's error box, curl's one error line hold nothing else).
             if matches!(
                 signal,
-                Some(Signal::Substituted {
-                    advertised: Some(_),
-                    ..
-                })
+                Some(
+                    Signal::Substituted {
+                        advertised: Some(_),
+                        ..
+                    } | Signal::DataReply(..)
+                )
             ) {
                 self.signals += 1;
             }

@@ -57,6 +57,26 @@ pub fn secrets(items: &[Item]) -> Secrets {
                 }
             }
             Kind::Message { text, .. } | Kind::Other(text) => {
+                // A pasted command line: curl's `-u user:password` / `--user user:password`,
+                // lftp's `-u user,password`.
+                let words: Vec<&str> = text.split_whitespace().collect();
+                for (i, w) in words.iter().enumerate() {
+                    let value = match *w {
+                        "-u" | "--user" => words.get(i + 1).copied(),
+                        w => w.strip_prefix("--user="),
+                    };
+                    let Some(value) = value.map(|v| v.trim_matches(['\'', '"'])) else {
+                        continue;
+                    };
+                    if let Some((user, pass)) = value.split_once([':', ',']) {
+                        if !is_anonymous(user) && !user.is_empty() {
+                            push(&mut s.users, user);
+                        }
+                        if !pass.is_empty() {
+                            push(&mut s.passwords, pass);
+                        }
+                    }
+                }
                 // WinSCP: "User name: alice (Password: Yes, ...)", "Session name: alice@host (...)".
                 for marker in ["User name: ", "Session name: "] {
                     if let Some(rest) = text.trim().strip_prefix(marker) {
@@ -285,6 +305,20 @@ mod tests {
         let kept = items(input, &s, true);
         assert_eq!(kept[0].kind, Kind::Sent("USER alice".into()));
         assert!(!format!("{kept:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn command_line_credentials_are_secrets() {
+        let items = vec![item(Kind::Other(
+            "$ curl -k --ssl-reqd -u demo:s3cret ftp://test.example/".to_string(),
+        ))];
+        let secrets = secrets(&items);
+        assert_eq!(secrets.passwords, vec!["s3cret".to_string()]);
+        let out = super::items(items, &secrets, false);
+        let Kind::Other(text) = &out[0].kind else {
+            panic!("kind")
+        };
+        assert!(!text.contains("s3cret") && !text.contains("demo"), "{text}");
     }
 
     #[test]

@@ -91,6 +91,7 @@ impl Painter {
             ConnectOutcome::TimedOut => Cell::new("timed out: dropped").fg(Color::Red),
             ConnectOutcome::Unreachable(e) => Cell::new(format!("unreachable: {e}")).fg(Color::Red),
             o if o.not_shown() => Cell::new(NOT_SHOWN),
+            o if o.failed_unsaid() => Cell::new(o.describe()).fg(Color::Red),
             ConnectOutcome::Error(e) => Cell::new(format!("error: {e}")).fg(Color::Red),
             ConnectOutcome::Skipped(_) => Cell::new("not contacted").fg(Color::DarkGrey),
         }

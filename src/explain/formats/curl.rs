@@ -23,11 +23,24 @@ fn bytes_of(rest: &str) -> Option<u64> {
     tail.starts_with("bytes data").then(|| n.parse().ok())?
 }
 
-/// A line only curl writes (its `* ` messages, its data counts): without one, `>`/`<`
-/// lines are any library's debug log, not curl's.
+/// curl's error line without `-v`: `curl: (18) server did not report OK, got 425`.
+fn error_line(l: &str) -> bool {
+    l.strip_prefix("curl: (")
+        .and_then(|r| r.split_once(')'))
+        .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A pasted shell command that runs curl on an FTP URL.
+fn command_line(l: &str) -> bool {
+    l.contains("curl") && (l.contains("ftp://") || l.contains("ftps://"))
+}
+
+/// A line only curl writes (its `* ` messages, its data counts, its error line): without
+/// one, `>`/`<` lines are any library's debug log, not curl's.
 pub fn distinctive(line: &str) -> bool {
     let (_, l) = strip_time(line.trim_start());
-    (l.starts_with("* ") && l.len() > 2)
+    error_line(l)
+        || (l.starts_with("* ") && l.len() > 2)
         || l.strip_prefix("{ ")
             .or(l.strip_prefix("} "))
             .is_some_and(|r| bytes_of(r).is_some())
@@ -35,7 +48,8 @@ pub fn distinctive(line: &str) -> bool {
 
 pub fn recognise(line: &str) -> bool {
     let (_, l) = strip_time(line.trim_start());
-    (l.starts_with("* ") && l.len() > 2)
+    error_line(l)
+        || (l.starts_with("* ") && l.len() > 2)
         || l.strip_prefix("< ")
             .is_some_and(|r| reply_code(r).is_some())
         || l.strip_prefix("> ")
@@ -79,6 +93,17 @@ pub fn parse(lines: &[RawLine]) -> Vec<Item> {
             .and_then(bytes_of)
         {
             Kind::DataBytes(n)
+        } else if error_line(text.trim()) {
+            Kind::Message {
+                error: true,
+                text: text.trim().to_string(),
+            }
+        } else if command_line(text) {
+            // The URL names the server the user asked for.
+            Kind::Message {
+                error: false,
+                text: text.trim().to_string(),
+            }
         } else if command_verb(text).is_some() {
             Kind::Sent(text.trim().to_string())
         } else {
@@ -111,5 +136,7 @@ mod tests {
         assert_eq!(items[4].at_us, Some(36_001_000_001));
         assert!(recognise("< 227 Entering Passive Mode (1,2,3,4,5,6)"));
         assert!(!recognise("> just quoted prose"));
+        assert!(recognise("curl: (18) server did not report OK, got 425"));
+        assert!(!recognise("curl: (x) no"));
     }
 }
