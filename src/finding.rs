@@ -193,6 +193,10 @@ pub struct Finding {
     pub evidence: Vec<String>,
     /// Which clients it breaks, and which still work.
     pub impact: String,
+    /// The client families (rows of the client table) this finding shows failing: the
+    /// table says "no" for each of them, so the two never disagree.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breaks: Vec<String>,
     /// What fixes it, in one sentence.
     pub remedy: String,
     /// The exact settings and rules, with the observed values filled in (for the product

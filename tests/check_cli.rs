@@ -68,7 +68,7 @@ fn healthy_server_is_ok_with_real_transfers() {
     assert_eq!(r.code, 0);
     assert!(r.has("DATA_PATH_OK"));
     assert!(r.has("CLEARTEXT_LOGIN"), "a real password went in clear");
-    assert_eq!(r.json["schema_version"], 1);
+    assert_eq!(r.json["schema_version"], 2);
     let server = &r.json["servers"][0];
     assert_eq!(server["passive"].as_array().map(Vec::len), Some(10));
     let transfers = server["transfers"].as_array().expect("transfers");
@@ -177,17 +177,43 @@ fn unspecified_address() {
 }
 
 #[test]
-fn wrong_public_address_is_critical() {
+fn wrong_public_address_untested_is_a_warning() {
+    // The check does not contact an address it did not connect to: nothing failed there,
+    // so the finding says it was not tested, and the clients that go there are unknown.
     let ftp = serve(|s| s.advertise = Advertise::Fixed(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))));
     let r = check(&ftp.url("alice"), &["--samples", "1"]);
     let f = r.finding("PASV_ADDRESS_MISMATCH");
-    assert_eq!(f["severity"], "critical");
-    assert!(
-        f["evidence"]
-            .to_string()
-            .contains("not the target's address"),
-        "{f}"
-    );
+    assert_eq!(f["severity"], "warning");
+    let evidence = f["evidence"].to_string();
+    assert!(evidence.contains("not the target's address"), "{f}");
+    assert!(evidence.contains("--probe-advertised"), "{f}");
+    assert!(f.get("breaks").is_none(), "{f}");
+    let filezilla = r.json["clients"]
+        .as_array()
+        .expect("clients")
+        .iter()
+        .find(|c| c["name"] == "FileZilla")
+        .expect("FileZilla row")
+        .clone();
+    assert_eq!(filezilla["works"], "unknown", "{filezilla}");
+    assert_eq!(r.code, 1);
+}
+
+#[test]
+fn wrong_address_tested_and_refused_is_critical() {
+    // With --probe-advertised the address is tried: nothing listens on 127.0.0.3 at that
+    // port, so the failure is observed and the clients that go there fail.
+    let ftp = serve(|s| s.advertise = Advertise::Fixed(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3))));
+    let r = check(&ftp.url("alice"), &["--samples", "1", "--probe-advertised"]);
+    let f = r.finding("PASV_ADDRESS_MISMATCH");
+    assert_eq!(f["severity"], "critical", "{f}");
+    let breaks = f["breaks"].to_string();
+    assert!(breaks.contains("GNU wget"), "{f}");
+    for row in r.json["clients"].as_array().expect("clients") {
+        if breaks.contains(row["name"].as_str().unwrap_or("?")) {
+            assert_eq!(row["works"], "no", "{row}");
+        }
+    }
     assert_eq!(r.code, 2);
 }
 
@@ -298,6 +324,16 @@ fn malformed_and_nonstandard_replies() {
         f["impact"].as_str().unwrap_or("").contains("FileZilla"),
         "{f}"
     );
+    // jlaffaye/ftp reads EPSV first and cannot parse (!!!port!): the table says so too.
+    let jlaffaye = r.json["clients"]
+        .as_array()
+        .expect("clients")
+        .iter()
+        .find(|c| c["name"] == "Go jlaffaye/ftp")
+        .expect("row")
+        .clone();
+    assert_eq!(jlaffaye["works"], "no", "{jlaffaye}");
+    support::record_fixture("epsv-bang-delimiters", &r.json["transcript"]);
 }
 
 #[test]
@@ -336,7 +372,24 @@ fn connect_failed() {
 }
 
 #[test]
-fn dns_failure_is_unknown() {
+fn dns_failure_without_an_answer_is_unknown() {
+    // Nothing answers DNS at this port: nothing could be checked, and nothing was seen
+    // failing, so the verdict is UNKNOWN and the finding is no more than information.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    drop(silent);
+    let r = check(
+        "ftp://missing.test/",
+        &["--dns-server", &format!("127.0.0.1:{port}")],
+    );
+    let f = r.finding("DNS_FAILED");
+    assert_eq!(f["severity"], "info", "{f}");
+    assert_eq!(r.verdict(), "unknown");
+    assert_eq!(r.code, 3);
+}
+
+#[test]
+fn dns_nxdomain_is_critical() {
     let dns = Dns::start(HashMap::from([(
         "missing.test".to_string(),
         Answer::NxDomain,
@@ -345,10 +398,13 @@ fn dns_failure_is_unknown() {
         "ftp://missing.test/",
         &["--dns-server", &dns.addr.to_string()],
     );
+    // The DNS answered that the name does not exist: an observed failure, and the verdict
+    // agrees with the finding's severity.
     let f = r.finding("DNS_FAILED");
     assert!(f["evidence"].to_string().contains("NXDOMAIN"), "{f}");
-    assert_eq!(r.verdict(), "unknown");
-    assert_eq!(r.code, 3);
+    assert_eq!(f["severity"], "critical", "{f}");
+    assert_eq!(r.verdict(), "critical");
+    assert_eq!(r.code, 2);
     assert!(
         r.stderr.is_empty(),
         "JSON mode reports in the JSON: {}",
@@ -395,7 +451,8 @@ fn every_dns_address_is_checked() {
         &format!("ftp://alice@ftp.test:{port}/"),
         &["--dns-server", &dns.addr.to_string(), "-6"],
     );
-    assert_eq!(r6.verdict(), "unknown");
+    // The DNS answered with no AAAA record: ftp.test has no IPv6 address (observed).
+    assert_eq!(r6.verdict(), "critical");
 }
 
 #[test]
@@ -526,7 +583,7 @@ fn demo_scenarios_give_their_verdicts() {
     for (scenario, verdict, code) in [
         ("private-address", "warning", "PASV_ADDRESS_PRIVATE"),
         ("healthy", "ok", "DATA_PATH_OK"),
-        ("wrong-public-address", "critical", "PASV_ADDRESS_MISMATCH"),
+        ("wrong-public-address", "warning", "PASV_ADDRESS_MISMATCH"),
         ("refused-data-port", "critical", "DATA_PORT_REFUSED"),
         ("bad-ip", "critical", "DATA_TRANSFER_FAILED"),
     ] {
@@ -568,7 +625,7 @@ fn json_report_parses_back_into_its_documented_types() {
             .expect("runs");
         let report: pasv_doctor::report::json::JsonReport =
             serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{scenario}: {e}"));
-        assert_eq!(report.schema_version, 1);
+        assert_eq!(report.schema_version, 2);
         assert_eq!(i32::from(report.exit_code), out.status.code().unwrap_or(-1));
     }
 }

@@ -136,6 +136,19 @@ fn session_reuse_required_is_detected() {
     // bench's BUG-5 with real vsftpd and ProFTPD).
     assert!(!r.has("DATA_TRANSFER_FAILED"), "{:?}", r.codes());
     assert_eq!(r.json["verdict"], "ok", "{:?}", r.codes());
+    // The client table tells the same story: clients without session reuse fail.
+    let works = |name: &str| {
+        r.json["clients"]
+            .as_array()
+            .expect("clients")
+            .iter()
+            .find(|c| c["name"] == name)
+            .map(|c| c["works"].clone())
+    };
+    assert_eq!(works("Python ftplib >= 3.9.3"), Some("no".into()));
+    assert_eq!(works("FileZilla"), Some("yes".into()));
+    assert!(f["breaks"].to_string().contains("Python ftplib"), "{f}");
+    support::record_fixture("tls-session-reuse-required", &r.json["transcript"]);
 }
 
 #[test]

@@ -919,7 +919,8 @@ fn pasv_naming_a_third_party_address_is_not_contacted() {
         vec![Step::Listen(Data::Serve(LISTING.to_vec())), line(&reply)],
     )]));
     let o = run(&check_args(&[], &server.target()), None, &[]);
-    let case = Case::new("third party", vec![], &["PASV_ADDRESS_MISMATCH"], 2);
+    // Not contacted, so not tested: a warning that says so, not a critical.
+    let case = Case::new("third party", vec![], &["PASV_ADDRESS_MISMATCH"], 1);
     let json = judge(&case, &o).unwrap_or_else(|e| panic!("{e}"));
     let mut accepted = 0;
     while third.accept().is_ok() {

@@ -193,7 +193,7 @@ fn batch_streams_json_lines_and_survives_bad_lines_and_a_hanging_target() {
     // The healthy targets are not held back by the hanging one: they come first.
     for l in &lines[..3] {
         assert_eq!(l["verdict"], "ok", "{l}");
-        assert_eq!(l["schema_version"], 1);
+        assert_eq!(l["schema_version"], 2);
     }
     assert_eq!(lines[3]["verdict"], "critical", "{}", lines[3]["summary"]);
     assert!(took < Duration::from_secs(8), "took {took:?}");
@@ -264,7 +264,7 @@ fn webhook_post_and_failure_keep_the_local_report() {
     let received = rt.block_on(server.received_requests()).expect("recorded");
     assert_eq!(received.len(), 1);
     let body: Value = serde_json::from_slice(&received[0].body).expect("JSON body");
-    assert_eq!(body["schema_version"], 1);
+    assert_eq!(body["schema_version"], 2);
     assert_eq!(body["verdict"], "ok");
 
     // A receiver that fails: retried, reported on stderr, the local report intact.

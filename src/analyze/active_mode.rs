@@ -66,6 +66,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         });
         if let Some(first) = refused.first() {
             out.push(Finding {
+                breaks: Vec::new(),
                 code: Code::PortRefused,
                 severity,
                 phase: Phase::Data,
@@ -83,6 +84,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         }
         if let Some(first) = blocked.first() {
             out.push(Finding {
+                breaks: Vec::new(),
                 code: Code::ActiveModeBlocked,
                 severity,
                 phase: Phase::Data,
@@ -100,6 +102,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         if worked && refused.is_empty() && blocked.is_empty() {
             out.push(Finding {
                 code: Code::ActiveModeOk,
+                breaks: Vec::new(),
                 severity: Severity::Ok,
                 phase: Phase::Data,
                 server: Some(s.server),

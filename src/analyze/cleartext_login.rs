@@ -16,6 +16,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         {
             out.push(Finding {
                 code: Code::CleartextLogin,
+                breaks: Vec::new(),
                 severity: Severity::Info,
                 phase: Phase::Login,
                 server: Some(s.server),
@@ -42,6 +43,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         });
         out.push(Finding {
             code: Code::CleartextLogin,
+            breaks: Vec::new(),
             severity: Severity::Info,
             phase: Phase::Login,
             server: Some(s.server),

@@ -14,6 +14,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         if s.peer() == me {
             out.push(Finding {
                 code: Code::CheckedFromSameNat,
+                breaks: Vec::new(),
                 severity: Severity::Warning,
                 phase: Phase::Connect,
                 server: Some(s.server),
@@ -39,6 +40,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             if ip == me && ip != s.peer() {
                 out.push(Finding {
                     code: Code::PasvAddressIsClient,
+                    breaks: Vec::new(),
                     severity: Severity::Warning,
                     phase: Phase::Pasv,
                     server: Some(s.server),

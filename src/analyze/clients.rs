@@ -1,61 +1,49 @@
-//! Which clients an advertised address breaks, by its class, in one sentence for the
-//! finding (the full per-client matrix is `knowledge::clients`). Facts in docs/clients.md.
+//! Which clients an advertised address concerns, in one sentence for the finding, from the
+//! same client rules as the client table (`knowledge::clients`): the clients it names are
+//! the rows the finding marks in `breaks`, so the finding and the table never disagree.
 
-use crate::proto::AddressClass;
+use std::net::IpAddr;
 
-/// EPSV-first clients never read the PASV address while the server answers EPSV.
-const EPSV_NOTE: &str = "EPSV-first clients (curl, Go jlaffaye/ftp, Node basic-ftp, \
-                         FluentFTP) are unaffected while EPSV works.";
+use crate::knowledge::clients::connecting_to_advertised;
+use crate::transcript::ServerSession;
 
-/// The impact sentence for a PASV address of this class that is not the control peer.
-pub fn impact_of_foreign_address(class: AddressClass) -> String {
-    impact_for(class, true)
+/// What is known of data connections to the advertised address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Unreachable by its class from where the server was reached, or tried and failed.
+    Fails,
+    /// Nothing was tried there.
+    Untested,
 }
 
-/// As [`impact_of_foreign_address`], knowing whether the server's own (control) address is
-/// routable: FileZilla and WinSCP substitute it only when it is.
-pub fn impact_for(class: AddressClass, peer_routable: bool) -> String {
-    if !peer_routable
-        && matches!(
-            class,
-            AddressClass::Private
-                | AddressClass::Loopback
-                | AddressClass::LinkLocal
-                | AddressClass::UniqueLocal
-        )
-    {
-        return format!(
-            "Breaks clients that connect to the PASV address as given: GNU wget, Rust \
-             suppaftp, Python ftplib before 3.9.3, curl 7.73 and older, and here FileZilla and \
-             WinSCP too (they substitute the server's address only when that one is routable, \
-             and this server was reached at an unroutable address). Python ftplib 3.9.3+, \
-             commons-net 3.9+ and lftp use the server's address. {EPSV_NOTE}"
+/// The impact sentence for a PASV address that is not the control peer, and the client
+/// rows it breaks (empty when untested: the table says "unknown" for them).
+pub fn address_impact(s: &ServerSession, ip: IpAddr, reach: Reach) -> (String, Vec<String>) {
+    let affected = connecting_to_advertised(s, ip);
+    if affected.is_empty() {
+        return (
+            format!(
+                "No common client connects to {ip} in this session: they use the server's \
+                 address, or EPSV, which the server answers."
+            ),
+            Vec::new(),
         );
     }
-    let body = match class {
-        AddressClass::Private
-        | AddressClass::Loopback
-        | AddressClass::LinkLocal
-        | AddressClass::UniqueLocal => {
-            "Breaks clients that connect to the PASV address as given: GNU wget, Rust \
-             suppaftp, Python ftplib before 3.9.3, curl 7.73 and older. FileZilla and WinSCP \
-             replace an unroutable address, but only when the server's own address is \
-             routable; lftp and commons-net 3.9+ use the server's address."
-        }
-        AddressClass::Cgnat => {
-            "Breaks FileZilla and WinSCP (they do not treat 100.64.0.0/10 as unroutable), lftp, \
-             GNU wget and Rust suppaftp. Python ftplib 3.9.3+ and commons-net 3.9+ use the \
-             server's address and work."
-        }
-        AddressClass::Unspecified => {
-            "Breaks GNU wget and Rust suppaftp, which connect to 0.0.0.0; FileZilla, WinSCP, \
-             lftp and FluentFTP use the server's address instead."
-        }
-        _ => {
-            "Breaks every client that connects to the PASV address: FileZilla, WinSCP, lftp, \
-             GNU wget, Rust suppaftp, Python ftplib before 3.9.3. Python ftplib 3.9.3+ and \
-             commons-net 3.9+ use the server's address and work."
-        }
-    };
-    format!("{body} {EPSV_NOTE}")
+    let list = affected.join(", ");
+    match reach {
+        Reach::Fails => (
+            format!(
+                "Breaks {list}: they connect to {ip} as the PASV reply says. The other clients \
+                 use the server's address here, or EPSV."
+            ),
+            affected,
+        ),
+        Reach::Untested => (
+            format!(
+                "{list} connect to {ip} as the PASV reply says; whether they can was not \
+                 tested. The other clients use the server's address here, or EPSV."
+            ),
+            Vec::new(),
+        ),
+    }
 }

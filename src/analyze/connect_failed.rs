@@ -50,6 +50,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         }
         out.push(Finding {
             code: Code::ConnectFailed,
+            breaks: Vec::new(),
             severity: if recovered {
                 Severity::Warning
             } else {

@@ -181,6 +181,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             }
             out.push(Finding {
                 code: Code::DataPortRefused,
+                breaks: Vec::new(),
                 severity: Severity::Critical,
                 phase: Phase::Data,
                 server: Some(s.server),
@@ -197,6 +198,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         } else if on_demand {
             out.push(Finding {
                 code: Code::DataPortsOnDemand,
+                breaks: Vec::new(),
                 severity: Severity::Info,
                 phase: Phase::Data,
                 server: Some(s.server),
@@ -220,6 +222,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         } else if !timed_out.is_empty() && answered.is_empty() {
             out.push(Finding {
                 code: Code::DataPortFiltered,
+                breaks: Vec::new(),
                 severity: Severity::Critical,
                 phase: Phase::Data,
                 server: Some(s.server),
@@ -240,6 +243,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         } else if !unsaid.is_empty() && answered.is_empty() {
             out.push(Finding {
                 code: Code::DataPortFiltered,
+                breaks: Vec::new(),
                 severity: Severity::Critical,
                 phase: Phase::Data,
                 server: Some(s.server),
@@ -266,6 +270,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             out.push(Finding {
                 code: Code::DataPortFiltered,
                 // Nothing failed in the log: it stops.
+                breaks: Vec::new(),
                 severity: Severity::Warning,
                 phase: Phase::Data,
                 server: Some(s.server),
@@ -292,6 +297,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         } else if !timed_out.is_empty() {
             out.push(Finding {
                 code: Code::DataRangePartial,
+                breaks: Vec::new(),
                 severity: Severity::Critical,
                 phase: Phase::Data,
                 server: Some(s.server),

@@ -140,6 +140,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             };
             out.push(Finding {
                 code: Code::DataTransferFailed,
+                breaks: Vec::new(),
                 severity: Severity::Critical,
                 phase: if failed.iter().any(|tr| tr.data_error.is_some()) {
                     Phase::Data
@@ -221,6 +222,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             via.dedup();
             out.push(Finding {
                 code: Code::DataPathOk,
+                breaks: Vec::new(),
                 severity: Severity::Ok,
                 phase: Phase::Data,
                 server: Some(s.server),

@@ -1,5 +1,6 @@
-//! DNS_FAILED: the name did not resolve to any address of the wanted family, or one of the
-//! look-ups failed outright.
+//! DNS_FAILED: the name did not resolve to any address of the wanted family (critical: the
+//! DNS answered so), or one of the look-ups failed outright (the check could not run: info
+//! under an UNKNOWN verdict when nothing else was checked).
 
 use crate::finding::{Code, Finding, Severity};
 use crate::transcript::{Phase, Transcript};
@@ -22,15 +23,39 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             None => {}
         }
     }
+    // The DNS answered (no such name, no records): an observed failure. A look-up that
+    // failed (timed out, SERVFAIL) says nothing about the name: the check could not run.
+    let answered = [&dns.a, &dns.aaaa]
+        .iter()
+        .filter(|a| a.queried)
+        .all(|a| a.error.as_deref().is_none_or(|e| e.contains("(NXDOMAIN)")));
     if t.servers.is_empty() {
         out.push(Finding {
             code: Code::DnsFailed,
-            severity: Severity::Critical,
+            breaks: Vec::new(),
+            severity: if answered {
+                Severity::Critical
+            } else {
+                Severity::Info
+            },
             phase: Phase::Dns,
             server: None,
-            title: format!("{} did not resolve to any address to check", dns.name),
+            title: if answered {
+                format!("{} does not resolve to any address to check", dns.name)
+            } else {
+                format!(
+                    "the DNS look-up of {} failed, so nothing could be checked",
+                    dns.name
+                )
+            },
             evidence,
-            impact: "No client can reach the server by this name.".to_string(),
+            impact: if answered {
+                "No client can reach the server by this name.".to_string()
+            } else {
+                "Unknown: the resolver gave no answer, so whether clients can resolve the \
+                 name is not known."
+                    .to_string()
+            },
             remedy: format!(
                 "Check the name's A/AAAA records at its DNS provider (asked: {ns}); \
                  meanwhile check the server by its address."
@@ -40,6 +65,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     } else if dns.a.error.is_some() || dns.aaaa.error.is_some() {
         out.push(Finding {
             code: Code::DnsFailed,
+            breaks: Vec::new(),
             severity: Severity::Warning,
             phase: Phase::Dns,
             server: None,

@@ -95,6 +95,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         };
         out.push(Finding {
             code: Code::EpsvFallbackToPasv,
+            breaks: Vec::new(),
             severity: Severity::Info,
             phase: Phase::Epsv,
             server: Some(s.server),

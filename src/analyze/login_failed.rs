@@ -52,6 +52,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             .collect();
         out.push(Finding {
             code: Code::LoginFailed,
+            breaks: Vec::new(),
             severity: Severity::Critical,
             phase: Phase::Login,
             server: Some(s.server),

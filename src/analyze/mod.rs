@@ -89,12 +89,16 @@ pub fn analyze(transcript: &Transcript) -> Vec<Finding> {
     out
 }
 
-/// The overall verdict: unknown when no server could be checked, else the worst severity.
+/// The overall verdict: the worst severity; unknown when no server could be checked and
+/// nothing failed that was seen failing.
 pub fn verdict(transcript: &Transcript, findings: &[Finding]) -> Verdict {
-    if transcript.servers.is_empty() {
+    let worst = findings.iter().map(|f| f.severity).max();
+    // Nothing checked: unknown, unless what stopped it is an observed failure (the name
+    // does not exist), so that a finding's severity and the verdict never disagree.
+    if transcript.servers.is_empty() && worst != Some(Severity::Critical) {
         return Verdict::Unknown;
     }
-    match findings.iter().map(|f| f.severity).max() {
+    match worst {
         Some(Severity::Critical) => Verdict::Critical,
         Some(Severity::Warning) => Verdict::Warning,
         _ => Verdict::Ok,

@@ -28,6 +28,9 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             let own = dns.contains(&ip);
             let tried = probe_summary(s, ip);
             let reachable = connected_to(s, ip);
+            // Whether anything connected there at all (a test with --probe-advertised, a
+            // client's own data connection): only a failure seen there is critical.
+            let tested = tested_at(s, ip);
             let mut evidence = vec![
                 format!("reply: {reply}"),
                 format!("advertised {ip}: {}", classify_effective(ip).describe()),
@@ -41,10 +44,28 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 format!("{ip} is not the target's address (the target was given as an address)")
             });
             evidence.extend(tried);
-            let severity = if reachable || own {
+            let severity = if reachable || own || !tested {
                 Severity::Warning
             } else {
                 Severity::Critical
+            };
+            if !tested && t.client_log.is_none() {
+                evidence.push(format!(
+                    "not tested: {ip} was not contacted (it is not the address the check \
+                     connected to); `pasv-doctor check --probe-advertised` tests it"
+                ));
+            }
+            let (impact, breaks) = if reachable {
+                (
+                    "The data port answers at the advertised address too, so clients work \
+                     either way; a client that cannot reach that address breaks."
+                        .to_string(),
+                    Vec::new(),
+                )
+            } else if tested {
+                clients::address_impact(s, ip, clients::Reach::Fails)
+            } else {
+                clients::address_impact(s, ip, clients::Reach::Untested)
             };
             let (remedy, fix) = if reachable {
                 (
@@ -58,23 +79,37 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             };
             out.push(Finding {
                 code: Code::PasvAddressMismatch,
+                breaks,
                 severity: super::pasv_severity(s, severity),
                 phase: Phase::Pasv,
                 server: Some(s.server),
                 title: format!(
-                    "PASV advertises {ip}, not the address the client connected to ({peer})"
+                    "PASV advertises {ip}, not the address the client connected to ({peer}){}",
+                    match (tested, t.client_log.is_some()) {
+                        (true, _) => "",
+                        (false, true) => "; the client did not use it",
+                        (false, false) => "; not tested",
+                    }
                 ),
                 evidence,
-                impact: if reachable {
-                    "The data port answers at the advertised address too, so clients work \
-                     either way; a client that cannot reach that address breaks."
-                        .to_string()
-                } else {
-                    clients::impact_of_foreign_address(classify_effective(ip))
-                },
+                impact,
                 remedy,
                 fix,
             });
         }
     }
+}
+
+/// Whether any connection to `ip` was attempted and its outcome is known.
+fn tested_at(s: &crate::transcript::ServerSession, ip: std::net::IpAddr) -> bool {
+    use crate::transcript::ConnectOutcome;
+    s.samples
+        .iter()
+        .flat_map(|x| x.probes.iter())
+        .chain(s.transfers.iter().filter_map(|t| t.data.as_ref()))
+        .filter(|p| p.attempt.addr.ip() == ip)
+        .any(|p| {
+            !matches!(p.attempt.outcome, ConnectOutcome::Skipped(_))
+                && !p.attempt.outcome.not_shown()
+        })
 }

@@ -44,7 +44,11 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             };
             // The failed attempts are in the probe summary above already.
             let (remedy, fix) = address_fix(t, s, ip);
+            // Unreachable by class from where the server was reached: the clients that
+            // connect there fail (the table marks them so).
+            let (impact, breaks) = clients::address_impact(s, ip, clients::Reach::Fails);
             out.push(Finding {
+                breaks,
                 code: Code::PasvAddressPrivate,
                 severity,
                 phase: Phase::Pasv,
@@ -54,10 +58,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     class.as_str().replace('_', "-")
                 ),
                 evidence,
-                impact: clients::impact_for(
-                    class,
-                    !crate::knowledge::clients::filezilla_unroutable(peer),
-                ),
+                impact,
                 remedy,
                 fix,
             });
@@ -98,6 +99,7 @@ fn called_unroutable(t: &Transcript, s: &ServerSession) -> Option<Finding> {
     let (remedy, fix) = address_fix(t, s, ip);
     Some(Finding {
         code: Code::PasvAddressPrivate,
+        breaks: Vec::new(),
         severity: super::pasv_severity(s, Severity::Warning),
         phase: Phase::Pasv,
         server: Some(s.server),
@@ -107,7 +109,10 @@ fn called_unroutable(t: &Transcript, s: &ServerSession) -> Option<Finding> {
             class.as_str().replace('_', "-")
         ),
         evidence,
-        impact: clients::impact_for(class, true),
+        impact: "Clients that connect to the PASV address as given cannot reach it from \
+                 outside the server's network; FileZilla and WinSCP replace it with the \
+                 server's address, as this client did."
+            .to_string(),
         remedy,
         fix,
     })

@@ -16,6 +16,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             }
             out.push(Finding {
                 code: Code::PasvAddressUnexpected,
+                breaks: Vec::new(),
                 severity: Severity::Warning,
                 phase: Phase::Pasv,
                 server: Some(s.server),

@@ -3,7 +3,6 @@
 
 use super::{abandoned_after, address_fix, clients, distinct_advertised, failed_at_advertised};
 use crate::finding::{Code, Finding, Severity};
-use crate::proto::AddressClass;
 use crate::transcript::{Phase, Transcript};
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
@@ -22,6 +21,8 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 super::pasv_severity(s, Severity::Warning)
             };
             let (remedy, mut fix) = address_fix(t, s, ip);
+            // 0.0.0.0 is no address to connect to: the clients that take it as given fail.
+            let (impact, breaks) = clients::address_impact(s, ip, clients::Reach::Fails);
             fix.push(
                 "vsftpd advertises 0,0,0,0 with listen_ipv6=YES and pasv_address set: run one \
                  listener per family (listen=YES with listen_address=, and listen_ipv6=YES with \
@@ -29,6 +30,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     .to_string(),
             );
             out.push(Finding {
+                breaks,
                 code: Code::PasvAddressUnspecified,
                 severity,
                 phase: Phase::Pasv,
@@ -46,7 +48,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                             .to_string()
                     }))
                     .collect(),
-                impact: clients::impact_of_foreign_address(AddressClass::Unspecified),
+                impact,
                 remedy,
                 fix,
             });

@@ -25,6 +25,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             .collect();
         out.push(Finding {
             code: Code::PasvPortOutOfRange,
+            breaks: Vec::new(),
             severity: Severity::Warning,
             phase: phase_of(*kind),
             server: Some(s.server),

@@ -32,6 +32,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             .map_or_else(String::new, |r| r.text.clone());
         out.push(Finding {
             code: Code::PasvRewrittenInTransit,
+            breaks: Vec::new(),
             severity: Severity::Critical,
             phase: Phase::Pasv,
             server: Some(s.server),

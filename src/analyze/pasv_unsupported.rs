@@ -71,6 +71,7 @@ pub fn unsupported(t: &Transcript, out: &mut Vec<Finding>, kind: PassiveKind) {
             ),
         };
         out.push(Finding {
+            breaks: Vec::new(),
             code,
             severity,
             phase: super::phase_of(kind),

@@ -1,99 +1,156 @@
 //! REPLY_NONSTANDARD: a passive reply that decodes, but that named client families fail to
 //! parse (no parentheses, blanks, an odd delimiter), or that answers the other command (a
-//! 227 to EPSV, a 229 to PASV), or whose framing deviates from RFC 959. Critical when a
-//! client log shows the client failing to parse it.
+//! 227 to EPSV, a 229 to PASV), or whose framing deviates from RFC 959. One finding per
+//! form and command, with how many replies had it (a server sends the same form every
+//! time). Critical when a client log shows the client failing to parse it.
 
 use super::{phase_of, reply_text};
 use crate::finding::{Code, Finding, Severity};
-use crate::transcript::Transcript;
+use crate::knowledge::clients::{epsv_refused, parsing_with};
+use crate::proto::PassiveKind;
+use crate::transcript::{PassiveSample, ServerSession, Transcript};
+
+/// What makes a reply non-standard: the same key is the same form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Form {
+    command: PassiveKind,
+    answered_as: PassiveKind,
+    parse_failures: Vec<String>,
+    anomalies: Vec<String>,
+}
+
+fn form_of(x: &PassiveSample) -> Option<Form> {
+    let adv = x.advertised.as_ref()?;
+    let mut anomalies = x
+        .exchange
+        .reply
+        .as_ref()
+        .map(|r| r.anomalies.clone())
+        .unwrap_or_default();
+    anomalies.sort();
+    let mut parse_failures = adv.parse_failures.clone();
+    parse_failures.sort();
+    let form = Form {
+        command: x.command,
+        answered_as: adv.kind,
+        parse_failures,
+        anomalies,
+    };
+    let odd = form.command != form.answered_as
+        || !form.parse_failures.is_empty()
+        || !form.anomalies.is_empty();
+    odd.then_some(form)
+}
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     for s in &t.servers {
-        let mut seen: Vec<String> = Vec::new();
+        let mut forms: Vec<(Form, Vec<&PassiveSample>)> = Vec::new();
         for x in s.passive_replies() {
-            let Some(adv) = &x.advertised else { continue };
-            let reply = reply_text(x.exchange.reply.as_ref());
-            let anomalies = x
-                .exchange
-                .reply
-                .as_ref()
-                .map(|r| r.anomalies.clone())
-                .unwrap_or_default();
-            let cross = adv.kind != x.command;
-            if (adv.parse_failures.is_empty() && !cross && anomalies.is_empty())
-                || seen.contains(&reply)
-            {
-                continue;
+            let Some(form) = form_of(x) else { continue };
+            match forms.iter_mut().find(|(f, _)| *f == form) {
+                Some((_, xs)) => xs.push(x),
+                None => forms.push((form, vec![x])),
             }
-            seen.push(reply.clone());
-            let mut evidence = vec![format!("{} -> {reply}", x.command.command())];
-            // The client's own words that it could not parse this reply: an observed failure.
-            let refused_by_client: Vec<String> = t
-                .client_log
-                .iter()
-                .flat_map(|log| &log.messages)
-                .filter(|m| {
-                    let lower = m.text.to_ascii_lowercase();
-                    lower.contains("parse")
-                        && m.text.contains(x.command.command())
-                        && (cross || !adv.parse_failures.is_empty())
-                })
-                .map(|m| format!("client log line {}: {}", m.line, m.text))
-                .collect();
-            if cross {
-                evidence.push(format!(
-                    "a {} reply answered {}",
-                    adv.kind.command(),
-                    x.command.command()
-                ));
-            }
-            evidence.extend(anomalies.iter().map(|a| format!("framing: {a}")));
-            let failed = !refused_by_client.is_empty();
-            evidence.extend(refused_by_client);
-            let impact = if cross {
-                // curl and Python ftplib, for two, accept only a 227 to PASV and a 229 to EPSV.
-                format!(
-                    "Clients that check the reply code (curl, Python ftplib) reject a {} reply \
-                     to {}{}.",
-                    x.exchange.reply.as_ref().map_or(0, |r| r.code),
-                    x.command.command(),
-                    if adv.parse_failures.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            "; these also fail to parse it: {}",
-                            adv.parse_failures.join(", ")
-                        )
-                    }
-                )
-            } else if adv.parse_failures.is_empty() {
-                "Strict clients may reject it; the common ones cope.".to_string()
-            } else {
-                format!(
-                    "These clients fail to parse it: {}.",
-                    adv.parse_failures.join(", ")
-                )
-            };
-            out.push(Finding {
-                code: Code::ReplyNonstandard,
-                severity: if failed {
-                    Severity::Critical
-                } else if adv.parse_failures.is_empty() && !cross {
-                    Severity::Info
-                } else {
-                    Severity::Warning
-                },
-                phase: phase_of(x.command),
-                server: Some(s.server),
-                title: format!("the {} reply has a non-standard form", x.command.command()),
-                evidence,
-                impact,
-                remedy: "Use the standard form: 227 Entering Passive Mode (h1,h2,h3,h4,p1,p2). \
-                         and 229 Entering Extended Passive Mode (|||port|); update the server \
-                         or the middlebox that rewrites the reply."
-                    .to_string(),
-                fix: Vec::new(),
-            });
         }
+        for (form, xs) in forms {
+            out.push(finding(t, s, &form, &xs));
+        }
+    }
+}
+
+fn finding(t: &Transcript, s: &ServerSession, form: &Form, xs: &[&PassiveSample]) -> Finding {
+    let cmd = form.command.command();
+    let cross = form.command != form.answered_as;
+    let first = xs[0];
+    let reply = reply_text(first.exchange.reply.as_ref());
+    let code = first.exchange.reply.as_ref().map_or(0, |r| r.code);
+    let mut evidence = vec![format!("{cmd} -> {reply}")];
+    if xs.len() > 1 {
+        evidence.push(format!("{} {cmd} replies had this form", xs.len()));
+    }
+    if cross {
+        evidence.push(format!(
+            "a {} reply answered {cmd}",
+            form.answered_as.command()
+        ));
+    }
+    evidence.extend(form.anomalies.iter().map(|a| format!("framing: {a}")));
+    // The client's own words that it could not parse this reply: an observed failure.
+    let refused_by_client: Vec<String> = t
+        .client_log
+        .iter()
+        .flat_map(|log| &log.messages)
+        .filter(|m| {
+            m.text.to_ascii_lowercase().contains("parse")
+                && m.text.contains(cmd)
+                && (cross || !form.parse_failures.is_empty())
+        })
+        .map(|m| format!("client log line {}: {}", m.line, m.text))
+        .collect();
+    let failed = !refused_by_client.is_empty();
+    evidence.extend(refused_by_client);
+    // curl and Python ftplib, for two, accept only a 227 to PASV and a 229 to EPSV.
+    let mut families = form.parse_failures.clone();
+    if cross {
+        families.extend(["curl".to_string(), "Python ftplib".to_string()]);
+    }
+    let breaks = parsing_with(&families, form.command, epsv_refused(s));
+    let impact = if breaks.is_empty() && families.is_empty() {
+        "Strict clients may reject it; the common ones cope.".to_string()
+    } else if breaks.is_empty() {
+        format!(
+            "The clients that fail to parse it ({}) do not read this reply here: they use \
+             the other command first.",
+            families.join(", ")
+        )
+    } else if cross {
+        format!(
+            "Clients that check the reply code reject a {code} reply to {cmd}; these fail: {}.",
+            breaks.join(", ")
+        )
+    } else {
+        format!("These clients fail to parse it: {}.", breaks.join(", "))
+    };
+    // The families that fail to parse it but read the other command's reply here.
+    let spared: Vec<&str> = families
+        .iter()
+        .map(String::as_str)
+        .filter(|f| !breaks.iter().any(|b| b.starts_with(f)))
+        .collect();
+    let impact = if spared.is_empty() || breaks.is_empty() {
+        impact
+    } else {
+        format!(
+            "{impact} {} would too, but do not read this reply here.",
+            spared.join(", ")
+        )
+    };
+    Finding {
+        code: Code::ReplyNonstandard,
+        severity: if failed {
+            Severity::Critical
+        } else if families.is_empty() {
+            Severity::Info
+        } else {
+            Severity::Warning
+        },
+        phase: phase_of(form.command),
+        server: Some(s.server),
+        title: if xs.len() > 1 {
+            format!(
+                "the {cmd} replies have a non-standard form ({} replies)",
+                xs.len()
+            )
+        } else {
+            format!("the {cmd} reply has a non-standard form")
+        },
+        evidence,
+        impact,
+        breaks,
+        remedy: "Use the standard form: 227 Entering Passive Mode (h1,h2,h3,h4,p1,p2). \
+                 and 229 Entering Extended Passive Mode (|||port|); update the server \
+                 or the middlebox that rewrites the reply."
+            .to_string(),
+        fix: Vec::new(),
     }
 }

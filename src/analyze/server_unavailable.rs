@@ -89,6 +89,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             } else {
                 Code::SessionInterrupted
             },
+            breaks: Vec::new(),
             severity: Severity::Critical,
             phase,
             server: Some(s.server),

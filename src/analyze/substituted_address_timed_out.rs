@@ -136,6 +136,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         let peer = peer.map_or_else(|| "the server's address".to_string(), |p| p.to_string());
         out.push(Finding {
             code: Code::SubstitutedAddressTimedOut,
+            breaks: Vec::new(),
             severity: Severity::Critical,
             phase: Phase::Data,
             server: Some(s.server),

@@ -81,6 +81,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             _ => continue,
         };
         out.push(Finding {
+            breaks: Vec::new(),
             code,
             severity,
             phase: Phase::Greeting,

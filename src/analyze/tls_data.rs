@@ -38,6 +38,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         }
         out.push(Finding {
             code: Code::TlsDataRefused,
+            breaks: Vec::new(),
             severity: Severity::Critical,
             phase: Phase::Data,
             server: Some(s.server),

@@ -59,6 +59,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         }
         out.push(Finding {
             code: Code::TlsDataCertChanged,
+            breaks: Vec::new(),
             severity: if all_trusted {
                 Severity::Warning
             } else {

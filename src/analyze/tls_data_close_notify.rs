@@ -45,6 +45,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         let failed = ended.iter().any(|tr| tr.data_error.is_some());
         out.push(Finding {
             code: Code::TlsDataNoCloseNotify,
+            breaks: crate::knowledge::clients::strict_close_notify(),
             severity: if failed {
                 Severity::Critical
             } else {

@@ -19,6 +19,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         let plain = error.contains("plain text");
         out.push(Finding {
             code: Code::TlsHandshakeFailed,
+            breaks: Vec::new(),
             severity: Severity::Critical,
             phase: Phase::Greeting,
             server: Some(s.server),

@@ -24,6 +24,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         }
         out.push(Finding {
             code: Code::TlsNotOffered,
+            breaks: Vec::new(),
             severity: if required { Severity::Critical } else { Severity::Info },
             phase: Phase::Greeting,
             server: Some(s.server),

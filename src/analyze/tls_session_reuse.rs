@@ -4,6 +4,7 @@
 //! reuse on data connections fail.
 
 use crate::finding::{Code, Finding, Severity};
+use crate::knowledge::clients::without_tls_reuse;
 use crate::transcript::{Phase, Transcript};
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
@@ -52,10 +53,12 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             title: "the server requires data connections to resume the control TLS session"
                 .to_string(),
             evidence,
-            impact: "FileZilla, WinSCP, curl, lftp and FluentFTP reuse the session and work. \
-                     Python ftplib (FTP_TLS) and other clients without session reuse get 522 or \
-                     a failed handshake on every transfer."
-                .to_string(),
+            impact: format!(
+                "Clients that resume the session (FileZilla, WinSCP, curl, lftp, basic-ftp) \
+                 work. These do not, and get 522 or a failed handshake on every transfer: {}.",
+                without_tls_reuse().join(", ")
+            ),
+            breaks: without_tls_reuse(),
             remedy: "Keep it (it stops data-connection hijacking) unless such clients must work: \
                      vsftpd `require_ssl_reuse=NO`; ProFTPD `TLSOptions NoSessionReuseRequired`."
                 .to_string(),

@@ -46,6 +46,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         }
         out.push(Finding {
             code: Code::TlsSessionReuseRefused,
+            breaks: Vec::new(),
             severity: Severity::Critical,
             phase: Phase::Data,
             server: Some(s.server),

@@ -470,6 +470,11 @@ pub fn parse() -> Result<Cli, Status> {
                 status
             };
             let _ = err.print();
+            if err.kind() == ErrorKind::InvalidSubcommand
+                && let Some(word) = std::env::args().nth(1)
+            {
+                eprintln!("tip: to check a host named '{word}', write: pasv-doctor check {word}");
+            }
             Err(status)
         }
     }
@@ -492,10 +497,24 @@ pub fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::
     ];
     if let Some(first) = args.get(1)
         && !KNOWN.iter().any(|k| first == *k)
+        && !looks_like_command(first)
     {
         args.insert(1, "check".into());
     }
     args
+}
+
+/// A bare lower-case word (`chek`, `no-such-command`) is a mistyped subcommand, not a
+/// host: a single-label host name is checked with `pasv-doctor check NAME`, so that a typo
+/// never becomes a DNS query.
+fn looks_like_command(arg: &std::ffi::OsStr) -> bool {
+    let Some(word) = arg.to_str() else {
+        return false;
+    };
+    word != "localhost"
+        && !word.is_empty()
+        && word.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+        && !word.starts_with('-')
 }
 
 /// Runs a parsed command line, writing the result to `out` and messages to `err`.

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::proto::PassiveKind;
-use crate::transcript::{ConnectOutcome, ServerSession, SessionEnd, Transcript};
+use crate::transcript::{Advertised, ConnectOutcome, ServerSession, SessionEnd, Transcript};
 
 /// Which passive command a client uses first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +45,11 @@ struct Client {
     parser: Option<&'static str>,
     first: First,
     rule: AddressRule,
+    /// Resumes the control TLS session on data connections (by default), when known:
+    /// curl, FileZilla, WinSCP, lftp and basic-ftp do; Python ftplib, commons-net,
+    /// jlaffaye/ftp (jlaffaye/ftp#223, #435), suppaftp (suppaftp#55) and FluentFTP with
+    /// .NET's SslStream (FluentFTP#1283; its GnuTLS stream does) do not.
+    tls_reuse: Option<bool>,
 }
 
 const CLIENTS: &[Client] = &[
@@ -53,88 +58,181 @@ const CLIENTS: &[Client] = &[
         parser: Some("FileZilla"),
         first: First::Pasv,
         rule: AddressRule::FileZilla,
+        tls_reuse: Some(true),
     },
     Client {
         name: "WinSCP",
         parser: Some("FileZilla"),
         first: First::Pasv,
         rule: AddressRule::FileZilla,
+        tls_reuse: Some(true),
     },
     Client {
         name: "curl >= 7.74",
         parser: Some("curl"),
         first: First::Epsv,
         rule: AddressRule::Peer,
+        tls_reuse: Some(true),
     },
     Client {
         name: "curl <= 7.73",
         parser: Some("curl"),
         first: First::Epsv,
         rule: AddressRule::Advertised,
+        tls_reuse: Some(true),
     },
     Client {
         name: "Python ftplib >= 3.9.3",
         parser: Some("Python ftplib"),
         first: First::Pasv,
         rule: AddressRule::Peer,
+        tls_reuse: Some(false),
     },
     Client {
         name: "Python ftplib (older)",
         parser: Some("Python ftplib"),
         first: First::Pasv,
         rule: AddressRule::Advertised,
+        tls_reuse: Some(false),
     },
     Client {
         name: "lftp",
         parser: Some("lftp"),
         first: First::Pasv,
         rule: AddressRule::Lftp,
+        tls_reuse: Some(true),
     },
     Client {
         name: "Apache commons-net >= 3.9",
         parser: Some("Apache commons-net"),
         first: First::Pasv,
         rule: AddressRule::Peer,
+        tls_reuse: Some(false),
     },
     Client {
         name: "Go jlaffaye/ftp",
         parser: Some("Go jlaffaye/ftp"),
         first: First::Epsv,
         rule: AddressRule::Lftp,
+        tls_reuse: Some(false),
     },
     Client {
         name: "Rust suppaftp",
         parser: Some("Rust suppaftp"),
         first: First::Pasv,
         rule: AddressRule::Advertised,
+        tls_reuse: Some(false),
     },
     Client {
         name: "Node basic-ftp 6",
         parser: Some("Node basic-ftp"),
         first: First::Epsv,
         rule: AddressRule::RefuseDifferent,
+        tls_reuse: Some(true),
     },
     Client {
         name: "FluentFTP",
         parser: None,
         first: First::Epsv,
         rule: AddressRule::FluentFtp,
+        tls_reuse: Some(false),
     },
     Client {
         name: "GNU wget",
         parser: Some("GNU wget"),
         first: First::Pasv,
         rule: AddressRule::Advertised,
+        tls_reuse: None,
     },
 ];
+
+/// Whether a client works, as far as the check or the log shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Works {
+    Yes,
+    No,
+    /// Not tested: the address it would use was not contacted, the reply it needs is not
+    /// in the log, or the command it tries first was not tried.
+    Unknown,
+}
+
+impl Works {
+    /// As the reports print it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Works::Yes => "yes",
+            Works::No => "no",
+            Works::Unknown => "unknown (not tested)",
+        }
+    }
+}
 
 /// One row of the matrix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientVerdict {
     pub name: String,
-    pub works: bool,
+    pub works: Works,
     pub reason: String,
+}
+
+/// Every client family the matrix judges, by its row name (what `Finding::breaks` holds).
+pub fn names() -> impl Iterator<Item = &'static str> {
+    CLIENTS.iter().map(|c| c.name)
+}
+
+/// The rows whose parser is one of these families (`Advertised::parse_failures`), among
+/// the clients that read a reply of this kind (`Pasv` or `Epsv` first, or `Pasv` after a
+/// refused EPSV when `epsv_refused`).
+pub fn parsing_with(families: &[String], kind: PassiveKind, epsv_refused: bool) -> Vec<String> {
+    CLIENTS
+        .iter()
+        .filter(|c| c.parser.is_some_and(|p| families.iter().any(|f| f == p)))
+        .filter(|c| match kind {
+            PassiveKind::Epsv => c.first == First::Epsv,
+            _ => c.first == First::Pasv || epsv_refused,
+        })
+        .map(|c| c.name.to_string())
+        .collect()
+}
+
+/// The rows of clients that read a reply of this kind in this session: PASV-first clients
+/// for a 227 (and EPSV-first ones once EPSV was refused), EPSV-first ones for a 229.
+pub fn reading(s: &ServerSession, kind: PassiveKind) -> Vec<String> {
+    let epsv_refused = refused(s, PassiveKind::Epsv);
+    CLIENTS
+        .iter()
+        .filter(|c| match kind {
+            PassiveKind::Epsv => c.first == First::Epsv || s.server.is_ipv6(),
+            _ => !s.server.is_ipv6() && (c.first == First::Pasv || epsv_refused),
+        })
+        .map(|c| c.name.to_string())
+        .collect()
+}
+
+/// Whether the server refused EPSV in this session (so EPSV-first clients go on to PASV).
+pub fn epsv_refused(s: &ServerSession) -> bool {
+    refused(s, PassiveKind::Epsv)
+}
+
+/// The rows of clients that do not resume the control connection's TLS session on data
+/// connections (they fail where the server requires it; docs/clients.md).
+pub fn without_tls_reuse() -> Vec<String> {
+    CLIENTS
+        .iter()
+        .filter(|c| c.tls_reuse == Some(false))
+        .map(|c| c.name.to_string())
+        .collect()
+}
+
+/// The rows of clients that fail a transfer whose TLS ends without close_notify
+/// (FileZilla's "Server did not properly shut down TLS connection", WinSCP likewise).
+pub fn strict_close_notify() -> Vec<String> {
+    ["FileZilla", "WinSCP"]
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 fn v4_in(ip: IpAddr, nets: &[(u8, u8, u8, u8, u8)]) -> bool {
@@ -207,6 +305,44 @@ fn lftp_class(ip: IpAddr) -> u8 {
     }
 }
 
+/// An advertised address that a client which reached the server at `peer` cannot reach:
+/// private, shared (CGNAT), loopback, link-local, ULA or unspecified, and not of the
+/// peer's own class (a client on the server's LAN reaches a LAN address).
+fn unreachable_from(adv: IpAddr, peer: IpAddr) -> bool {
+    use crate::proto::{AddressClass, classify_effective};
+    let class = classify_effective(adv);
+    !peer.is_unspecified()
+        && matches!(
+            class,
+            AddressClass::Private
+                | AddressClass::Cgnat
+                | AddressClass::Loopback
+                | AddressClass::LinkLocal
+                | AddressClass::UniqueLocal
+                | AddressClass::Unspecified
+        )
+        && class != classify_effective(peer)
+}
+
+/// The rows of clients that, in this session, connect to the PASV reply's `ip` (or
+/// refuse it) rather than to the server's address or over EPSV: the clients an address
+/// finding about `ip` concerns.
+pub fn connecting_to_advertised(s: &ServerSession, ip: IpAddr) -> Vec<String> {
+    if s.server.is_ipv6() || ip == s.peer() {
+        return Vec::new();
+    }
+    let epsv_refused = refused(s, PassiveKind::Epsv);
+    CLIENTS
+        .iter()
+        .filter(|c| c.first == First::Pasv || epsv_refused)
+        .filter(|c| match pasv_target(c.rule, ip, s.peer()) {
+            Ok(target) => target == ip,
+            Err(_) => true,
+        })
+        .map(|c| c.name.to_string())
+        .collect()
+}
+
 /// Where a client following `rule` connects after a 227 naming `adv`.
 fn pasv_target(rule: AddressRule, adv: IpAddr, peer: IpAddr) -> Result<IpAddr, String> {
     let to_peer = Ok(peer);
@@ -241,18 +377,55 @@ fn pasv_target(rule: AddressRule, adv: IpAddr, peer: IpAddr) -> Result<IpAddr, S
     }
 }
 
+/// A client's result at one server address, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Judged {
+    Yes(String),
+    No(String),
+    Unknown(String),
+}
+
+impl Judged {
+    fn works(&self) -> Works {
+        match self {
+            Judged::Yes(_) => Works::Yes,
+            Judged::No(_) => Works::No,
+            Judged::Unknown(_) => Works::Unknown,
+        }
+    }
+
+    fn reason(&self) -> &str {
+        match self {
+            Judged::Yes(r) | Judged::No(r) | Judged::Unknown(r) => r,
+        }
+    }
+}
+
+/// An address for the reason text: the server's, when a log does not show it.
+fn show(ip: IpAddr) -> String {
+    if ip.is_unspecified() {
+        "the server's address (not in the log)".to_string()
+    } else {
+        ip.to_string()
+    }
+}
+
 /// Whether data connections of `kind` to `ip` worked, from the transfer if it went there,
-/// else from the test connections: `None` when nothing was tried there.
+/// else from the test connections: `None` when nothing was tried there, or a log does not
+/// show how it went.
 fn path_ok(s: &ServerSession, kind: PassiveKind, ip: IpAddr) -> Option<bool> {
     for t in s.transfers.iter().filter(|t| t.passive.command == kind) {
-        if let Some(d) = &t.data
-            && d.attempt.addr.ip() == ip
-        {
-            let done = d.attempt.outcome == ConnectOutcome::Connected
-                && t.completion.as_ref().is_some_and(|r| r.code / 100 == 2)
-                && t.data_error.is_none();
-            return Some(done);
+        let Some(d) = t.data.as_ref().filter(|d| d.attempt.addr.ip() == ip) else {
+            continue;
+        };
+        let failed = t.data_error.is_some() || t.completion.as_ref().is_some_and(|r| r.code >= 400);
+        let done = d.attempt.outcome == ConnectOutcome::Connected
+            && (t.completion.as_ref().is_some_and(|r| r.code / 100 == 2) || t.client_ok.is_some())
+            && t.data_error.is_none();
+        if d.attempt.outcome.not_shown() && !failed {
+            continue;
         }
+        return Some(done);
     }
     let outcomes: Vec<&ConnectOutcome> = s
         .samples
@@ -269,142 +442,235 @@ fn path_ok(s: &ServerSession, kind: PassiveKind, ip: IpAddr) -> Option<bool> {
     Some(outcomes.iter().any(|o| **o == ConnectOutcome::Connected))
 }
 
-/// The first decoded reply of a kind: its advertised address and the parsers that reject it.
-fn first_advertised(s: &ServerSession, kind: PassiveKind) -> Option<(Option<IpAddr>, Vec<String>)> {
-    s.all_samples(kind)
-        .find_map(|x| x.advertised.as_ref())
-        .map(|a| (a.address, a.parse_failures.clone()))
+/// The first decoded reply of a kind.
+fn first_advertised(s: &ServerSession, kind: PassiveKind) -> Option<&Advertised> {
+    s.all_samples(kind).find_map(|x| x.advertised.as_ref())
+}
+
+/// The server answered the command, and with a refusal (no passive reply).
+fn refused(s: &ServerSession, kind: PassiveKind) -> bool {
+    first_advertised(s, kind).is_none()
+        && s.all_samples(kind).any(|x| {
+            x.exchange
+                .reply
+                .as_ref()
+                .is_some_and(|r| PassiveKind::from_code(r.code).is_none())
+        })
 }
 
 /// Why there is no decoded reply of a kind: refused, or (in a client's log) never sent or
-/// its reply not shown.
-fn not_offered(s: &ServerSession, kind: PassiveKind) -> String {
-    if s.all_samples(kind).next().is_none() {
-        format!("{} was not tried, so this is unknown", kind.command())
+/// its reply not shown or redacted.
+fn not_offered(s: &ServerSession, kind: PassiveKind) -> Judged {
+    let cmd = kind.command();
+    if refused(s, kind) {
+        Judged::No(format!("the server refuses {cmd}"))
+    } else if s.all_samples(kind).any(|x| x.decode_error.is_some()) {
+        Judged::No(format!("the server's {cmd} reply cannot be decoded"))
+    } else if s.all_samples(kind).next().is_none() {
+        Judged::Unknown(format!("{cmd} was not tried"))
     } else if s.all_samples(kind).all(|x| x.exchange.reply.is_none()) {
-        format!(
-            "the reply to {} is not in the log, so this is unknown",
-            kind.command()
-        )
-    } else if s.all_samples(kind).any(|x| {
-        x.decode_error.is_none()
-            && x.exchange
-                .reply
-                .as_ref()
-                .is_some_and(|r| PassiveKind::from_code(r.code).is_some())
-    }) {
-        // A passive reply that decoded to nothing: the user redacted it in the log.
-        format!(
-            "the {} reply is redacted in the log, so this is unknown",
-            kind.command()
-        )
+        Judged::Unknown(format!("the reply to {cmd} is not in the log"))
     } else {
-        format!("the server refuses {}", kind.command())
+        Judged::Unknown(format!("the {cmd} reply is redacted in the log"))
     }
 }
 
-fn via_pasv(c: &Client, s: &ServerSession) -> Result<String, String> {
+/// What a data path result means for a client that connects there.
+fn by_path(found: Option<bool>, how: String, untested: String) -> Judged {
+    match found {
+        Some(true) => Judged::Yes(format!("{how}, which works")),
+        Some(false) => Judged::No(format!("{how}, where the data connection fails")),
+        None => Judged::Unknown(format!("{how}; {untested}")),
+    }
+}
+
+fn via_pasv(c: &Client, s: &ServerSession, log: bool) -> Judged {
     let peer = s.peer();
-    let Some((adv, failures)) = first_advertised(s, PassiveKind::Pasv) else {
-        return Err(not_offered(s, PassiveKind::Pasv));
+    let Some(adv) = first_advertised(s, PassiveKind::Pasv) else {
+        return not_offered(s, PassiveKind::Pasv);
     };
-    if let Some(p) = c.parser
-        && failures.iter().any(|f| f == p)
+    if c.parser
+        .is_some_and(|p| adv.parse_failures.iter().any(|f| f == p))
     {
-        return Err("it cannot parse the server's 227 reply".to_string());
+        return Judged::No("it cannot parse the server's 227 reply".to_string());
     }
-    let adv = adv.unwrap_or(peer);
-    let target = pasv_target(c.rule, adv, peer)?;
+    if adv.address.is_none() && adv.flags.iter().any(|f| f == "address_redacted") {
+        return Judged::Unknown("the PASV address is redacted in the log".to_string());
+    }
+    let adv = adv.address.unwrap_or(peer);
+    let target = match pasv_target(c.rule, adv, peer) {
+        Ok(t) => t,
+        Err(e) => return Judged::No(e),
+    };
     let how = if target == adv && adv != peer {
-        format!("it connects to the advertised {adv}")
+        format!("PASV: it connects to the advertised {}", show(adv))
     } else if adv != peer {
-        format!("it ignores the advertised {adv} and connects to {peer}")
+        format!(
+            "PASV: it ignores the advertised {adv} and connects to {}",
+            show(peer)
+        )
     } else {
-        format!("it connects to {peer}")
+        format!("PASV: it connects to {}", show(peer))
     };
-    match path_ok(s, PassiveKind::Pasv, target) {
-        Some(true) => Ok(format!("PASV: {how}, which works")),
-        Some(false) => Err(format!("PASV: {how}, where the data connection fails")),
-        None if target == peer => Err(format!(
-            "PASV: {how}; the data path there was not confirmed"
-        )),
-        None => Err(format!(
-            "PASV: {how}, which is not the server's address (not contacted by this check)"
-        )),
+    // A private, loopback or unspecified address of another class than the server's own
+    // cannot be reached from where the server was reached: no test is needed.
+    if target == adv && adv != peer && unreachable_from(adv, peer) {
+        return Judged::No(format!(
+            "{how}, a {} address that clients outside the server's network cannot reach",
+            crate::proto::classify_effective(adv)
+                .as_str()
+                .replace('_', "-")
+        ));
     }
+    let untested = match (log, target == peer) {
+        (true, _) => "the log does not show a data connection there".to_string(),
+        (false, true) => "no data connection there was tested".to_string(),
+        (false, false) => {
+            "this check did not contact that address (--probe-advertised tests it)".to_string()
+        }
+    };
+    by_path(path_ok(s, PassiveKind::Pasv, target), how, untested)
 }
 
-fn via_epsv(s: &ServerSession) -> Result<String, String> {
-    if first_advertised(s, PassiveKind::Epsv).is_none() {
-        return Err(not_offered(s, PassiveKind::Epsv));
+fn via_epsv(c: &Client, s: &ServerSession, log: bool) -> Judged {
+    let Some(adv) = first_advertised(s, PassiveKind::Epsv) else {
+        return not_offered(s, PassiveKind::Epsv);
+    };
+    if c.parser
+        .is_some_and(|p| adv.parse_failures.iter().any(|f| f == p))
+    {
+        return Judged::No("it cannot parse the server's 229 reply".to_string());
     }
-    match path_ok(s, PassiveKind::Epsv, s.peer()) {
-        Some(true) => Ok(format!("EPSV: it connects to {}, which works", s.peer())),
-        Some(false) => Err(format!("EPSV: the data connection to {} fails", s.peer())),
-        None => Err("EPSV: the data path was not confirmed".to_string()),
-    }
+    let untested = if log {
+        "the log does not show a data connection there"
+    } else {
+        "no data connection there was tested"
+    };
+    by_path(
+        path_ok(s, PassiveKind::Epsv, s.peer()),
+        format!("EPSV: it connects to {}", show(s.peer())),
+        untested.to_string(),
+    )
 }
 
-fn evaluate(c: &Client, s: &ServerSession, partial: bool) -> ClientVerdict {
-    let verdict = |works: bool, reason: String| ClientVerdict {
-        name: c.name.to_string(),
-        works,
-        reason,
+/// The server requires data connections to resume the control TLS session: a fresh
+/// session's data connection failed while a resumed one completed.
+fn reuse_required(s: &ServerSession) -> bool {
+    let ok = |tr: &crate::transcript::Transfer| {
+        tr.completion.as_ref().is_some_and(|r| r.code / 100 == 2) && tr.data_error.is_none()
     };
-    if !matches!(s.end, SessionEnd::Completed) {
-        return verdict(
-            false,
-            "the session did not get as far as data connections".to_string(),
-        );
-    }
-    let v6 = s.server.is_ipv6();
-    let result = match (c.first, v6) {
-        (_, true) => via_epsv(s),
-        (First::Pasv, false) => via_pasv(c, s),
-        (First::Epsv, false) => match via_epsv(s) {
-            Ok(r) => Ok(r),
-            Err(e) if first_advertised(s, PassiveKind::Epsv).is_none() => {
-                via_pasv(c, s).map_err(|p| format!("{e}; then {p}"))
+    let resumed_ok = s
+        .transfers
+        .iter()
+        .any(|tr| tr.tls.as_ref().is_some_and(|d| !d.fresh_session) && ok(tr));
+    let fresh_failed = s
+        .transfers
+        .iter()
+        .any(|tr| tr.tls.as_ref().is_some_and(|d| d.fresh_session) && !ok(tr));
+    resumed_ok && fresh_failed
+}
+
+fn evaluate(c: &Client, s: &ServerSession, partial: bool, log: bool) -> Judged {
+    let judged = match (c.first, s.server.is_ipv6()) {
+        (_, true) => via_epsv(c, s, log),
+        (First::Pasv, false) => via_pasv(c, s, log),
+        (First::Epsv, false) => match via_epsv(c, s, log) {
+            Judged::No(e) if refused(s, PassiveKind::Epsv) => match via_pasv(c, s, log) {
+                Judged::Yes(p) => Judged::Yes(format!("{e}; then {p}")),
+                Judged::No(p) => Judged::No(format!("{e}; then {p}")),
+                Judged::Unknown(p) => Judged::Unknown(format!("{e}; then {p}")),
+            },
+            // It tries EPSV first: what the server does with it decides.
+            Judged::Unknown(e) if first_advertised(s, PassiveKind::Epsv).is_none() => {
+                Judged::Unknown(format!("{e}, which it tries first"))
             }
-            Err(e) => Err(e),
+            other => other,
         },
     };
-    match result {
-        Ok(_) if partial => verdict(
-            false,
+    match judged {
+        Judged::Yes(_) if partial => Judged::No(
             "transfers fail whenever the server picks a passive port that is not forwarded"
                 .to_string(),
         ),
-        Ok(r) => verdict(true, r),
-        Err(r) => verdict(false, r),
+        Judged::Yes(r) if reuse_required(s) => match c.tls_reuse {
+            Some(true) => Judged::Yes(format!("{r}; it resumes the TLS session, as required")),
+            Some(false) => Judged::No(
+                "the server requires data connections to resume the TLS session, which it \
+                 does not do"
+                    .to_string(),
+            ),
+            None => Judged::Unknown(
+                "the server requires TLS session reuse; whether this client does is not known"
+                    .to_string(),
+            ),
+        },
+        other => other,
     }
 }
 
-/// The matrix for a transcript: a client works only if it works with every server address
-/// checked (a round-robin client may land on any); the reason is the first failing one's.
-pub fn compatibility(t: &Transcript, partial_range: bool) -> Vec<ClientVerdict> {
-    // Nothing to judge clients by when no PASV/EPSV was answered (a failed login, a log
-    // fragment without the replies): no table rather than a column of guesses.
-    let answered = t
-        .servers
-        .iter()
-        .flat_map(ServerSession::passive_replies)
-        .any(|x| x.exchange.reply.is_some());
-    if !answered {
+/// Whether the session got as far as passive replies: a session that failed before (a
+/// refused connection, a wrong password) tells nothing about clients' data connections.
+fn reached_data(s: &ServerSession) -> bool {
+    !matches!(
+        s.end,
+        SessionEnd::ConnectFailed | SessionEnd::Unavailable | SessionEnd::LoginFailed
+    ) && s.passive_replies().any(|x| x.exchange.reply.is_some())
+}
+
+/// The matrix for a transcript and its findings. Only server addresses whose session got
+/// to passive replies count (an address that refused the connection says nothing about
+/// data connections); when they disagree the reason names each address, and a client
+/// works only if it works with every one (a round-robin client may land on any). A
+/// finding that names a client in `breaks` makes its row "no": the two never disagree.
+/// Empty when no address got that far.
+pub fn compatibility(
+    t: &Transcript,
+    partial_range: bool,
+    findings: &[crate::finding::Finding],
+) -> Vec<ClientVerdict> {
+    let servers: Vec<&ServerSession> = t.servers.iter().filter(|s| reached_data(s)).collect();
+    if servers.is_empty() {
         return Vec::new();
     }
+    let log = t.client_log.is_some();
     CLIENTS
         .iter()
         .map(|c| {
-            let mut rows = t.servers.iter().map(|s| evaluate(c, s, partial_range));
-            let first = rows.next().unwrap_or(ClientVerdict {
+            let rows: Vec<(IpAddr, Judged)> = servers
+                .iter()
+                .map(|s| (s.peer(), evaluate(c, s, partial_range, log)))
+                .collect();
+            let works = if rows.iter().any(|(_, j)| j.works() == Works::No) {
+                Works::No
+            } else if rows.iter().any(|(_, j)| j.works() == Works::Unknown) {
+                Works::Unknown
+            } else {
+                Works::Yes
+            };
+            let same = rows.windows(2).all(|w| w[0].1 == w[1].1);
+            let reason = if same {
+                rows[0].1.reason().to_string()
+            } else {
+                rows.iter()
+                    .map(|(ip, j)| format!("{}: {} ({})", show(*ip), j.works().label(), j.reason()))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            let mut row = ClientVerdict {
                 name: c.name.to_string(),
-                works: false,
-                reason: "no server address could be checked".to_string(),
-            });
-            rows.find(|r| !r.works)
-                .filter(|_| first.works)
-                .unwrap_or(first)
+                works,
+                reason,
+            };
+            if let Some(f) = findings
+                .iter()
+                .find(|f| f.breaks.iter().any(|b| b == c.name))
+            {
+                if row.works != Works::No {
+                    row.reason = format!("{}: {}", f.code, f.title);
+                }
+                row.works = Works::No;
+            }
+            row
         })
         .collect()
 }

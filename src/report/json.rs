@@ -17,7 +17,7 @@ use crate::proto::AddressClass;
 use crate::transcript::{ControlTls, DataTls, ServerSession, Transcript, Via, show_addr};
 
 /// Bumped on any incompatible change to the report's shape.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

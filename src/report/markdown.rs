@@ -2,6 +2,7 @@
 //! we checked, what is wrong, the exact setting to change, what to expect after the fix),
 //! with the technical evidence in a collapsed details block.
 
+use crate::knowledge::clients::Works;
 use std::io::{self, Write};
 
 use super::Report;
@@ -152,32 +153,29 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
     }
 
     if !report.clients.is_empty() && !t.servers.is_empty() {
-        let works: Vec<&str> = report
-            .clients
-            .iter()
-            .filter(|c| c.works)
-            .map(|c| c.name.as_str())
-            .collect();
-        let broken: Vec<&str> = report
-            .clients
-            .iter()
-            .filter(|c| !c.works)
-            .map(|c| c.name.as_str())
-            .collect();
-        writeln!(
-            out,
-            "**Clients today:** work: {}; fail: {}.\n",
-            if works.is_empty() {
+        let named = |w: Works| {
+            let v: Vec<&str> = report
+                .clients
+                .iter()
+                .filter(|c| c.works == w)
+                .map(|c| c.name.as_str())
+                .collect();
+            if v.is_empty() {
                 "none".to_string()
             } else {
-                works.join(", ")
-            },
-            if broken.is_empty() {
-                "none".to_string()
-            } else {
-                broken.join(", ")
+                v.join(", ")
             }
+        };
+        write!(
+            out,
+            "**Clients today:** work: {}; fail: {}",
+            named(Works::Yes),
+            named(Works::No)
         )?;
+        if report.clients.iter().any(|c| c.works == Works::Unknown) {
+            write!(out, "; not tested: {}", named(Works::Unknown))?;
+        }
+        writeln!(out, ".\n")?;
     }
 
     // Technical evidence, collapsed.

@@ -29,7 +29,7 @@ impl<'a> Report<'a> {
         let findings = analyze::analyze(transcript);
         let verdict = analyze::verdict(transcript, &findings);
         let partial = findings.iter().any(|f| f.code == Code::DataRangePartial);
-        let clients = compatibility(transcript, partial);
+        let clients = compatibility(transcript, partial, &findings);
         Report {
             transcript,
             findings,
@@ -73,7 +73,13 @@ impl Report<'_> {
             Verdict::Ok => {
                 "OK: no problem in what was seen; no passive transfer was seen".to_string()
             }
-            Verdict::Unknown => format!("UNKNOWN: nothing could be checked{worst}"),
+            Verdict::Unknown => format!(
+                "UNKNOWN: nothing could be checked{}",
+                self.findings
+                    .first()
+                    .map(|f| format!(": {} ({})", f.title, f.code))
+                    .unwrap_or_default()
+            ),
             v => format!(
                 "{}: {} critical, {} warning{worst}",
                 v.as_str().to_uppercase(),

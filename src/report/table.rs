@@ -3,6 +3,7 @@
 //! decided once by the caller (`HumanOptions::color`) and never guessed here, so piped
 //! output has no escape codes and fits the width it is given.
 
+use crate::knowledge::clients::Works;
 use std::io::{self, Write};
 use std::net::IpAddr;
 
@@ -344,11 +345,11 @@ fn clients_table(p: &Painter, report: &Report<'_>) -> Table {
     for c in &report.clients {
         table.add_row(vec![
             Cell::new(&c.name),
-            if c.works {
-                Cell::new("yes").fg(Color::Green)
-            } else {
-                Cell::new("no").fg(Color::Red)
-            },
+            Cell::new(c.works.label()).fg(match c.works {
+                Works::Yes => Color::Green,
+                Works::No => Color::Red,
+                Works::Unknown => Color::Yellow,
+            }),
             Cell::new(&c.reason),
         ]);
     }

@@ -202,3 +202,19 @@ impl Run {
         &self.json["transcript"]["servers"][0]["tls"]
     }
 }
+
+/// With `PASV_DOCTOR_RECORD=1`, writes a live run's transcript to
+/// `fixtures/transcripts/NAME.json`, so that the analysis tests replay it (the fixture is
+/// a recording of the in-process server, not a hand-made one).
+#[allow(dead_code)]
+pub fn record_fixture(name: &str, transcript: &serde_json::Value) {
+    if std::env::var_os("PASV_DOCTOR_RECORD").is_none() {
+        return;
+    }
+    let path = format!(
+        "{}/fixtures/transcripts/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = serde_json::to_string_pretty(transcript).expect("serialise");
+    std::fs::write(&path, text + "\n").expect("write fixture");
+}

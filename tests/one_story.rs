@@ -1,0 +1,125 @@
+//! One report tells one story: over every fixture (recorded transcripts, the constructed
+//! client logs and the corpus of real pastes), the client table never says "yes" for a
+//! client a finding says fails, a finding's "Breaks ..." sentence never names a client the
+//! table says works, the verdict is the worst severity (UNKNOWN only with nothing worse
+//! than information), and a "yes" always rests on a data connection that worked.
+
+use std::path::Path;
+
+use pasv_doctor::finding::{Severity, Verdict};
+use pasv_doctor::knowledge::clients::{Works, names};
+use pasv_doctor::report::Report;
+use pasv_doctor::transcript::Transcript;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn transcripts() -> Vec<(String, Transcript)> {
+    let mut out = Vec::new();
+    let dir = Path::new(ROOT).join("fixtures/transcripts");
+    for entry in std::fs::read_dir(&dir).expect("transcripts") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("file name").to_string_lossy().to_string();
+        if path.extension().is_some_and(|e| e == "json") && name != "expected.json" {
+            let text = std::fs::read_to_string(&path).expect("read");
+            out.push((name, serde_json::from_str(&text).expect("transcript")));
+        }
+    }
+    for sub in ["fixtures/logs", "fixtures/logs/wild"] {
+        for entry in std::fs::read_dir(Path::new(ROOT).join(sub)).expect("logs") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_none_or(|e| e != "log") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).expect("read");
+            let name = path.file_name().expect("file name").to_string_lossy().to_string();
+            let opts = pasv_doctor::explain::Options {
+                input_name: name.clone(),
+                ..Default::default()
+            };
+            // SFTP pastes and junk are refused: they have no report to check.
+            if let Ok(e) = pasv_doctor::explain::explain(&bytes, &opts) {
+                out.push((name, e.transcript));
+            }
+        }
+    }
+    out
+}
+
+fn story_errors(name: &str, r: &Report<'_>) -> Vec<String> {
+    let mut errors = Vec::new();
+    let row = |n: &str| r.clients.iter().find(|c| c.name == n);
+    for f in &r.findings {
+        for b in &f.breaks {
+            match row(b) {
+                None if names().all(|k| k != b) => {
+                    errors.push(format!("{name}: {} breaks unknown client {b}", f.code));
+                }
+                Some(c) if c.works != Works::No => errors.push(format!(
+                    "{name}: {} says {b} fails, the table says {}",
+                    f.code,
+                    c.works.label()
+                )),
+                _ => {}
+            }
+        }
+        // "Breaks A, B: ..." names only clients the table does not call working.
+        if let Some(list) = f.impact.strip_prefix("Breaks ") {
+            let list = list.split(':').next().unwrap_or("");
+            for c in r.clients.iter().filter(|c| c.works == Works::Yes) {
+                if list.split(", ").any(|n| n == c.name) {
+                    errors.push(format!(
+                        "{name}: {} impact breaks {}, the table says yes",
+                        f.code, c.name
+                    ));
+                }
+            }
+        }
+    }
+    for c in r.clients.iter().filter(|c| c.works == Works::Yes) {
+        if !c.reason.contains("which works") && !c.reason.contains(": yes (") {
+            errors.push(format!(
+                "{name}: {} is yes without a working data connection: {}",
+                c.name, c.reason
+            ));
+        }
+    }
+    let worst = r.findings.iter().map(|f| f.severity).max();
+    let agrees = match r.verdict {
+        Verdict::Unknown => worst.is_none_or(|w| w <= Severity::Info),
+        Verdict::Critical => worst == Some(Severity::Critical),
+        Verdict::Warning => worst == Some(Severity::Warning),
+        Verdict::Ok => worst.is_none_or(|w| w <= Severity::Info),
+    };
+    if !agrees {
+        errors.push(format!(
+            "{name}: verdict {} but worst finding {worst:?}",
+            r.verdict.as_str()
+        ));
+    }
+    errors
+}
+
+#[test]
+fn the_client_table_agrees_with_every_finding() {
+    let all = transcripts();
+    assert!(all.len() >= 80, "only {} fixtures", all.len());
+    let mut errors = Vec::new();
+    let mut rows = 0;
+    for (name, t) in &all {
+        let r = Report::new(t);
+        rows += r.clients.len();
+        errors.extend(story_errors(name, &r));
+    }
+    assert!(rows > 0, "no client table at all");
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+#[test]
+fn a_failed_login_has_no_client_table() {
+    let t = transcripts()
+        .into_iter()
+        .find(|(n, _)| n == "ftp-cli-pureftpd-login-failed.log")
+        .expect("fixture")
+        .1;
+    assert!(Report::new(&t).clients.is_empty());
+}
