@@ -18,7 +18,11 @@ fn transcripts() -> Vec<(String, Transcript)> {
     let dir = Path::new(ROOT).join("fixtures/transcripts");
     for entry in std::fs::read_dir(&dir).expect("transcripts") {
         let path = entry.expect("entry").path();
-        let name = path.file_name().expect("file name").to_string_lossy().to_string();
+        let name = path
+            .file_name()
+            .expect("file name")
+            .to_string_lossy()
+            .to_string();
         if path.extension().is_some_and(|e| e == "json") && name != "expected.json" {
             let text = std::fs::read_to_string(&path).expect("read");
             out.push((name, serde_json::from_str(&text).expect("transcript")));
@@ -31,7 +35,11 @@ fn transcripts() -> Vec<(String, Transcript)> {
                 continue;
             }
             let bytes = std::fs::read(&path).expect("read");
-            let name = path.file_name().expect("file name").to_string_lossy().to_string();
+            let name = path
+                .file_name()
+                .expect("file name")
+                .to_string_lossy()
+                .to_string();
             let opts = pasv_doctor::explain::Options {
                 input_name: name.clone(),
                 ..Default::default()

@@ -36,20 +36,36 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     .to_string(),
             ),
         };
-        // The replies to USER and PASS (the password itself is never recorded).
-        let evidence: Vec<String> = s
+        // The server's refusal, in its words: first, where a table shows one line.
+        let refusal = s
             .lines
             .iter()
-            .filter(|l| {
-                l.text.starts_with("USER ")
-                    || l.text.starts_with("PASS ")
-                    || (l.dir == Direction::Received
-                        && (l.text.starts_with("33")
-                            || l.text.starts_with("530")
-                            || l.text.starts_with("230")))
+            .rev()
+            .find(|l| {
+                l.dir == Direction::Received
+                    && (l.text.starts_with(['4', '5']) || l.text.starts_with("332"))
             })
-            .map(|l| l.text.clone())
-            .collect();
+            .map(|l| l.text.clone());
+        let title = match (&refusal, &login.outcome) {
+            (Some(r), LoginOutcome::Rejected) => format!("{title}: {r}"),
+            _ => title,
+        };
+        // The replies to USER and PASS (the password itself is never recorded).
+        let mut evidence: Vec<String> = refusal.iter().cloned().collect();
+        evidence.extend(
+            s.lines
+                .iter()
+                .filter(|l| {
+                    l.text.starts_with("USER ")
+                        || l.text.starts_with("PASS ")
+                        || (l.dir == Direction::Received
+                            && (l.text.starts_with("33")
+                                || l.text.starts_with("530")
+                                || l.text.starts_with("230")))
+                })
+                .map(|l| l.text.clone())
+                .filter(|l| Some(l) != refusal.as_ref()),
+        );
         out.push(Finding {
             code: Code::LoginFailed,
             breaks: Vec::new(),

@@ -84,9 +84,10 @@ impl Painter {
     fn outcome_cell(&self, o: &ConnectOutcome, transfer: bool) -> Cell {
         match o {
             ConnectOutcome::Connected => Cell::new("connected").fg(Color::Green),
-            // An older sample's listener is gone: a reset proves the path open.
+            // An older sample's listener is gone, so a reset is what an open path gives; a
+            // firewall that rejects gives one too, so it proves an answer, not the server.
             ConnectOutcome::Refused if !transfer => {
-                Cell::new("reset: path open (old port)").fg(Color::Green)
+                Cell::new("reset (old port): something answered").fg(Color::Green)
             }
             ConnectOutcome::Refused => Cell::new("refused").fg(Color::Red),
             ConnectOutcome::TimedOut => Cell::new("timed out: dropped").fg(Color::Red),
