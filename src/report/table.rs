@@ -416,7 +416,7 @@ fn server_line(p: &Painter, s: &ServerSession) -> String {
 /// One line on TLS: mode, version, certificate and its verdict.
 fn tls_line(s: &ServerSession, checked_at: i64) -> Option<String> {
     let tls = s.tls.as_ref()?;
-    let mode = format!("{:?}", tls.mode).to_lowercase();
+    let mode = tls.mode.as_str();
     let Some(hs) = &tls.handshake else {
         return Some(format!("TLS ({mode}): not offered (AUTH TLS refused)"));
     };
@@ -433,10 +433,7 @@ fn tls_line(s: &ServerSession, checked_at: i64) -> Option<String> {
         let verdict = tls
             .verdict
             .as_ref()
-            .map(|v| match v {
-                crate::transcript::CertVerdict::Invalid(why) => format!("invalid ({why})"),
-                other => format!("{other:?}").to_lowercase(),
-            })
+            .map(crate::transcript::CertVerdict::describe)
             .unwrap_or_else(|| "not verified".to_string());
         let insecure = if tls.insecure && verdict != "trusted" {
             " (--insecure)"
