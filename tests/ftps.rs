@@ -245,6 +245,17 @@ fn tls_version_cap_and_report() {
     );
     assert_eq!(r.tls()["handshake"]["version"], "TLSv1_2", "{}", r.tls());
     assert_eq!(r.json["verdict"], "ok", "{:?}", r.codes());
+    // People read "TLS 1.2", not rustls's name for it.
+    let out = bin()
+        .args(["check", "--timeout", "2s", "--samples", "1", "--color", "never"])
+        .args(["--tls", "explicit", "--tls-max", "1.2"])
+        .args(["--ca-file", ca.path().to_str().expect("path")])
+        .arg(format!("ftp://anonymous@{}/", server.addr))
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("TLS 1.2"), "{text}");
+    assert!(!text.contains("TLSv1_2"), "{text}");
 }
 
 #[test]

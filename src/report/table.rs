@@ -305,7 +305,7 @@ fn checks_table(p: &Painter, s: &ServerSession) -> Table {
             let text = match &t.tls {
                 Some(d) if d.handshake.error.is_none() => format!(
                     "{text}; {} {}{}",
-                    d.handshake.version.as_deref().unwrap_or("TLS"),
+                    tls_version(d.handshake.version.as_deref()),
                     if d.handshake.resumed {
                         "resumed"
                     } else {
@@ -413,6 +413,19 @@ fn server_line(p: &Painter, s: &ServerSession) -> String {
     ))
 }
 
+/// A TLS version as people write it: the transcript keeps rustls's name (`TLSv1_3`, a
+/// JSON contract), the table says "TLS 1.3".
+fn tls_version(v: Option<&str>) -> String {
+    match v {
+        Some("TLSv1_3") => "TLS 1.3".to_string(),
+        Some("TLSv1_2") => "TLS 1.2".to_string(),
+        Some("TLSv1_1") => "TLS 1.1".to_string(),
+        Some("TLSv1_0") => "TLS 1.0".to_string(),
+        Some(other) => other.to_string(),
+        None => "TLS".to_string(),
+    }
+}
+
 /// One line on TLS: mode, version, certificate and its verdict.
 fn tls_line(s: &ServerSession, checked_at: i64) -> Option<String> {
     let tls = s.tls.as_ref()?;
@@ -424,7 +437,7 @@ fn tls_line(s: &ServerSession, checked_at: i64) -> Option<String> {
         Some(e) => format!("TLS ({mode}): handshake failed: {e}"),
         None => format!(
             "TLS ({mode}): {}, {}",
-            hs.version.as_deref().unwrap_or("?"),
+            tls_version(hs.version.as_deref()),
             hs.cipher.as_deref().unwrap_or("?")
         ),
     };
