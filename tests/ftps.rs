@@ -247,7 +247,15 @@ fn tls_version_cap_and_report() {
     assert_eq!(r.json["verdict"], "ok", "{:?}", r.codes());
     // People read "TLS 1.2", not rustls's name for it.
     let out = bin()
-        .args(["check", "--timeout", "2s", "--samples", "1", "--color", "never"])
+        .args([
+            "check",
+            "--timeout",
+            "2s",
+            "--samples",
+            "1",
+            "--color",
+            "never",
+        ])
         .args(["--tls", "explicit", "--tls-max", "1.2"])
         .args(["--ca-file", ca.path().to_str().expect("path")])
         .arg(format!("ftp://anonymous@{}/", server.addr))
@@ -339,6 +347,30 @@ fn an_expired_untrusted_certificate_gives_every_finding() {
         );
         assert_eq!(r.code, 2);
     }
+    // The human report's TLS line names both too.
+    let out = bin()
+        .args([
+            "check",
+            "--timeout",
+            "2s",
+            "--samples",
+            "1",
+            "--color",
+            "never",
+        ])
+        .args(["--tls", "explicit", "--insecure"])
+        .arg(format!("ftp://anonymous@{}/", server.addr))
+        .output()
+        .expect("runs");
+    // Words only: the table wraps long lines.
+    let text = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains("expired, unknown issuer (--insecure)"),
+        "{text}"
+    );
 
     let server = Ftps::start(FtpsScript::new(pki.leaf(&["ftp.example.net"], -30, -2)));
     let r = check(
@@ -433,7 +465,11 @@ fn a_ca_certificate_as_the_server_certificate_is_said_in_words() {
         .arg(format!("ftp://anonymous@{}/", server.addr))
         .output()
         .expect("runs");
-    let text = String::from_utf8_lossy(&out.stdout);
+    // Words only: the table wraps long lines.
+    let text = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(text.contains(words), "{text}");
     assert!(
         !text.contains("CaUsedAsEndEntity") && !text.contains("OtherError"),

@@ -443,11 +443,19 @@ fn tls_line(s: &ServerSession, checked_at: i64) -> Option<String> {
     };
     if let Some(cert) = &tls.certificate {
         let days = (cert.not_after_unix - checked_at).div_euclid(86_400);
-        let verdict = tls
-            .verdict
-            .as_ref()
-            .map(crate::transcript::CertVerdict::describe)
-            .unwrap_or_else(|| "not verified".to_string());
+        // Every problem found, not only the verifier's first objection.
+        let verdict = if tls.problems.is_empty() {
+            tls.verdict
+                .as_ref()
+                .map(crate::transcript::CertVerdict::describe)
+                .unwrap_or_else(|| "not verified".to_string())
+        } else {
+            tls.problems
+                .iter()
+                .map(crate::transcript::CertVerdict::describe)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let insecure = if tls.insecure && verdict != "trusted" {
             " (--insecure)"
         } else {
