@@ -56,6 +56,51 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, in declaration order: monitoring emits a series for each, every run, so
+    /// an alert on one clears when its problem goes away. A test keeps it complete.
+    pub const ALL: [Code; 40] = [
+        Code::DnsFailed,
+        Code::ConnectFailed,
+        Code::ServerUnavailable,
+        Code::SessionInterrupted,
+        Code::LoginFailed,
+        Code::CleartextLogin,
+        Code::PasvAddressPrivate,
+        Code::PasvAddressUnspecified,
+        Code::PasvAddressMismatch,
+        Code::PasvAddressUnexpected,
+        Code::PasvPortOutOfRange,
+        Code::PasvUnsupported,
+        Code::EpsvUnsupported,
+        Code::ReplyMalformed,
+        Code::ReplyNonstandard,
+        Code::DataPortFiltered,
+        Code::DataPortRefused,
+        Code::DataRangePartial,
+        Code::DataTransferFailed,
+        Code::DataPathOk,
+        Code::CheckedFromSameNat,
+        Code::PasvAddressIsClient,
+        Code::SubstitutedAddressTimedOut,
+        Code::EpsvFallbackToPasv,
+        Code::TlsSessionReuseRefused,
+        Code::TlsNotOffered,
+        Code::TlsHandshakeFailed,
+        Code::TlsDataRefused,
+        Code::TlsSessionReuseRequired,
+        Code::TlsCertExpired,
+        Code::TlsCertExpiring,
+        Code::TlsCertNameMismatch,
+        Code::TlsCertUntrusted,
+        Code::PasvRewrittenInTransit,
+        Code::TlsDataCertChanged,
+        Code::TlsDataNoCloseNotify,
+        Code::DataPortsOnDemand,
+        Code::ActiveModeOk,
+        Code::ActiveModeBlocked,
+        Code::PortRefused,
+    ];
+
     /// The code as it appears in every output, e.g. `PASV_ADDRESS_PRIVATE`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -299,6 +344,41 @@ impl Code {
                 "protected transfers end with close_notify, so FileZilla completes them and a \
                  truncated transfer would be noticed."
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Code;
+
+    /// `Code::ALL` holds every variant of `Code` once: the variants are read from this
+    /// file's own `enum Code`, so a code added there and not to `ALL` fails here.
+    #[test]
+    fn all_lists_every_code_once() {
+        let source = include_str!("finding.rs");
+        let start = source.find("pub enum Code {").expect("enum Code");
+        let body = &source[start + "pub enum Code {".len()..];
+        let body = &body[..body.find('}').expect("end of enum")];
+        let declared: Vec<&str> = body
+            .lines()
+            .map(|l| l.trim().trim_end_matches(','))
+            .filter(|l| !l.is_empty() && !l.starts_with("//"))
+            .collect();
+        let listed: Vec<String> = Code::ALL.iter().map(|c| format!("{c:?}")).collect();
+        assert_eq!(declared, listed);
+        let mut names: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Code::ALL.len(), "as_str names are distinct");
+    }
+
+    /// Every code is documented in docs/findings.md.
+    #[test]
+    fn every_code_is_documented() {
+        let doc = include_str!("../docs/findings.md");
+        for c in Code::ALL {
+            assert!(doc.contains(c.as_str()), "{c} is not in docs/findings.md");
         }
     }
 }

@@ -148,6 +148,19 @@ pub enum TlsRequest {
     Implicit,
 }
 
+impl TlsRequest {
+    /// The mode as the command line and the JSON name it: `off`, `auto`, `explicit`,
+    /// `implicit`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsRequest::Off => "off",
+            TlsRequest::Auto => "auto",
+            TlsRequest::Explicit => "explicit",
+            TlsRequest::Implicit => "implicit",
+        }
+    }
+}
+
 /// How a certificate chain checked out against the trust roots.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "verdict", content = "detail")]
@@ -160,6 +173,21 @@ pub enum CertVerdict {
     SelfSigned,
     /// Any other verification failure, with rustls's reason.
     Invalid(String),
+}
+
+impl CertVerdict {
+    /// The verdict in words, e.g. "unknown issuer" (never the variant's name).
+    pub fn describe(&self) -> String {
+        match self {
+            CertVerdict::Trusted => "trusted".to_string(),
+            CertVerdict::Expired => "expired".to_string(),
+            CertVerdict::NotYetValid => "not yet valid".to_string(),
+            CertVerdict::NameMismatch => "not valid for this host name".to_string(),
+            CertVerdict::UnknownIssuer => "unknown issuer".to_string(),
+            CertVerdict::SelfSigned => "self-signed".to_string(),
+            CertVerdict::Invalid(why) => format!("invalid: {why}"),
+        }
+    }
 }
 
 /// What the server's certificate says (from x509-parser).
@@ -203,8 +231,15 @@ pub struct ControlTls {
     pub auth: Option<Exchange>,
     pub handshake: Option<TlsHandshake>,
     pub certificate: Option<CertInfo>,
-    /// The chain's verification result (recorded even when `--insecure` went on).
+    /// The chain's verification result (recorded even when `--insecure` went on): the
+    /// verifier's first objection.
     pub verdict: Option<CertVerdict>,
+    /// Every problem found with the certificate, `verdict` first. The verifier stops at its
+    /// first objection (an expired certificate hides an unknown issuer, an unknown issuer a
+    /// wrong name), so the probe also checks the chain at a time inside its validity and the
+    /// name on its own. Empty when trusted or not verified.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<CertVerdict>,
     /// The probe went on past a failed verification because of `--insecure`.
     pub insecure: bool,
     pub pbsz: Option<Exchange>,
@@ -353,6 +388,16 @@ pub struct Attempt {
 pub enum Direction {
     Sent,
     Received,
+}
+
+impl Direction {
+    /// `sent` or `received`, as in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Sent => "sent",
+            Direction::Received => "received",
+        }
+    }
 }
 
 /// One line on the control connection, as sent or received (password masked).

@@ -258,6 +258,25 @@ fn tls_version_cap_and_report() {
     );
     assert_eq!(r.tls()["handshake"]["version"], "TLSv1_2", "{}", r.tls());
     assert_eq!(r.json["verdict"], "ok", "{:?}", r.codes());
+    // People read "TLS 1.2", not rustls's name for it.
+    let out = bin()
+        .args([
+            "check",
+            "--timeout",
+            "2s",
+            "--samples",
+            "1",
+            "--color",
+            "never",
+        ])
+        .args(["--tls", "explicit", "--tls-max", "1.2"])
+        .args(["--ca-file", ca.path().to_str().expect("path")])
+        .arg(format!("ftp://anonymous@{}/", server.addr))
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("TLS 1.2"), "{text}");
+    assert!(!text.contains("TLSv1_2"), "{text}");
 }
 
 #[test]
@@ -286,4 +305,216 @@ fn plain_and_tls_pasv_differ_when_a_router_rewrites_plain_ftp() {
             .unwrap_or("")
             .contains("TLSMasqueradeAddress 198.51.100.7")
     );
+}
+
+/// The fix lines of a finding, as one string.
+fn fix_of(f: &serde_json::Value) -> String {
+    f["fix"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|l| l.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+/// An expired certificate from an issuer the check does not trust: a verifier reports only
+/// the expiry (it checks the dates first); the report has both, with and without
+/// `--insecure`, and a wrong name on top of them is a third finding.
+#[test]
+fn an_expired_untrusted_certificate_gives_every_finding() {
+    let pki = Pki::new();
+    // No --ca-file: the private CA is unknown to this check.
+    let server = Ftps::start(FtpsScript::new(pki.leaf(&["127.0.0.1"], -30, -2)));
+    let target = format!("ftp://alice@{}/", server.addr);
+    for extra in [
+        &["--tls", "explicit", "--insecure"][..],
+        &["--tls", "explicit"],
+    ] {
+        let r = check(&target, extra);
+        assert!(r.has("TLS_CERT_EXPIRED"), "{extra:?}: {:?}", r.codes());
+        assert!(r.has("TLS_CERT_UNTRUSTED"), "{extra:?}: {:?}", r.codes());
+        assert!(
+            !r.has("TLS_CERT_NAME_MISMATCH"),
+            "{extra:?}: {:?}",
+            r.codes()
+        );
+        let problems = &r.tls()["problems"];
+        assert_eq!(problems[0]["verdict"], "expired", "{}", r.tls());
+        assert_eq!(problems[1]["verdict"], "unknown_issuer", "{}", r.tls());
+        let untrusted = r.finding("TLS_CERT_UNTRUSTED");
+        assert!(
+            untrusted["title"]
+                .as_str()
+                .unwrap_or("")
+                .contains("issuer is not trusted"),
+            "{untrusted}"
+        );
+        assert!(
+            untrusted["evidence"]
+                .to_string()
+                .contains("problems found: expired; unknown issuer"),
+            "{untrusted}"
+        );
+        assert_eq!(r.code, 2);
+    }
+    // The human report's TLS line names both too.
+    let out = bin()
+        .args([
+            "check",
+            "--timeout",
+            "2s",
+            "--samples",
+            "1",
+            "--color",
+            "never",
+        ])
+        .args(["--tls", "explicit", "--insecure"])
+        .arg(format!("ftp://anonymous@{}/", server.addr))
+        .output()
+        .expect("runs");
+    // Words only: the table wraps long lines.
+    let text = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains("expired, unknown issuer (--insecure)"),
+        "{text}"
+    );
+
+    let server = Ftps::start(FtpsScript::new(pki.leaf(&["ftp.example.net"], -30, -2)));
+    let r = check(
+        &format!("ftp://alice@{}/", server.addr),
+        &["--tls", "explicit", "--insecure"],
+    );
+    for code in [
+        "TLS_CERT_EXPIRED",
+        "TLS_CERT_UNTRUSTED",
+        "TLS_CERT_NAME_MISMATCH",
+    ] {
+        assert!(r.has(code), "{code}: {:?}", r.codes());
+    }
+    assert!(
+        r.finding("TLS_CERT_NAME_MISMATCH")["title"]
+            .as_str()
+            .unwrap_or("")
+            .contains("it names ftp.example.net")
+    );
+
+    // Expiring soon and untrusted: the warning about the date is not lost either.
+    let server = Ftps::start(FtpsScript::new(pki.leaf(&["127.0.0.1"], -1, 5)));
+    let r = check(
+        &format!("ftp://alice@{}/", server.addr),
+        &["--tls", "explicit", "--insecure"],
+    );
+    assert!(r.has("TLS_CERT_EXPIRING"), "{:?}", r.codes());
+    assert!(r.has("TLS_CERT_UNTRUSTED"), "{:?}", r.codes());
+    assert!(!r.has("TLS_CERT_EXPIRED"), "{:?}", r.codes());
+}
+
+/// A CA certificate served as the server's own: webpki's `CaUsedAsEndEntity`, which rustls
+/// passes as `Other(OtherError(CaUsedAsEndEntity))`, reads as English in the finding, the
+/// handshake error and the human report; the fix names the file and directive.
+#[test]
+fn a_ca_certificate_as_the_server_certificate_is_said_in_words() {
+    let pki = Pki::new();
+    let ca = ca_file(&pki);
+    let ca_arg = ca.path().to_str().expect("path").to_string();
+    let words = "a CA certificate is used as the server certificate";
+    let server = Ftps::start(FtpsScript::new(pki.ca_as_leaf(&["127.0.0.1"])));
+    let target = format!("ftp://alice@{}/", server.addr);
+
+    let r = check(
+        &target,
+        &["--tls", "explicit", "--insecure", "--ca-file", &ca_arg],
+    );
+    let f = r.finding("TLS_CERT_UNTRUSTED");
+    assert_eq!(
+        f["title"],
+        format!("the certificate does not verify: {words}"),
+        "{f}"
+    );
+    // The test server names no product: every product's setting, each with its file.
+    let fix = fix_of(f);
+    for wanted in [
+        "rsa_cert_file",
+        "TLSRSACertificateFile",
+        "/etc/ssl/private/pure-ftpd.pem",
+        "Certificate file",
+        "FTP SSL Settings",
+    ] {
+        assert!(fix.contains(wanted), "{wanted}: {fix}");
+    }
+    let all = r.json.to_string();
+    assert!(
+        !all.contains("CaUsedAsEndEntity") && !all.contains("OtherError"),
+        "{all}"
+    );
+
+    // Without --insecure the handshake fails, and its error says the same.
+    let r = check(&target, &["--tls", "explicit", "--ca-file", &ca_arg]);
+    let hs = r.finding("TLS_HANDSHAKE_FAILED");
+    assert!(hs["evidence"].to_string().contains(words), "{hs}");
+    let all = r.json.to_string();
+    assert!(
+        !all.contains("CaUsedAsEndEntity") && !all.contains("OtherError"),
+        "{all}"
+    );
+
+    // The human report too.
+    let out = bin()
+        .args(["check", "--timeout", "2s", "--samples", "1"])
+        .args([
+            "--tls",
+            "explicit",
+            "--ca-file",
+            &ca_arg,
+            "--color",
+            "never",
+        ])
+        .arg(format!("ftp://anonymous@{}/", server.addr))
+        .output()
+        .expect("runs");
+    // Words only: the table wraps long lines.
+    let text = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(text.contains(words), "{text}");
+    assert!(
+        !text.contains("CaUsedAsEndEntity") && !text.contains("OtherError"),
+        "{text}"
+    );
+}
+
+/// A recognised product gets its own certificate setting, not every product's.
+#[test]
+fn the_certificate_fix_names_the_recognised_products_directive() {
+    let pki = Pki::new();
+    let mut script = FtpsScript::new(pki.leaf(&["127.0.0.1"], -30, -2));
+    script.greeting = "220 (vsFTPd 3.0.5)".to_string();
+    let server = Ftps::start(script);
+    let ca = ca_file(&pki);
+    let r = check(
+        &format!("ftp://alice@{}/", server.addr),
+        &[
+            "--tls",
+            "explicit",
+            "--insecure",
+            "--ca-file",
+            ca.path().to_str().expect("path"),
+        ],
+    );
+    let f = r.finding("TLS_CERT_EXPIRED");
+    let fix = fix_of(f);
+    assert!(fix.starts_with("vsftpd:"), "{fix}");
+    assert!(
+        fix.contains("rsa_cert_file") && fix.contains("rsa_private_key_file"),
+        "{fix}"
+    );
+    assert!(!fix.contains("TLSRSACertificateFile"), "{fix}");
+    assert!(f["remedy"].as_str().unwrap_or("").contains("Renew"), "{f}");
 }

@@ -205,7 +205,7 @@ fn cases(pki: &Pki) -> Vec<Case> {
             says(
                 j,
                 HANDSHAKE_FAILED,
-                &["CertificateRequired", "client certificate"],
+                &["certificate_required", "client certificate"],
             )
         }),
         Case::new(
@@ -283,7 +283,7 @@ fn cases(pki: &Pki) -> Vec<Case> {
             2,
         )
         .step_bounded()
-        .then(|j| says(j, HANDSHAKE_FAILED, &["no TLS version", "ProtocolVersion"])),
+        .then(|j| says(j, HANDSHAKE_FAILED, &["no TLS version", "protocol_version"])),
         Case::new(
             "TLS 1.0 only: a TLS 1.0 ServerHello",
             with(&|s| s.after_auth = AfterAuth::Answer(tls10_server_hello())),

@@ -1,7 +1,9 @@
 //! Monitoring outputs and fleet runs, end to end on loopback: the Nagios plugin line and
-//! exit codes, the Prometheus exposition checked by a real parser, batch runs that stream
-//! JSON Lines and survive bad lines and hanging targets, and webhook POSTs and public-address
-//! look-ups against a local HTTP server (wiremock).
+//! exit codes, the Prometheus exposition checked by a real parser (a 0/1 series for every
+//! finding code, the phases, the certificate's days left over FTPS), the phases' names and
+//! values shared by both formats, batch runs that stream JSON Lines and survive bad lines and
+//! hanging targets, and webhook POSTs and public-address look-ups against a local HTTP server
+//! (wiremock).
 
 mod support;
 
@@ -9,7 +11,12 @@ use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use pasv_doctor::demo::server::{Advertise, DataMode, Script};
+use pasv_doctor::finding::Code;
+use pasv_doctor::report::timing::TimedPhase;
+use pasv_doctor::report::{Report, nagios, prometheus};
+use pasv_doctor::transcript::Transcript;
 use serde_json::Value;
+use support::ftps::{Ftps, FtpsScript, Pki};
 use support::{Ftp, bin, closed_port};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -29,6 +36,17 @@ fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// A threshold in the plugin guidelines' range format: `[@][start:][end]`, where start may
+/// be `~` (negative infinity) and either bound may be empty.
+fn range_is_valid(r: &str) -> bool {
+    let r = r.strip_prefix('@').unwrap_or(r);
+    let bound = |b: &str| b.is_empty() || b.parse::<f64>().is_ok();
+    match r.split_once(':') {
+        Some((start, end)) => (start == "~" || bound(start)) && bound(end),
+        None => bound(r),
+    }
+}
+
 /// The monitoring-plugins perfdata grammar: 'label'=value[UOM];[warn];[crit];[min];[max]
 fn perfdata_is_valid(perf: &str) -> bool {
     perf.split(' ').all(|item| {
@@ -40,10 +58,47 @@ fn perfdata_is_valid(perf: &str) -> bool {
         !label.is_empty()
             && value.parse::<f64>().is_ok()
             && fields.len() <= 5
+            && fields[1..].iter().take(2).all(|f| range_is_valid(f))
             && fields[1..]
                 .iter()
+                .skip(2)
                 .all(|f| f.is_empty() || f.parse::<f64>().is_ok())
     })
+}
+
+/// The perfdata of a plugin line, label to seconds (or the bare number).
+fn perfdata(line: &str) -> Vec<(String, f64)> {
+    let (_, perf) = line.split_once(" | ").expect("perfdata");
+    perf.split(' ')
+        .filter_map(|item| {
+            let (label, rest) = item.split_once('=')?;
+            let value = rest.split(';').next()?.trim_end_matches('s');
+            Some((label.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+fn parse(text: &str) -> prometheus_parse::Scrape {
+    prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
+        .expect("valid exposition")
+}
+
+fn gauge(s: &prometheus_parse::Sample) -> f64 {
+    match s.value {
+        prometheus_parse::Value::Gauge(v) => v,
+        _ => panic!("not a gauge: {s:?}"),
+    }
+}
+
+/// The value of the one sample of `metric` whose labels include `labels`.
+fn value_of(scrape: &prometheus_parse::Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
+    let found: Vec<_> = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == metric && labels.iter().all(|(k, v)| s.labels.get(k) == Some(v)))
+        .collect();
+    assert_eq!(found.len(), 1, "{metric} {labels:?}: {found:?}");
+    gauge(found[0])
 }
 
 #[test]
@@ -62,9 +117,21 @@ fn nagios_line_status_and_perfdata() {
     assert!(first.starts_with("PASV OK - "), "{first}");
     let (_, perf) = first.split_once(" | ").expect("perfdata");
     assert!(perfdata_is_valid(perf), "{perf}");
-    for label in ["connect=", "login=", "pasv=", "data=", "total="] {
+    for label in [
+        "connect=",
+        "greeting=",
+        "login=",
+        "pasv=",
+        "data_connect=",
+        "first_byte=",
+        "data=",
+        "session=",
+        "total=",
+    ] {
         assert!(perf.contains(label), "{label} missing: {perf}");
     }
+    assert!(perfdata_is_valid("cert_days_left=9;21:;0:"));
+    assert!(!perfdata_is_valid("cert_days_left=9;x:;0:"));
 
     // A time threshold the check cannot meet raises the status.
     let (code, out, _) = run(&[
@@ -148,6 +215,198 @@ fn prometheus_exposition_parses() {
             .any(|s| s.labels.get("code") == Some("DATA_PORT_REFUSED"))
     );
     assert!(!find("pasv_doctor_phase_seconds").is_empty());
+
+    // A 0/1 series for every code: 1 for what was found, 0 for the rest.
+    let series = find("pasv_doctor_finding");
+    assert_eq!(series.len(), Code::ALL.len(), "{out}");
+    for code in Code::ALL {
+        let v = value_of(&scrape, "pasv_doctor_finding", &[("code", code.as_str())]);
+        let expected = f64::from(u8::from(code == Code::DataPortRefused));
+        assert_eq!(v, expected, "{code}");
+    }
+
+    // Once the port works, the same series reads 0: an alert on it clears.
+    let healthy = serve(|_| {});
+    let (code, out, _) = run(&[
+        "check",
+        "--format",
+        "prometheus",
+        "--samples",
+        "1",
+        &healthy.addr().to_string(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let s = parse(&out);
+    assert_eq!(
+        value_of(&s, "pasv_doctor_finding", &[("code", "DATA_PORT_REFUSED")]),
+        0.0
+    );
+    assert_eq!(
+        value_of(&s, "pasv_doctor_finding", &[("code", "DATA_PATH_OK")]),
+        1.0
+    );
+    // The phases of a working session, each with a known name; data includes data_connect.
+    let server = healthy.addr().to_string();
+    let phase = |p: &str| {
+        value_of(
+            &s,
+            "pasv_doctor_phase_seconds",
+            &[("server", server.as_str()), ("phase", p)],
+        )
+    };
+    for p in [
+        "connect",
+        "greeting",
+        "login",
+        "pasv",
+        "data_connect",
+        "first_byte",
+        "data",
+        "session",
+    ] {
+        assert!(phase(p) >= 0.0, "{p}");
+    }
+    assert!(phase("data") >= phase("data_connect"));
+    assert!(phase("session") >= phase("data"));
+    let names: Vec<&str> = TimedPhase::ALL.iter().map(|p| p.name()).collect();
+    for sample in s
+        .samples
+        .iter()
+        .filter(|x| x.metric == "pasv_doctor_phase_seconds")
+    {
+        let p = sample.labels.get("phase").unwrap_or("");
+        assert!(names.contains(&p), "unknown phase {p}");
+    }
+    // No TLS, no certificate series.
+    assert!(
+        !s.samples
+            .iter()
+            .any(|x| x.metric.starts_with("pasv_doctor_tls_cert")),
+        "{out}"
+    );
+}
+
+/// Nagios perfdata and the Prometheus `phase` label: the same names with the same values,
+/// from one recorded transcript rendered both ways.
+#[test]
+fn nagios_and_prometheus_phases_agree() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/transcripts");
+    for name in ["demo-healthy", "demo-refused-data-port", "product-vsftpd"] {
+        let text = std::fs::read_to_string(format!("{dir}/{name}.json")).expect("fixture");
+        let t: Transcript = serde_json::from_str(&text).expect("transcript");
+        let report = Report::new(&t);
+        let mut plugin = Vec::new();
+        nagios::write(&mut plugin, &report, nagios::Thresholds::default()).expect("nagios");
+        let plugin = String::from_utf8(plugin).expect("utf-8");
+        let mut expo = Vec::new();
+        prometheus::write(&mut expo, std::slice::from_ref(&report)).expect("prometheus");
+        let expo = parse(&String::from_utf8(expo).expect("utf-8"));
+        let perf = perfdata(plugin.lines().next().expect("a line"));
+        let phases: Vec<(String, f64)> = perf
+            .into_iter()
+            .filter(|(l, _)| l != "total" && l != "cert_days_left")
+            .collect();
+        assert!(phases.len() >= 4, "{name}: {plugin}");
+        for (label, secs) in &phases {
+            let from_prom: Vec<f64> = expo
+                .samples
+                .iter()
+                .filter(|s| {
+                    s.metric == "pasv_doctor_phase_seconds"
+                        && s.labels.get("phase") == Some(label.as_str())
+                })
+                .map(gauge)
+                .collect();
+            assert!(
+                from_prom.iter().any(|v| (v - secs).abs() < 1e-6),
+                "{name}: {label}={secs} not among Prometheus's {from_prom:?}"
+            );
+        }
+        // Nagios's total is the whole check, Prometheus's duration.
+        let total = perfdata(plugin.lines().next().expect("a line"))
+            .into_iter()
+            .find(|(l, _)| l == "total")
+            .expect("total")
+            .1;
+        assert!((value_of(&expo, "pasv_doctor_duration_seconds", &[]) - total).abs() < 1e-6);
+    }
+}
+
+/// Over FTPS: the certificate's days left in both formats, the TLS handshake's time, and the
+/// expiring certificate's finding series at 1.
+#[test]
+fn certificate_days_left_and_tls_handshake_over_ftps() {
+    let pki = Pki::new();
+    let server = Ftps::start(FtpsScript::new(pki.leaf(&["127.0.0.1"], -1, 10)));
+    let mut ca = tempfile::NamedTempFile::new().expect("temp");
+    ca.write_all(pki.ca_pem().as_bytes()).expect("write");
+    let ca = ca.path().to_str().expect("path").to_string();
+    let target = format!("ftp://anonymous@{}/", server.addr);
+    let args = |format: &'static str| {
+        vec![
+            "check".to_string(),
+            "--format".to_string(),
+            format.to_string(),
+            "--samples".to_string(),
+            "1".to_string(),
+            "--tls".to_string(),
+            "explicit".to_string(),
+            "--ca-file".to_string(),
+            ca.clone(),
+            target.clone(),
+        ]
+    };
+    let out = bin().args(args("prometheus")).output().expect("runs");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let s = parse(&text);
+    let addr = server.addr.to_string();
+    let days = value_of(&s, "pasv_doctor_tls_cert_days_left", &[("server", &addr)]);
+    assert!(days == 9.0 || days == 10.0, "{days}");
+    let expiry = value_of(
+        &s,
+        "pasv_doctor_tls_cert_expiry_timestamp_seconds",
+        &[("server", &addr)],
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64();
+    assert!(
+        (expiry - (now + 10.0 * 86_400.0)).abs() < 3_600.0,
+        "{expiry}"
+    );
+    let hs = value_of(
+        &s,
+        "pasv_doctor_phase_seconds",
+        &[("server", &addr), ("phase", "tls_handshake")],
+    );
+    assert!(hs > 0.0 && hs < 10.0, "{hs}");
+    assert_eq!(
+        value_of(&s, "pasv_doctor_finding", &[("code", "TLS_CERT_EXPIRING")]),
+        1.0
+    );
+    assert_eq!(
+        value_of(&s, "pasv_doctor_finding", &[("code", "TLS_CERT_EXPIRED")]),
+        0.0
+    );
+
+    let out = bin().args(args("nagios")).output().expect("runs");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let first = text.lines().next().expect("a line");
+    assert!(
+        first.starts_with("PASV WARNING - TLS_CERT_EXPIRING"),
+        "{first}"
+    );
+    let (_, perf) = first.split_once(" | ").expect("perfdata");
+    assert!(perfdata_is_valid(perf), "{perf}");
+    // Whole days, as the report counts them (9 or 10: the runs are a second apart, and
+    // the certificate is 10 days from its creation to the second).
+    assert!(
+        perf.contains("cert_days_left=9;21:;0:") || perf.contains("cert_days_left=10;21:;0:"),
+        "{perf}"
+    );
+    assert!(perf.contains("tls_handshake="), "{perf}");
+    assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]

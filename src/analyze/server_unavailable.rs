@@ -63,7 +63,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             .rev()
             .take(3)
             .rev()
-            .map(|l| format!("{:?}: {}", l.dir, l.text))
+            .map(|l| format!("{}: {}", l.dir.as_str(), l.text))
             .collect();
         let mut evidence = greeting;
         evidence.extend(last_lines);

@@ -14,7 +14,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             .verdict
             .as_ref()
             .is_some_and(|v| *v != crate::transcript::CertVerdict::Trusted);
-        let old_tls = error.contains("no TLS version") || error.contains("ProtocolVersion");
+        let old_tls = error.contains("no TLS version") || error.contains("protocol_version");
         let client_cert = error.contains("client certificate");
         let plain = error.contains("plain text");
         out.push(Finding {
@@ -36,10 +36,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             } else {
                 "the TLS handshake on the control connection failed".to_string()
             },
-            evidence: vec![format!(
-                "{} handshake: {error}",
-                format!("{:?}", tls.mode).to_lowercase()
-            )],
+            evidence: vec![format!("{} handshake: {error}", tls.mode.as_str())],
             impact: "FTPS clients cannot connect; only plain FTP (if offered) works.".to_string(),
             remedy: if client_cert {
                 "Give clients a certificate the server trusts, or stop requiring one (vsftpd \

@@ -222,6 +222,7 @@ pub fn lower(seg: &Seg, f: &Frame<'_>) -> Lowered {
             handshake: Some(handshake_error(error)),
             certificate: None,
             verdict: None,
+            problems: Vec::new(),
             insecure: false,
             pbsz: None,
             prot: None,

@@ -226,6 +226,16 @@ pub fn without_tls_reuse() -> Vec<String> {
         .collect()
 }
 
+/// The rows of clients that refuse a certificate that does not verify, by default (curl,
+/// lftp's `ssl:verify-certificate`); FileZilla and WinSCP ask the user instead.
+pub fn verifying_certificates() -> Vec<String> {
+    CLIENTS
+        .iter()
+        .filter(|c| c.name.starts_with("curl") || c.name == "lftp")
+        .map(|c| c.name.to_string())
+        .collect()
+}
+
 /// The rows of clients that fail a transfer whose TLS ends without close_notify
 /// (FileZilla's "Server did not properly shut down TLS connection", WinSCP likewise).
 pub fn strict_close_notify() -> Vec<String> {

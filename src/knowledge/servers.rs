@@ -1,6 +1,6 @@
 //! Server products: fingerprints from the greeting, SYST and FEAT, and the exact settings
-//! for the advertised address and the passive port range, with the observed values filled
-//! in. An unknown product gets every product's setting.
+//! for the advertised address, the passive port range and the TLS certificate, with the
+//! observed values filled in. An unknown product gets every product's setting.
 
 use std::net::IpAddr;
 
@@ -172,6 +172,101 @@ pub fn port_range_setting(product: Product, low: u16, high: u16) -> Vec<String> 
     }
 }
 
+/// What a certificate fix changes in the server's certificate setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertChange {
+    /// Another certificate and its key: renewed, for the right names, or from a CA.
+    Replace,
+    /// The intermediate certificates sent along with the server's own.
+    Chain,
+    /// The server's own certificate first in the file, its intermediates after it (a CA
+    /// certificate came first, or stands alone where the server's should be).
+    LeafFirst,
+}
+
+/// Where `product` takes its TLS certificate from and what to put there for `change`.
+///
+/// Sources: vsftpd loads `rsa_cert_file` with OpenSSL's
+/// `SSL_CTX_use_certificate_chain_file` (the file is the certificate followed by its
+/// intermediates) and `rsa_private_key_file` defaults to the same file (ssl.c,
+/// vsftpd.conf.5); ProFTPD mod_tls `TLSRSACertificateFile`, `TLSRSACertificateKeyFile` and
+/// `TLSCertificateChainFile` (doc/contrib/mod_tls.html); Pure-FTPd reads the key and the
+/// certificate from one PEM file, `/etc/ssl/private/pure-ftpd.pem` unless `CertFile` names
+/// another (README.TLS, pure-ftpd.conf); FileZilla Server 1.x: Server > Configure > "FTP and
+/// FTP over TLS (FTPS)" > "Connection Security" > TLS certificate (settingsdialog.cpp,
+/// certinfoeditor.cpp); IIS: the FTP site's "FTP SSL Settings" pick a certificate from the
+/// machine's store (`ftpServer/security/ssl/@serverCertHash`).
+pub fn certificate_setting(product: Product, change: CertChange) -> Vec<String> {
+    let one = |p: Product| match (p, change) {
+        (Product::Vsftpd, CertChange::Replace) => "vsftpd: the new certificate (with its \
+             intermediates after it) in the file `rsa_cert_file=` names and its key in \
+             `rsa_private_key_file=` (vsftpd.conf; the key defaults to the certificate's \
+             file), then restart vsftpd"
+            .to_string(),
+        (Product::Vsftpd, CertChange::Chain) => "vsftpd: append the intermediate \
+             certificates after the server's own in the file `rsa_cert_file=` names (with \
+             Let's Encrypt: `fullchain.pem`, not `cert.pem`), then restart vsftpd"
+            .to_string(),
+        (Product::Vsftpd, CertChange::LeafFirst) => "vsftpd: the file `rsa_cert_file=` \
+             names must start with the server's own certificate (the one for this host), \
+             then its intermediates; `rsa_private_key_file=` holds that certificate's key; \
+             then restart vsftpd"
+            .to_string(),
+        (Product::Proftpd, CertChange::Replace) => "ProFTPD: the new certificate in the \
+             file `TLSRSACertificateFile` names (`TLSECCertificateFile` for an EC key), its \
+             key in `TLSRSACertificateKeyFile`, the intermediates in \
+             `TLSCertificateChainFile` (mod_tls, proftpd.conf), then restart proftpd"
+            .to_string(),
+        (Product::Proftpd, CertChange::Chain) => "ProFTPD: put the intermediate \
+             certificates in a file and name it with `TLSCertificateChainFile` (mod_tls, \
+             proftpd.conf; with Let's Encrypt: `chain.pem`), then restart proftpd"
+            .to_string(),
+        (Product::Proftpd, CertChange::LeafFirst) => "ProFTPD: `TLSRSACertificateFile` \
+             must name the server's own certificate (the one for this host), with its key in \
+             `TLSRSACertificateKeyFile`; CA certificates go in `TLSCertificateChainFile`; \
+             then restart proftpd"
+            .to_string(),
+        (Product::PureFtpd, CertChange::Replace) => "Pure-FTPd: the private key and the new \
+             certificate with its intermediates, in one PEM file: \
+             `/etc/ssl/private/pure-ftpd.pem` unless `CertFile` in pure-ftpd.conf names \
+             another; then restart pure-ftpd"
+            .to_string(),
+        (Product::PureFtpd, CertChange::Chain) => "Pure-FTPd: append the intermediate \
+             certificates after the server's own in `/etc/ssl/private/pure-ftpd.pem` (or the \
+             file `CertFile` names in pure-ftpd.conf), then restart pure-ftpd"
+            .to_string(),
+        (Product::PureFtpd, CertChange::LeafFirst) => "Pure-FTPd: in \
+             `/etc/ssl/private/pure-ftpd.pem` (or the file `CertFile` names) the server's own \
+             certificate comes first, with its private key, then its intermediates; then \
+             restart pure-ftpd"
+            .to_string(),
+        (Product::FilezillaServer, CertChange::LeafFirst) => "FileZilla Server: Server > \
+             Configure > FTP and FTP over TLS (FTPS) > Connection Security > TLS certificate: \
+             the \"Certificate file\" must hold the server's own certificate first, then its \
+             intermediates, and the \"Private key file\" its key"
+            .to_string(),
+        (Product::FilezillaServer, _) => "FileZilla Server: Server > Configure > FTP and \
+             FTP over TLS (FTPS) > Connection Security > TLS certificate: \"Provide a X.509 \
+             certificate\" (a \"Certificate file\" with the intermediates after the \
+             certificate, and its \"Private key file\"), or \"Use a Let's Encrypt \
+             certificate\""
+            .to_string(),
+        (Product::MicrosoftIis, CertChange::Chain) => "IIS: import the intermediate \
+             certificates into the computer's \"Intermediate Certification Authorities\" \
+             store, so IIS sends them with the certificate; restart the FTP service"
+            .to_string(),
+        (Product::MicrosoftIis, _) => "IIS: import the certificate with its private key \
+             (IIS Manager > Server Certificates), then select it in the FTP site's FTP SSL \
+             Settings > SSL Certificate (`ftpServer/security/ssl/@serverCertHash`)"
+            .to_string(),
+        (Product::Unknown, _) => String::new(),
+    };
+    match product {
+        Product::Unknown => Product::KNOWN.iter().map(|p| one(*p)).collect(),
+        p => vec![one(p)],
+    }
+}
+
 /// Firewall and NAT rules that open TCP `low`-`high`, in the common syntaxes.
 pub fn firewall_rules(low: u16, high: u16) -> Vec<String> {
     vec![
@@ -292,6 +387,32 @@ mod tests {
             let f = fingerprint(&session(greeting, syst));
             assert_eq!(f.product, product, "{greeting}");
             assert_eq!(f.version.as_deref(), version, "{greeting}");
+        }
+    }
+
+    #[test]
+    fn certificate_settings_name_each_products_file_and_directive() {
+        let said = |p, c| certificate_setting(p, c).join("\n");
+        assert!(said(Product::Vsftpd, CertChange::Replace).contains("rsa_cert_file"));
+        assert!(said(Product::Vsftpd, CertChange::Replace).contains("rsa_private_key_file"));
+        assert!(said(Product::Vsftpd, CertChange::Chain).contains("fullchain.pem"));
+        assert!(said(Product::Proftpd, CertChange::Replace).contains("TLSRSACertificateFile"));
+        assert!(said(Product::Proftpd, CertChange::Chain).contains("TLSCertificateChainFile"));
+        assert!(
+            said(Product::PureFtpd, CertChange::LeafFirst)
+                .contains("/etc/ssl/private/pure-ftpd.pem")
+        );
+        assert!(said(Product::FilezillaServer, CertChange::Replace).contains("Certificate file"));
+        assert!(said(Product::MicrosoftIis, CertChange::Replace).contains("serverCertHash"));
+        // An unknown server gets every product's line, none empty.
+        for change in [
+            CertChange::Replace,
+            CertChange::Chain,
+            CertChange::LeafFirst,
+        ] {
+            let all = certificate_setting(Product::Unknown, change);
+            assert_eq!(all.len(), Product::KNOWN.len());
+            assert!(all.iter().all(|l| !l.is_empty()));
         }
     }
 

@@ -167,6 +167,7 @@ async fn start_tls(
                 }),
                 certificate: None,
                 verdict: None,
+                problems: Vec::new(),
                 insecure: plan.tls_options.insecure,
                 pbsz: None,
                 prot: None,
@@ -184,7 +185,7 @@ async fn start_tls(
             elapsed_us: 0,
         },
     };
-    let (certificate, verdict) = client.certificate();
+    let (certificate, verdict, problems) = client.certificate();
     let ok = handshake.error.is_none();
     run.s.tls = Some(ControlTls {
         mode,
@@ -192,6 +193,7 @@ async fn start_tls(
         handshake: Some(handshake),
         certificate,
         verdict,
+        problems,
         insecure: plan.tls_options.insecure,
         pbsz: None,
         prot: None,
@@ -228,6 +230,7 @@ async fn auth_tls(
         handshake: None,
         certificate: None,
         verdict: None,
+        problems: Vec::new(),
         insecure: run.plan.tls_options.insecure,
         pbsz: None,
         prot: None,

@@ -7,6 +7,7 @@ pub mod markdown;
 pub mod nagios;
 pub mod prometheus;
 pub mod table;
+pub mod timing;
 
 use crate::analyze;
 use crate::exit::Status;

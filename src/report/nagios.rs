@@ -1,40 +1,21 @@
 //! The monitoring-plugins output (Nagios, Icinga, Zabbix, ...): one status line
 //! `PASV STATUS - summary | perfdata`, then detail lines, with the exit code carrying the
 //! status. Time thresholds (`--warning`/`--critical`, seconds on the whole check) can raise
-//! the status.
+//! the status. The perfdata phases are [`super::timing`]'s, the same names and meanings as
+//! the Prometheus `phase` label.
 
 use std::io::{self, Write};
 
 use super::Report;
+use super::timing::{TimedPhase, cert_days_left, dns_us, secs, session_phases};
 use crate::exit::Status;
 use crate::finding::Severity;
-use crate::transcript::ServerSession;
 
 /// Time thresholds in seconds for the whole check.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Thresholds {
     pub warning: Option<f64>,
     pub critical: Option<f64>,
-}
-
-fn secs(us: u64) -> f64 {
-    us as f64 / 1e6
-}
-
-/// Per-phase times of the first session that got furthest.
-fn phases(s: &ServerSession) -> Vec<(&'static str, f64)> {
-    let mut out = vec![("connect", secs(s.connect.elapsed_us))];
-    if let Some(l) = &s.login {
-        out.push(("login", secs(l.elapsed_us)));
-    }
-    if let Some(r) = s.samples.iter().find_map(|x| x.exchange.reply.as_ref()) {
-        out.push(("pasv", secs(r.elapsed_us)));
-    }
-    if let Some(t) = s.transfers.iter().find(|t| t.data_end_us.is_some()) {
-        let data = t.data.as_ref().map_or(0, |d| d.attempt.elapsed_us) + t.data_end_us.unwrap_or(0);
-        out.push(("data", secs(data)));
-    }
-    out
 }
 
 /// The status after applying the time thresholds to the verdict's status.
@@ -90,15 +71,20 @@ pub fn write(
     } else {
         String::new()
     };
-    // Perfdata: 'label'=value[unit];warn;crit;min;max
+    // Perfdata: 'label'=value[unit];warn;crit;min;max. The phases of the session that got
+    // furthest (the first of those), then the whole check with the thresholds.
     let mut perf = Vec::new();
-    if let Some(s) = t
+    if let Some(us) = dns_us(t) {
+        perf.push(format!("{}={:.6}s;;;0", TimedPhase::Dns.name(), secs(us)));
+    }
+    let furthest = t
         .servers
         .iter()
-        .max_by_key(|s| s.samples.len() + s.transfers.len())
-    {
-        for (name, v) in phases(s) {
-            perf.push(format!("{name}={v:.6}s;;;0"));
+        .rev()
+        .max_by_key(|s| s.samples.len() + s.transfers.len());
+    if let Some(s) = furthest {
+        for (phase, us) in session_phases(s) {
+            perf.push(format!("{}={:.6}s;;;0", phase.name(), secs(us)));
         }
     }
     let w = thresholds
@@ -110,6 +96,14 @@ pub fn write(
         .map(|v| v.to_string())
         .unwrap_or_default();
     perf.push(format!("total={total:.6}s;{w};{c};0"));
+    // Days left on that session's certificate: warning below --cert-warn-days, critical
+    // once expired (threshold ranges `N:`, "alert below N").
+    if let Some(days) = furthest.and_then(|s| cert_days_left(t, s)) {
+        perf.push(format!(
+            "cert_days_left={days};{}:;0:",
+            t.settings.cert_warn_days
+        ));
+    }
     // The plugin line is one line: no '|' or newline from the summary may leak into it.
     let summary = summary.replace(['|', '\n'], " ");
     writeln!(

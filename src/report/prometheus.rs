@@ -1,12 +1,19 @@
 //! Prometheus text exposition format (version 0.0.4), for node_exporter's textfile
-//! collector or a push: probe success, verdict, per-phase seconds, findings by code and
-//! severity. Several reports (a batch run) go into one exposition, each metric family once.
+//! collector or a push: probe success, verdict, per-phase seconds (the phases of
+//! [`super::timing`], shared with the Nagios perfdata), a 0/1 series for every finding code,
+//! findings by code and severity, and the certificate's days left. Several reports (a batch
+//! run) go into one exposition, each metric family once.
+//!
+//! Conventions (docs/monitoring.md): base units in the names (`_seconds`), every series a
+//! gauge, labels of bounded cardinality (target, server address, phase, code, severity);
+//! series that can be 0 are written as 0, so an alert clears when its problem goes away.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::Report;
-use crate::finding::Verdict;
+use super::timing::{TimedPhase, cert_days_left, dns_us, secs, session_phases};
+use crate::finding::{Code, Verdict};
 
 /// Escapes a label value (backslash, double quote, newline).
 fn esc(s: &str) -> String {
@@ -15,13 +22,15 @@ fn esc(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// Writes `# HELP` and `# TYPE ... gauge` for a family.
+fn family(text: &mut String, name: &str, help: &str) {
+    let _ = writeln!(text, "# HELP {name} {help}");
+    let _ = writeln!(text, "# TYPE {name} gauge");
+}
+
 /// Writes the exposition for one or more reports.
 pub fn write(out: &mut dyn Write, reports: &[Report<'_>]) -> io::Result<()> {
     let mut text = String::new();
-    let family = |text: &mut String, name: &str, help: &str| {
-        let _ = writeln!(text, "# HELP {name} {help}");
-        let _ = writeln!(text, "# TYPE {name} gauge");
-    };
 
     family(
         &mut text,
@@ -60,40 +69,53 @@ pub fn write(out: &mut dyn Write, reports: &[Report<'_>]) -> io::Result<()> {
         }
     }
 
+    let names: Vec<&str> = TimedPhase::ALL.iter().map(|p| p.name()).collect();
     family(
         &mut text,
         "pasv_doctor_phase_seconds",
-        "Time taken by each phase of the check, per server address.",
+        &format!(
+            "Time taken by each phase of the check, per server address (dns: per target). \
+             Phases: {}; see docs/monitoring.md.",
+            names.join(", ")
+        ),
     );
     for r in reports {
         let target = esc(&r.transcript.target.input);
-        if let Some(d) = &r.transcript.dns {
+        if let Some(us) = dns_us(r.transcript) {
             let _ = writeln!(
                 text,
-                "pasv_doctor_phase_seconds{{target=\"{target}\",server=\"\",phase=\"dns\"}} {}",
-                d.elapsed_us as f64 / 1e6
+                "pasv_doctor_phase_seconds{{target=\"{target}\",server=\"\",phase=\"{}\"}} {}",
+                TimedPhase::Dns.name(),
+                secs(us)
             );
         }
         for s in &r.transcript.servers {
             let server = esc(&s.server.to_string());
-            let mut phases = vec![("connect", s.connect.elapsed_us)];
-            if let Some(g) = s.greeting.last() {
-                phases.push(("greeting", g.elapsed_us));
-            }
-            if let Some(l) = &s.login {
-                phases.push(("login", l.elapsed_us));
-            }
-            if let Some(t) = s.transfers.iter().find(|t| t.data_end_us.is_some()) {
-                phases.push(("data", t.data_end_us.unwrap_or(0)));
-            }
-            phases.push(("total", s.total_us));
-            for (phase, us) in phases {
+            for (phase, us) in session_phases(s) {
                 let _ = writeln!(
                     text,
-                    "pasv_doctor_phase_seconds{{target=\"{target}\",server=\"{server}\",phase=\"{phase}\"}} {}",
-                    us as f64 / 1e6
+                    "pasv_doctor_phase_seconds{{target=\"{target}\",server=\"{server}\",phase=\"{}\"}} {}",
+                    phase.name(),
+                    secs(us)
                 );
             }
+        }
+    }
+
+    family(
+        &mut text,
+        "pasv_doctor_finding",
+        "1 when the check reported this finding code, else 0; every code, every run.",
+    );
+    for r in reports {
+        let target = esc(&r.transcript.target.input);
+        for code in Code::ALL {
+            let present = r.findings.iter().any(|f| f.code == code);
+            let _ = writeln!(
+                text,
+                "pasv_doctor_finding{{target=\"{target}\",code=\"{code}\"}} {}",
+                u8::from(present)
+            );
         }
     }
 
@@ -122,6 +144,45 @@ pub fn write(out: &mut dyn Write, reports: &[Report<'_>]) -> io::Result<()> {
         }
     }
 
+    // The certificate of each address that showed one (no series without TLS).
+    let certs: Vec<(String, String, i64, i64)> = reports
+        .iter()
+        .flat_map(|r| {
+            r.transcript.servers.iter().filter_map(move |s| {
+                let cert = s.tls.as_ref()?.certificate.as_ref()?;
+                Some((
+                    esc(&r.transcript.target.input),
+                    esc(&s.server.to_string()),
+                    cert_days_left(r.transcript, s)?,
+                    cert.not_after_unix,
+                ))
+            })
+        })
+        .collect();
+    family(
+        &mut text,
+        "pasv_doctor_tls_cert_days_left",
+        "Whole days from the check to the control connection's certificate's notAfter \
+         (negative once expired), per server address.",
+    );
+    for (target, server, days, _) in &certs {
+        let _ = writeln!(
+            text,
+            "pasv_doctor_tls_cert_days_left{{target=\"{target}\",server=\"{server}\"}} {days}"
+        );
+    }
+    family(
+        &mut text,
+        "pasv_doctor_tls_cert_expiry_timestamp_seconds",
+        "The control connection's certificate's notAfter as a Unix time, per server address.",
+    );
+    for (target, server, _, not_after) in &certs {
+        let _ = writeln!(
+            text,
+            "pasv_doctor_tls_cert_expiry_timestamp_seconds{{target=\"{target}\",server=\"{server}\"}} {not_after}"
+        );
+    }
+
     family(
         &mut text,
         "pasv_doctor_duration_seconds",
@@ -132,7 +193,7 @@ pub fn write(out: &mut dyn Write, reports: &[Report<'_>]) -> io::Result<()> {
             text,
             "pasv_doctor_duration_seconds{{target=\"{}\"}} {}",
             esc(&r.transcript.target.input),
-            r.transcript.total_us as f64 / 1e6
+            secs(r.transcript.total_us)
         );
     }
     out.write_all(text.as_bytes())?;

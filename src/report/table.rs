@@ -307,7 +307,7 @@ fn checks_table(p: &Painter, s: &ServerSession) -> Table {
             let text = match &t.tls {
                 Some(d) if d.handshake.error.is_none() => format!(
                     "{text}; {} {}{}",
-                    d.handshake.version.as_deref().unwrap_or("TLS"),
+                    tls_version(d.handshake.version.as_deref()),
                     if d.handshake.resumed {
                         "resumed"
                     } else {
@@ -415,10 +415,23 @@ fn server_line(p: &Painter, s: &ServerSession) -> String {
     ))
 }
 
+/// A TLS version as people write it: the transcript keeps rustls's name (`TLSv1_3`, a
+/// JSON contract), the table says "TLS 1.3".
+fn tls_version(v: Option<&str>) -> String {
+    match v {
+        Some("TLSv1_3") => "TLS 1.3".to_string(),
+        Some("TLSv1_2") => "TLS 1.2".to_string(),
+        Some("TLSv1_1") => "TLS 1.1".to_string(),
+        Some("TLSv1_0") => "TLS 1.0".to_string(),
+        Some(other) => other.to_string(),
+        None => "TLS".to_string(),
+    }
+}
+
 /// One line on TLS: mode, version, certificate and its verdict.
 fn tls_line(s: &ServerSession, checked_at: i64) -> Option<String> {
     let tls = s.tls.as_ref()?;
-    let mode = format!("{:?}", tls.mode).to_lowercase();
+    let mode = tls.mode.as_str();
     let Some(hs) = &tls.handshake else {
         return Some(format!("TLS ({mode}): not offered (AUTH TLS refused)"));
     };
@@ -426,20 +439,25 @@ fn tls_line(s: &ServerSession, checked_at: i64) -> Option<String> {
         Some(e) => format!("TLS ({mode}): handshake failed: {e}"),
         None => format!(
             "TLS ({mode}): {}, {}",
-            hs.version.as_deref().unwrap_or("?"),
+            tls_version(hs.version.as_deref()),
             hs.cipher.as_deref().unwrap_or("?")
         ),
     };
     if let Some(cert) = &tls.certificate {
         let days = (cert.not_after_unix - checked_at).div_euclid(86_400);
-        let verdict = tls
-            .verdict
-            .as_ref()
-            .map(|v| match v {
-                crate::transcript::CertVerdict::Invalid(why) => format!("invalid ({why})"),
-                other => format!("{other:?}").to_lowercase(),
-            })
-            .unwrap_or_else(|| "not verified".to_string());
+        // Every problem found, not only the verifier's first objection.
+        let verdict = if tls.problems.is_empty() {
+            tls.verdict
+                .as_ref()
+                .map(crate::transcript::CertVerdict::describe)
+                .unwrap_or_else(|| "not verified".to_string())
+        } else {
+            tls.problems
+                .iter()
+                .map(crate::transcript::CertVerdict::describe)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let insecure = if tls.insecure && verdict != "trusted" {
             " (--insecure)"
         } else {

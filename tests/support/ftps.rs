@@ -7,7 +7,7 @@
 //! answer), a client certificate required, and what data connections do ([`DataMode`]: a
 //! stalled handshake, plain text under PROT P, TLS under PROT C, no close_notify, another
 //! certificate). Certificates come from rcgen: a private CA, leaves signed by it (valid,
-//! expired, wrong name) and self-signed ones. Every command line received is logged
+//! expired, wrong name), a CA certificate served as the server's own, and self-signed ones. Every command line received is logged
 //! ([`Ftps::commands`]).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -51,12 +51,25 @@ impl Pki {
 
     /// A leaf for `names`, valid from `days_from`..`days_to` days around now.
     pub fn leaf(&self, names: &[&str], days_from: i64, days_to: i64) -> Identity {
+        self.signed(names, days_from, days_to, false)
+    }
+
+    /// A CA certificate (basic constraints CA:TRUE) for `names`, signed by this CA: what a
+    /// server configured with a CA's certificate instead of its own presents.
+    pub fn ca_as_leaf(&self, names: &[&str]) -> Identity {
+        self.signed(names, -1, 365, true)
+    }
+
+    fn signed(&self, names: &[&str], days_from: i64, days_to: i64, ca: bool) -> Identity {
         let mut params =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
                 .expect("params");
         let now = time_now();
         params.not_before = now + time_days(days_from);
         params.not_after = now + time_days(days_to);
+        if ca {
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        }
         params.distinguished_name.push(
             rcgen::DnType::CommonName,
             names.first().copied().unwrap_or("leaf"),
@@ -158,6 +171,8 @@ pub struct FtpsScript {
     pub require_client_cert: bool,
     /// What data connections do.
     pub data: DataMode,
+    /// The 220 greeting (a product's banner makes the report name that product's settings).
+    pub greeting: String,
 }
 
 impl FtpsScript {
@@ -174,6 +189,7 @@ impl FtpsScript {
             after_auth: AfterAuth::Handshake,
             require_client_cert: false,
             data: DataMode::Normal,
+            greeting: "220 pasv-doctor test FTPS server".to_string(),
         }
     }
 }
@@ -489,7 +505,7 @@ async fn session(
     let mut prot_p = false;
     let mut logged_in = false;
     let mut listener: Option<TcpListener> = None;
-    if !send(&mut io, "220 pasv-doctor test FTPS server").await {
+    if !send(&mut io, &script.greeting).await {
         return;
     }
     while let Some(line) = read_line(&mut io).await {
