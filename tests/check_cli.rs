@@ -218,6 +218,38 @@ fn wrong_address_tested_and_refused_is_critical() {
 }
 
 #[test]
+fn a_fix_never_presents_sampled_ports_as_the_servers_range() {
+    // The filtered ports seen are samples of the range: the fix must not configure them as
+    // the range (that would shrink it); concrete numbers come from --expect-range only.
+    let ftp = serve(|s| s.data = DataMode::Refuse);
+    let r = check(&ftp.url("alice"), &["--samples", "2"]);
+    let f = r.finding("DATA_PORT_REFUSED");
+    let fix = f["fix"].to_string();
+    assert!(fix.contains("pasv_min_port=LOW"), "{fix}");
+    assert!(
+        fix.contains("seen, samples of the server's passive range"),
+        "{fix}"
+    );
+    let seen: Vec<u16> = r.json["transcript"]["servers"][0]["samples"]
+        .as_array()
+        .expect("samples")
+        .iter()
+        .filter_map(|x| x["advertised"]["port"].as_u64())
+        .map(|p| u16::try_from(p).expect("port"))
+        .collect();
+    for p in seen {
+        assert!(!fix.contains(&format!("pasv_min_port={p}")), "{fix}");
+    }
+    let r = check(
+        &ftp.url("alice"),
+        &["--samples", "2", "--expect-range", "50000-50100"],
+    );
+    let fix = r.finding("DATA_PORT_REFUSED")["fix"].to_string();
+    assert!(fix.contains("pasv_min_port=50000"), "{fix}");
+    assert!(fix.contains("50000-50100"), "{fix}");
+}
+
+#[test]
 fn expected_address_and_range() {
     let ftp = serve(|_| {});
     let r = check(

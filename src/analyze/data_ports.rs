@@ -7,33 +7,10 @@
 //! nothing listens there or a firewall rejects it (REJECT also answers with RST or ICMP, so
 //! refused is not proof of an open path).
 
-use super::range::passive_range;
+use super::range::{passive_range, range_fix};
 use super::substituted_address_timed_out::substituted_timeout;
 use crate::finding::{Code, Finding, Severity};
 use crate::transcript::{ConnectOutcome, FAILED_UNSAID, Phase, ServerSession, Transcript};
-
-/// The server setting that keeps the passive ports to a range, then the firewall rules
-/// for it. When the ports seen are spread wide (a server picking any free port) or are a
-/// single port, an example range of 101 ports is suggested instead of copying them.
-fn range_fix(s: &ServerSession, low: u16, high: u16) -> Vec<String> {
-    use crate::knowledge::servers::{fingerprint, firewall_rules, port_range_setting};
-    let (low, high, note) = if high - low > 1000 || high == low {
-        (
-            50000,
-            50100,
-            Some(format!(
-                "The ports seen ({low}-{high}) are no range to forward: set one on the server \
-                 first; 50000-50100 below is an example (about two ports per concurrent transfer)"
-            )),
-        )
-    } else {
-        (low, high, None)
-    };
-    let mut fix: Vec<String> = note.into_iter().collect();
-    fix.extend(port_range_setting(fingerprint(s).product, low, high));
-    fix.extend(firewall_rules(low, high));
-    fix
-}
 
 fn peer_attempts<'a>(t: &Transcript, s: &'a ServerSession) -> Vec<(u16, &'a ConnectOutcome, bool)> {
     let peer = s.peer();
@@ -91,17 +68,11 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             continue;
         }
         // A client log may show a data connection failing without its port.
-        let range = match (t.settings.expect_range, passive_range(s)) {
-            (Some(r), _) => Some(r),
-            (None, Some(r)) => Some((r.low, r.high)),
-            (None, None) if t.client_log.is_some() => None,
-            (None, None) => continue,
-        };
-        let ports_text = range.map_or_else(
-            || "the server's passive port range (the log shows no port)".to_string(),
-            |(low, high)| format!("TCP {low}-{high}"),
-        );
-        let fix = range.map_or_else(Vec::new, |(low, high)| range_fix(s, low, high));
+        let seen = passive_range(s).map(|r| (r.low, r.high));
+        if seen.is_none() && t.settings.expect_range.is_none() && t.client_log.is_none() {
+            continue;
+        }
+        let (ports_text, fix) = range_fix(t, s, seen);
         let timed_out: Vec<u16> = attempts
             .iter()
             .filter(|(_, o, _)| **o == ConnectOutcome::TimedOut)
@@ -314,7 +285,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                          forwarded; every client is affected."
                     .to_string(),
                 remedy: format!(
-                    "Forward the whole range the server uses ({ports_text} seen), or shrink the \
+                    "Forward {ports_text}, or shrink the \
                      server's range to what is forwarded."
                 ),
                 fix: fix.clone(),

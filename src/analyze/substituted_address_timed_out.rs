@@ -7,7 +7,7 @@
 //! firewall drops them. A live check cannot see this, because it is about what the
 //! customer's own client did.
 
-use super::range::passive_range;
+use super::range::{passive_range, range_fix};
 use crate::finding::{Code, Finding, Severity};
 use crate::proto::PassiveKind;
 use crate::transcript::{
@@ -115,24 +115,10 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         );
         evidence.dedup();
         let who = client_name(log);
-        let range = match (t.settings.expect_range, passive_range(s)) {
-            (Some(r), _) => Some(r),
-            (None, Some(r)) => Some((r.low, r.high)),
-            (None, None) => ports.iter().copied().min().zip(ports.iter().copied().max()),
-        };
-        let mut fix = Vec::new();
-        if let Some((low, high)) = range {
-            fix.extend(crate::knowledge::servers::firewall_rules(low, high));
-            fix.extend(crate::knowledge::servers::port_range_setting(
-                crate::knowledge::servers::fingerprint(s).product,
-                low,
-                high,
-            ));
-        }
-        let ports_text = range.map_or_else(
-            || "the server's whole passive port range (the log shows no port)".to_string(),
-            |(low, high)| format!("TCP {low}-{high}"),
-        );
+        let seen = passive_range(s)
+            .map(|r| (r.low, r.high))
+            .or_else(|| ports.iter().copied().min().zip(ports.iter().copied().max()));
+        let (ports_text, fix) = range_fix(t, s, seen);
         let peer = peer.map_or_else(|| "the server's address".to_string(), |p| p.to_string());
         out.push(Finding {
             code: Code::SubstitutedAddressTimedOut,

@@ -149,7 +149,11 @@ pub fn external_address_setting(product: Product, ip: &str) -> Vec<String> {
 }
 
 /// The setting that limits `product`'s passive ports to `low`-`high`.
-pub fn port_range_setting(product: Product, low: u16, high: u16) -> Vec<String> {
+pub fn port_range_setting(
+    product: Product,
+    low: impl std::fmt::Display,
+    high: impl std::fmt::Display,
+) -> Vec<String> {
     let one = |p: Product| match p {
         Product::Vsftpd => {
             format!("vsftpd: `pasv_min_port={low}` and `pasv_max_port={high}` in vsftpd.conf")
@@ -268,7 +272,7 @@ pub fn certificate_setting(product: Product, change: CertChange) -> Vec<String> 
 }
 
 /// Firewall and NAT rules that open TCP `low`-`high`, in the common syntaxes.
-pub fn firewall_rules(low: u16, high: u16) -> Vec<String> {
+pub fn firewall_rules(low: impl std::fmt::Display, high: impl std::fmt::Display) -> Vec<String> {
     vec![
         format!("nftables: `nft add rule inet filter input tcp dport {low}-{high} accept`"),
         format!(
