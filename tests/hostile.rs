@@ -47,6 +47,8 @@ struct Case {
     absent: Vec<&'static str>,
     /// At least one of these must be (empty: no such condition).
     one_of: Vec<&'static str>,
+    /// (code, words) that finding's remedy and evidence must contain.
+    says: Vec<(&'static str, &'static str)>,
     exit: i32,
     max_wall: Duration,
 }
@@ -60,6 +62,7 @@ impl Case {
             codes: codes.to_vec(),
             absent: Vec::new(),
             one_of: Vec::new(),
+            says: Vec::new(),
             exit,
             max_wall: DEADLINE + MARGIN,
         }
@@ -78,6 +81,12 @@ impl Case {
 
     fn without(mut self, codes: &[&'static str]) -> Case {
         self.absent.extend_from_slice(codes);
+        self
+    }
+
+    /// The finding's remedy or evidence must say this (the remedy fits the cause).
+    fn says(mut self, code: &'static str, words: &'static str) -> Case {
+        self.says.push((code, words));
         self
     }
 }
@@ -170,7 +179,9 @@ fn cases() -> Vec<Case> {
     let ms = Duration::from_millis;
     let mut v = vec![
         // The greeting.
-        Case::new("no greeting", vec![Step::Silent], &[UNAVAILABLE], 2).step_bounded(),
+        Case::new("no greeting", vec![Step::Silent], &[UNAVAILABLE], 2)
+            .step_bounded()
+            .says(UNAVAILABLE, "reverse_lookup_enable"),
         Case::new(
             "close before the greeting",
             vec![Step::Close],
@@ -221,6 +232,7 @@ fn cases() -> Vec<Case> {
             2,
         )
         .without(&[UNAVAILABLE])
+        .says(INTERRUPTED, "Raise --timeout only if")
         .step_bounded(),
         Case::new(
             "greeting one byte per 400 ms (slowloris)",
@@ -300,7 +312,8 @@ fn cases() -> Vec<Case> {
             vec![line("SSH-2.0-OpenSSH_9.6"), Step::Silent],
             &[UNAVAILABLE],
             2,
-        ),
+        )
+        .says(UNAVAILABLE, "SFTP"),
         Case::new(
             "greeting closed mid-reply",
             vec![
@@ -426,7 +439,9 @@ fn cases() -> Vec<Case> {
             serve(vec![("PASV", vec![Step::Close])]),
             &[INTERRUPTED],
             2,
-        ),
+        )
+        .says(INTERRUPTED, "IDS or firewall")
+        .says(INTERRUPTED, "answering PASV"),
         Case::new(
             "close right after the 227",
             serve(vec![(
@@ -836,6 +851,18 @@ fn judge(case: &Case, o: &Outcome) -> Result<Value, String> {
     for unwanted in &case.absent {
         if codes.iter().any(|c| c == unwanted) {
             problems.push(format!("unexpected {unwanted} in {codes:?}"));
+        }
+    }
+    for (code, words) in &case.says {
+        let text = json["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["code"] == *code)
+            .map(|f| format!("{} {}", f["remedy"], f["evidence"]))
+            .collect::<String>();
+        if !text.contains(words) {
+            problems.push(format!("{code} does not say {words:?}: {text}"));
         }
     }
     if problems.is_empty() {

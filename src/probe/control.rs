@@ -263,7 +263,10 @@ impl Control {
                     )));
                 }
                 Ok(None) => {}
-                Err(e) => return Err(StepFailure::Unreadable(self.masked_text(e.to_string()))),
+                Err(e) => {
+                    self.log_unreadable(&e);
+                    return Err(StepFailure::Unreadable(self.masked_text(e.to_string())));
+                }
             }
             if self.closed {
                 return match self.reader.finish() {
@@ -296,6 +299,23 @@ impl Control {
                 Err(_) => return Err(StepFailure::Timeout),
             }
         }
+    }
+
+    /// A line that is no reply (an SSH banner on the wrong port) is part of what was seen.
+    fn log_unreadable(&mut self, e: &crate::proto::ReplyError) {
+        let line = match e {
+            crate::proto::ReplyError::NotAReply { line } => line,
+            crate::proto::ReplyError::LineTooLong { first_bytes, .. }
+            | crate::proto::ReplyError::TooManyLines { first_bytes, .. } => first_bytes,
+        };
+        let (text, raw_hex) = text_of(&self.masked_bytes(line));
+        let at_us = self.clock.now_us();
+        self.lines.push(Line {
+            at_us,
+            dir: Direction::Received,
+            text,
+            raw_hex,
+        });
     }
 
     fn log_reply(&mut self, reply: &Reply) {
