@@ -73,8 +73,10 @@ scenario_define() {
       SRV_PASV_ADDRESS=$STALE_IP
       S_TARGET="ftp://$FTP_USER@$WAN_A/"
       S_CURL_URL="ftp://$WAN_A/"
-      X_EXIT=2 X_VERDICT=critical X_CODES="CLEARTEXT_LOGIN DATA_PATH_OK PASV_ADDRESS_MISMATCH"
-      X_CHECKS=(--severity PASV_ADDRESS_MISMATCH=critical --evidence "PASV_ADDRESS_MISMATCH=$STALE_IP"
+      # Not contacted, so not tested: a warning that names --probe-advertised (issue 13).
+      X_EXIT=1 X_VERDICT=warning X_CODES="CLEARTEXT_LOGIN DATA_PATH_OK PASV_ADDRESS_MISMATCH"
+      X_CHECKS=(--severity PASV_ADDRESS_MISMATCH=warning --evidence "PASV_ADDRESS_MISMATCH=$STALE_IP"
+        --evidence "PASV_ADDRESS_MISMATCH=--probe-advertised"
         --not-contacted "$STALE_IP" --transfers-ok 2)
       X_CURL=("default|0||" "naive|28|$CURL_NAIVE|$STALE_IP")
       ;;
@@ -124,8 +126,9 @@ scenario_define() {
       SRV_PASV_ADDRESS=$WAN_RST
       S_TARGET="ftp://$FTP_USER@moved.pasv.test/"
       S_CURL_URL="ftp://moved.pasv.test/"
-      X_EXIT=2 X_VERDICT=critical X_CODES="CLEARTEXT_LOGIN DATA_PATH_OK PASV_ADDRESS_MISMATCH"
-      X_CHECKS=(--severity PASV_ADDRESS_MISMATCH=critical --evidence "PASV_ADDRESS_MISMATCH=$WAN_RST"
+      # Untested (not contacted): a warning; dns-elsewhere-probed tests it and is critical.
+      X_EXIT=1 X_VERDICT=warning X_CODES="CLEARTEXT_LOGIN DATA_PATH_OK PASV_ADDRESS_MISMATCH"
+      X_CHECKS=(--severity PASV_ADDRESS_MISMATCH=warning --evidence "PASV_ADDRESS_MISMATCH=$WAN_RST"
         --evidence "PASV_ADDRESS_MISMATCH=not one of the DNS addresses" --not-contacted "$WAN_RST"
         --transfers-ok 2)
       X_CURL=("default|0||" "naive|7|$CURL_NAIVE|Connecting to $WAN_RST")
