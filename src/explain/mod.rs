@@ -373,7 +373,8 @@ pub fn explain(bytes: &[u8], opts: &Options) -> Result<Explained, ExplainError> 
             && (built.commands > 0 || built.replies > 0 || (client_format && built.events > 0)))
         || (client_format && built.commands > 0 && built.events > 0);
     // An FTP client that reached an SSH server is an FTP log about the wrong server.
-    let wrong_server = built.foreign_banners > 0 && built.commands > 0;
+    let wrong_server =
+        built.foreign_banners > 0 && (built.commands > 0 || built.events > 0 || built.signals > 0);
     if built.replies == 0 && !connect_failure && !client_story && !wrong_server {
         let why = match (skipped.first(), foreign(&lines)) {
             (Some(s), _) => format!("it holds {} and no FTP session", s.what),
