@@ -204,19 +204,12 @@ fn address_fix(t: &Transcript, s: &ServerSession, advertised: IpAddr) -> (String
 /// ULA, and not of the same class as the control peer (a client on the same LAN reaches a
 /// private address fine).
 fn unreachable_class(advertised: IpAddr, peer: IpAddr) -> Option<crate::proto::AddressClass> {
-    use crate::proto::{AddressClass, classify_effective};
+    use crate::proto::classify_effective;
     if advertised == peer {
         return None;
     }
     let class = classify_effective(advertised);
-    let local = matches!(
-        class,
-        AddressClass::Private
-            | AddressClass::Cgnat
-            | AddressClass::Loopback
-            | AddressClass::LinkLocal
-            | AddressClass::UniqueLocal
-    );
+    let local = class.is_local_only();
     (local && classify_effective(peer) != class).then_some(class)
 }
 

@@ -76,14 +76,7 @@ fn called_unroutable(t: &Transcript, s: &ServerSession) -> Option<Finding> {
         let ip = tr.passive.advertised.as_ref()?.address?;
         let substituted = tr.data.as_ref().is_some_and(|d| d.via == Via::ControlPeer);
         let class = classify_effective(ip);
-        let local = matches!(
-            class,
-            AddressClass::Private
-                | AddressClass::Cgnat
-                | AddressClass::Loopback
-                | AddressClass::LinkLocal
-                | AddressClass::UniqueLocal
-        );
+        let local = class.is_local_only();
         (substituted && local).then_some((ip, class))
     })?;
     let who = super::substituted_address_timed_out::client_name(log);

@@ -322,15 +322,7 @@ fn unreachable_from(adv: IpAddr, peer: IpAddr) -> bool {
     use crate::proto::{AddressClass, classify_effective};
     let class = classify_effective(adv);
     !peer.is_unspecified()
-        && matches!(
-            class,
-            AddressClass::Private
-                | AddressClass::Cgnat
-                | AddressClass::Loopback
-                | AddressClass::LinkLocal
-                | AddressClass::UniqueLocal
-                | AddressClass::Unspecified
-        )
+        && (class.is_local_only() || class == AddressClass::Unspecified)
         && class != classify_effective(peer)
 }
 

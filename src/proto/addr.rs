@@ -53,6 +53,20 @@ impl AddressClass {
         }
     }
 
+    /// Whether an address of this class is reachable only inside one network or host
+    /// (private, shared/CGNAT, loopback, link-local, unique-local): a client elsewhere
+    /// cannot reach it.
+    pub fn is_local_only(self) -> bool {
+        matches!(
+            self,
+            AddressClass::Private
+                | AddressClass::Cgnat
+                | AddressClass::Loopback
+                | AddressClass::LinkLocal
+                | AddressClass::UniqueLocal
+        )
+    }
+
     /// Whether an address of this class is routable on the Internet.
     pub fn is_global(self) -> bool {
         self == AddressClass::Global
