@@ -1,10 +1,12 @@
 //! REPLY_NONSTANDARD: a passive reply that decodes, but that named client families fail to
 //! parse (no parentheses, blanks, an odd delimiter), or that answers the other command (a
 //! 227 to EPSV, a 229 to PASV), or whose framing deviates from RFC 959. Critical when a
-//! client log shows the client failing to parse it.
+//! client log shows the client failing to parse it. The evidence carries what the decoder
+//! flagged (an address that is no IP address, signed bytes, extra numbers, an odd delimiter).
 
 use super::{phase_of, reply_text};
 use crate::finding::{Code, Finding, Severity};
+use crate::proto::Flag;
 use crate::transcript::Transcript;
 
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
@@ -47,6 +49,14 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     x.command.command()
                 ));
             }
+            // The cross answer is said above; every other flag is the decoder's reading.
+            let cross_flag = Flag::AnswersOtherCommand { sent: x.command }.to_string();
+            evidence.extend(
+                adv.flags
+                    .iter()
+                    .filter(|f| **f != cross_flag)
+                    .map(|f| format!("decoded: {f}")),
+            );
             evidence.extend(anomalies.iter().map(|a| format!("framing: {a}")));
             let failed = !refused_by_client.is_empty();
             evidence.extend(refused_by_client);
