@@ -68,10 +68,11 @@ pub fn verdict(passive: &Passive) -> AddressVerdict {
             Some(hint) => (
                 "docker_bridge",
                 format!(
-                    "private address in 172.16.0.0/12, the range Docker gives containers: the \
-                     server likely runs in a container and advertises the container's address; \
-                     set the image's public-address option or {dirs} to the public address, \
-                     and publish the passive ports"
+                    "private address in 172.16.0.0/12, which holds Docker's bridge networks: \
+                     the server runs behind NAT or in a container and advertises its internal \
+                     address; set the image's public-address option (PUBLICHOST, \
+                     PASV_ADDRESS) or {dirs} to the public address, and publish the passive \
+                     ports"
                 ),
                 std::iter::once(hint).chain(settings()).collect(),
             ),

@@ -271,9 +271,11 @@ fn shape_notes(shape: &Shape) -> Vec<String> {
             parentheses,
             multiline,
         } => {
-            if !parentheses {
-                notes.push("no parentheses around the numbers".to_string());
-            }
+            notes.push(if *parentheses {
+                "numbers in parentheses".to_string()
+            } else {
+                "no parentheses around the numbers".to_string()
+            });
             if *multiline {
                 notes.push("multi-line reply".to_string());
             }
@@ -337,7 +339,13 @@ fn write_text_item(out: &mut dyn Write, item: &DecodeItem) -> io::Result<()> {
             for line in &verdict.fix {
                 writeln!(out, "  fix      {line}")?;
             }
-            if failures.is_empty() {
+            if passive.kind == PassiveKind::Lpsv {
+                // The table holds 227 and 229 parsers: no family's LPSV parser is in it.
+                writeln!(
+                    out,
+                    "  clients  the client table covers 227 and 229 parsers, not LPSV"
+                )?;
+            } else if failures.is_empty() {
                 writeln!(
                     out,
                     "  clients  every known client parser accepts this shape"

@@ -266,11 +266,20 @@ impl fmt::Display for Flag {
                  ftplib and nmap accept it",
                 byte_name(*byte)
             ),
-            Flag::ExtraNumbers { found, used } => write!(
-                f,
-                "{found} numbers follow each other where the reply needs {used}: the first \
-                 {used} are read, as most clients read them"
-            ),
+            Flag::ExtraNumbers { found, used } => {
+                write!(
+                    f,
+                    "{found} numbers follow each other where the reply needs {used}: the first \
+                     {used} are read"
+                )?;
+                if *used == 6 {
+                    // A 227: these parsers read the first six and ignore the rest.
+                    f.write_str(
+                        ", as curl, lftp, Python ftplib, jlaffaye/ftp and commons-net read them",
+                    )?;
+                }
+                Ok(())
+            }
         }
     }
 }

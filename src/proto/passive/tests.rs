@@ -210,7 +210,8 @@ fn seven_numbers_are_extra_numbers_inside_parentheses() {
     assert_eq!(p.flags, vec![Flag::ExtraNumbers { found: 7, used: 6 }]);
     assert_eq!(
         p.flags[0].to_string(),
-        "7 numbers follow each other where the reply needs 6: the first 6 are read, as most clients read them"
+        "7 numbers follow each other where the reply needs 6: the first 6 are read, as curl, \
+         lftp, Python ftplib, jlaffaye/ftp and commons-net read them"
     );
 }
 
@@ -398,6 +399,10 @@ fn lpsv_extra_numbers_are_flagged_like_pasv() {
     let p = dec("228 Entering Long Passive Mode (4,4,192,0,2,10,2,195,80,7)").unwrap();
     assert_eq!((v4(&p).as_str(), p.port), ("192.0.2.10", 50000));
     assert_eq!(p.flags, vec![Flag::ExtraNumbers { found: 10, used: 9 }]);
+    assert_eq!(
+        p.flags[0].to_string(),
+        "10 numbers follow each other where the reply needs 9: the first 9 are read"
+    );
 }
 
 #[test]
