@@ -24,7 +24,7 @@ fn fixtures() -> Vec<Value> {
 #[test]
 fn every_fixture_decodes_as_expected() {
     let all = fixtures();
-    assert!(all.len() >= 30, "fixture table shrank: {}", all.len());
+    assert!(all.len() >= 90, "fixture table shrank: {}", all.len());
     for fx in all {
         let reply = fx["reply"].as_str().expect("reply");
         let expect = &fx["expect"];
@@ -50,7 +50,31 @@ fn every_fixture_decodes_as_expected() {
             if let Some(pos) = expect.get("position") {
                 assert_eq!(&got["error"]["position"], pos, "{reply:?}");
             }
+            if let Some(want) = expect.get("reason_contains").and_then(Value::as_str) {
+                let reason = got["error"]["reason"].as_str().unwrap_or_default();
+                assert!(reason.contains(want), "{reply:?}: {reason}");
+            }
+            if got["kind"] == "lpsv" {
+                let reason = got["error"]["reason"].as_str().unwrap_or_default();
+                assert!(!reason.contains("227"), "an LPSV error names 228: {reason}");
+            }
             continue;
+        }
+        assert_eq!(
+            got["verdict"]["code"], expect["verdict"],
+            "{reply:?}: {}",
+            got["verdict"]
+        );
+        assert!(
+            got["verdict"]["summary"]
+                .as_str()
+                .is_some_and(|s| s.len() > 40),
+            "{reply:?}: the verdict must say what the address means"
+        );
+        if let Some(shape) = expect.get("shape").and_then(Value::as_object) {
+            for (key, want) in shape {
+                assert_eq!(&got["shape"][key], want, "{reply:?}: shape.{key}");
+            }
         }
         assert_eq!(out.status.code(), Some(0), "{reply:?}: {got}");
         assert_eq!(got["port"], expect["port"], "{reply:?}");
@@ -98,19 +122,103 @@ fn text_output_names_address_class_and_port() {
         .stdout(predicate::str::contains("50000"))
         .stdout(predicate::str::contains(
             "every known client parser accepts",
+        ))
+        .stdout(predicate::str::contains(
+            "  verdict  private address: the server is behind NAT and advertises its LAN \
+             address; set pasv_address / MasqueradeAddress / ForcePassiveIP to the public \
+             address\n",
+        ))
+        .stdout(predicate::str::contains(
+            "  fix      vsftpd: `pasv_address=PUBLIC_IP` in vsftpd.conf",
         ));
+}
+
+#[test]
+fn json_verdict_field_for_each_kind_of_address() {
+    for (reply, code, needle) in [
+        (
+            "227 Entering Passive Mode (127,0,0,1,195,80)",
+            "loopback",
+            "loopback address",
+        ),
+        (
+            "227 Entering Passive Mode (0,0,0,0,195,80)",
+            "unspecified",
+            "0.0.0.0 names no host",
+        ),
+        (
+            "227 Entering Passive Mode (172,17,0,5,195,80)",
+            "docker_bridge",
+            "Docker",
+        ),
+        (
+            "227 Entering Passive Mode (100,64,1,2,195,80)",
+            "cgnat",
+            "carrier-grade NAT",
+        ),
+        (
+            "227 Entering Passive Mode (256,256,256,256,195,80)",
+            "invalid_address",
+            "not an IP address",
+        ),
+        (
+            "229 Entering Extended Passive Mode (|||50000|)",
+            "control_peer",
+            "EPSV clients connect",
+        ),
+    ] {
+        let out = bin()
+            .args(["decode", "--format", "json", reply])
+            .output()
+            .expect("runs");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{reply}: decoding exits 0 whatever the verdict"
+        );
+        let got: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(got["verdict"]["code"], code, "{reply}");
+        let summary = got["verdict"]["summary"].as_str().expect("summary");
+        assert!(summary.contains(needle), "{reply}: {summary}");
+    }
+}
+
+#[test]
+fn no_rust_debug_text_in_any_output() {
+    for fx in fixtures() {
+        let reply = fx["reply"].as_str().expect("reply");
+        for format in ["text", "json"] {
+            let out = bin()
+                .args(["decode", "--format", format, reply])
+                .output()
+                .expect("runs");
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            for debug in ["Some(", "None", "{ ", "Err(", "Ok(", "18446744073709551615"] {
+                assert!(
+                    !all.contains(debug),
+                    "{reply:?} ({format}): {debug} in {all}"
+                );
+            }
+        }
+    }
 }
 
 #[test]
 fn text_error_points_at_the_offending_number() {
     bin()
-        .args(["decode", "227 Entering Passive Mode (10,0,256,5,195,80)"])
+        .args(["decode", "227 Entering Passive Mode (10,0,0,5,256,80)"])
         .assert()
         .code(2)
         .stdout(predicate::str::contains(
-            "227 Entering Passive Mode (10,0,256,5,195,80)\n                                ^\n",
+            "227 Entering Passive Mode (10,0,0,5,256,80)\n                                    ^\n",
         ))
-        .stdout(predicate::str::contains("h3 is 256"));
+        .stdout(predicate::str::contains(
+            "p1 is 256 at byte 36, above the maximum of 255",
+        ));
 }
 
 #[test]

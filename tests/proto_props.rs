@@ -55,6 +55,46 @@ proptest! {
     }
 
     #[test]
+    fn signed_bytes_round_trip(a in any::<[u8; 4]>(), p1 in any::<u8>(), p2 in any::<u8>()) {
+        // A server printing Java-style signed bytes: 195 is written -61.
+        let signed = |b: u8| (b as i8).to_string();
+        let text = format!(
+            "227 Entering Passive Mode ({},{},{},{},{},{})\r\n",
+            signed(a[0]), signed(a[1]), signed(a[2]), signed(a[3]), signed(p1), signed(p2)
+        );
+        let p = decode_text(&text);
+        prop_assert_eq!(p.address, Some(IpAddr::V4(Ipv4Addr::from(a))), "{}", text);
+        prop_assert_eq!(p.port, u16::from(p1) * 256 + u16::from(p2), "{}", text);
+        let negative = text.contains('-');
+        prop_assert_eq!(
+            p.flags.iter().any(|f| f.name() == "negative_numbers"),
+            negative,
+            "{}",
+            text
+        );
+    }
+
+    #[test]
+    fn address_numbers_above_255_keep_the_port(h in 256u64.., k in 0usize..4, p1 in any::<u8>(), p2 in any::<u8>()) {
+        let mut nums = ["10".to_string(), "0".into(), "0".into(), "5".into()];
+        nums[k] = h.to_string();
+        let text = format!("227 Entering Passive Mode ({},{p1},{p2})\r\n", nums.join(","));
+        let p = decode_text(&text);
+        prop_assert_eq!(p.address, None, "{}", text);
+        prop_assert!(p.address_invalid(), "{}", text);
+        prop_assert_eq!(p.port, u16::from(p1) * 256 + u16::from(p2), "{}", text);
+    }
+
+    #[test]
+    fn epsv_blank_and_del_delimiters(port in 1u16.., del in any::<bool>()) {
+        let d = if del { '\u{7f}' } else { ' ' };
+        let text = format!("229 Entering Extended Passive Mode ({d}{d}{d}{port}{d})\r\n");
+        let p = decode_text(&text);
+        prop_assert_eq!(p.port, port, "{:?}", text);
+        prop_assert_eq!(p.flags[0].name(), "delimiter_outside_rfc2428");
+    }
+
+    #[test]
     fn lpsv_round_trips(a in any::<[u8; 4]>(), port in any::<u16>()) {
         let text = format!("228 Entering Long Passive Mode (4,4,{},{},{},{},2,{},{})\r\n",
             a[0], a[1], a[2], a[3], port >> 8, port & 0xff);

@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use pasv_doctor::proto::{
-    DecodeError, Flag, Limits, PassiveKind, Reply, decode, parse_all, parse_failures,
+    DecodeError, Flag, Limits, PassiveKind, Reply, Shape, decode, parse_all, parse_failures,
 };
 
 const SENT: [Option<PassiveKind>; 4] = [
@@ -50,14 +50,29 @@ fn check(reply: &Reply, sent: Option<PassiveKind>) {
             assert_eq!(Some(p.kind), kind);
             assert_eq!(p.code, reply.code);
             match p.kind {
-                PassiveKind::Epsv => assert_ne!(p.port, 0, "EPSV decoded port 0: {reply:?}"),
+                PassiveKind::Epsv => {
+                    assert_ne!(p.port, 0, "EPSV decoded port 0: {reply:?}");
+                    let Shape::Epsv(e) = &p.shape else {
+                        panic!("EPSV with another shape: {reply:?}")
+                    };
+                    // A blank or DEL decodes, and only with its flag.
+                    assert_eq!(
+                        matches!(e.delimiter, ' ' | '\u{7f}'),
+                        p.flags
+                            .iter()
+                            .any(|f| matches!(f, Flag::DelimiterOutsideRfc { .. })),
+                        "{reply:?}"
+                    );
+                }
                 PassiveKind::Pasv | PassiveKind::Lpsv => {
-                    assert!(p.address.is_some(), "{:?} without address", p.kind);
+                    // No address exactly when the 227's numbers are no IP address.
+                    assert_eq!(p.address.is_none(), p.address_invalid(), "{reply:?}");
+                    assert!(p.kind == PassiveKind::Pasv || p.address.is_some());
                     assert_eq!(p.flags.contains(&Flag::PortZero), p.port == 0);
                 }
             }
             if p.kind == PassiveKind::Pasv {
-                assert!(p.address.is_some_and(|a| a.is_ipv4()));
+                assert!(p.address.is_none_or(|a| a.is_ipv4()));
             }
             let other = sent.is_some_and(|s| s != p.kind);
             assert_eq!(

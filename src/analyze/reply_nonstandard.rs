@@ -2,12 +2,14 @@
 //! parse (no parentheses, blanks, an odd delimiter), or that answers the other command (a
 //! 227 to EPSV, a 229 to PASV), or whose framing deviates from RFC 959. One finding per
 //! form and command, with how many replies had it (a server sends the same form every
-//! time). Critical when a client log shows the client failing to parse it.
+//! time). Critical when a client log shows the client failing to parse it. The evidence
+//! carries what the decoder flagged (an address that is no IP address, signed bytes, extra
+//! numbers, an odd delimiter).
 
 use super::{phase_of, reply_text};
 use crate::finding::{Code, Finding, Severity};
 use crate::knowledge::clients::{epsv_refused, parsing_with};
-use crate::proto::PassiveKind;
+use crate::proto::{Flag, PassiveKind};
 use crate::transcript::{PassiveSample, ServerSession, Transcript};
 
 /// What makes a reply non-standard: the same key is the same form.
@@ -17,6 +19,8 @@ struct Form {
     answered_as: PassiveKind,
     parse_failures: Vec<String>,
     anomalies: Vec<String>,
+    /// What the decoder flagged, but the cross answer (said on its own).
+    flags: Vec<String>,
 }
 
 fn form_of(x: &PassiveSample) -> Option<Form> {
@@ -30,11 +34,20 @@ fn form_of(x: &PassiveSample) -> Option<Form> {
     anomalies.sort();
     let mut parse_failures = adv.parse_failures.clone();
     parse_failures.sort();
+    let cross_flag = Flag::AnswersOtherCommand { sent: x.command }.to_string();
+    let mut flags: Vec<String> = adv
+        .flags
+        .iter()
+        .filter(|f| **f != cross_flag)
+        .cloned()
+        .collect();
+    flags.sort();
     let form = Form {
         command: x.command,
         answered_as: adv.kind,
         parse_failures,
         anomalies,
+        flags,
     };
     let odd = form.command != form.answered_as
         || !form.parse_failures.is_empty()
@@ -74,6 +87,7 @@ fn finding(t: &Transcript, s: &ServerSession, form: &Form, xs: &[&PassiveSample]
             form.answered_as.command()
         ));
     }
+    evidence.extend(form.flags.iter().map(|f| format!("decoded: {f}")));
     evidence.extend(form.anomalies.iter().map(|a| format!("framing: {a}")));
     // The client's own words that it could not parse this reply: an observed failure.
     let refused_by_client: Vec<String> = t

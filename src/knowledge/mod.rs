@@ -4,5 +4,6 @@
 //! the analysis and the reporters ask here instead of spelling settings out themselves.
 //! Pure.
 
+pub mod advertised;
 pub mod clients;
 pub mod servers;

@@ -122,25 +122,49 @@ pub fn fingerprint(s: &ServerSession) -> Fingerprint {
     }
 }
 
+/// The name of the setting that makes `product` advertise a given address, as the
+/// product's documentation spells it (empty for an unknown product).
+pub fn external_address_directive(product: Product) -> &'static str {
+    match product {
+        Product::Vsftpd => "pasv_address",
+        Product::Proftpd => "MasqueradeAddress",
+        Product::PureFtpd => "ForcePassiveIP",
+        Product::FilezillaServer => "Public IP or hostname",
+        Product::MicrosoftIis => "External IP Address of Firewall",
+        Product::Unknown => "",
+    }
+}
+
+/// The directives of the common Unix servers, as one short phrase for a verdict line:
+/// `pasv_address / MasqueradeAddress / ForcePassiveIP`.
+pub fn external_address_directives_short() -> String {
+    [Product::Vsftpd, Product::Proftpd, Product::PureFtpd]
+        .map(external_address_directive)
+        .join(" / ")
+}
+
 /// The setting that makes `product` advertise `ip` (a placeholder when unknown).
 pub fn external_address_setting(product: Product, ip: &str) -> Vec<String> {
-    let one = |p: Product| match p {
-        Product::Vsftpd => format!(
-            "vsftpd: `pasv_address={ip}` in vsftpd.conf (a host name needs `pasv_addr_resolve=YES`), then restart vsftpd"
-        ),
-        Product::Proftpd => format!(
-            "ProFTPD: `MasqueradeAddress {ip}` in proftpd.conf (and `TLSMasqueradeAddress {ip}` for FTPS sessions), then restart proftpd"
-        ),
-        Product::PureFtpd => format!(
-            "Pure-FTPd: `ForcePassiveIP {ip}` in pure-ftpd.conf (command line `-P {ip}`; Docker image stilliard/pure-ftpd: `PUBLICHOST={ip}`)"
-        ),
-        Product::FilezillaServer => format!(
-            "FileZilla Server: Server > Configure > Passive mode settings > \"Public IP or hostname\" = {ip}"
-        ),
-        Product::MicrosoftIis => format!(
-            "IIS: FTP Firewall Support > \"External IP Address of Firewall\" = {ip} (ftpServer/firewallSupport/@externalIp4Address), then restart the FTP service"
-        ),
-        Product::Unknown => String::new(),
+    let one = |p: Product| {
+        let d = external_address_directive(p);
+        match p {
+            Product::Vsftpd => format!(
+                "vsftpd: `{d}={ip}` in vsftpd.conf (a host name needs `pasv_addr_resolve=YES`), then restart vsftpd"
+            ),
+            Product::Proftpd => format!(
+                "ProFTPD: `{d} {ip}` in proftpd.conf (and `TLS{d} {ip}` for FTPS sessions), then restart proftpd"
+            ),
+            Product::PureFtpd => format!(
+                "Pure-FTPd: `{d} {ip}` in pure-ftpd.conf (command line `-P {ip}`; Docker image stilliard/pure-ftpd: `PUBLICHOST={ip}`)"
+            ),
+            Product::FilezillaServer => format!(
+                "FileZilla Server: Server > Configure > Passive mode settings > \"{d}\" = {ip}"
+            ),
+            Product::MicrosoftIis => format!(
+                "IIS: FTP Firewall Support > \"{d}\" = {ip} (ftpServer/firewallSupport/@externalIp4Address), then restart the FTP service"
+            ),
+            Product::Unknown => String::new(),
+        }
     };
     match product {
         Product::Unknown => Product::KNOWN.iter().map(|p| one(*p)).collect(),

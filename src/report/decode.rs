@@ -6,8 +6,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::knowledge::advertised::{self, AddressVerdict};
 use crate::proto::{
-    self, AddressClass, Anomaly, DecodeError, Flag, ParseFailure, Passive, PassiveKind, ReplyError,
+    self, AddressClass, Anomaly, DecodeError, ParseFailure, Passive, PassiveKind, ReplyError,
     Shape, classify_effective,
 };
 
@@ -59,19 +60,7 @@ impl ItemError {
             ItemError::Reply(ReplyError::LineTooLong { .. }) => "line_too_long",
             ItemError::Reply(ReplyError::TooManyLines { .. }) => "too_many_lines",
             ItemError::Reply(ReplyError::NotAReply { .. }) => "not_a_reply",
-            ItemError::Decode(e) => match e {
-                DecodeError::NotPassive { .. } => "not_passive",
-                DecodeError::NoNumbers => "no_numbers",
-                DecodeError::MissingNumber { .. } => "missing_number",
-                DecodeError::NumberTooLarge { .. } => "number_too_large",
-                DecodeError::NoParenthesis => "no_parenthesis",
-                DecodeError::BadDelimiter { .. } => "bad_delimiter",
-                DecodeError::MissingDelimiter { .. } => "missing_delimiter",
-                DecodeError::PortNotNumber { .. } => "port_not_number",
-                DecodeError::PortZero { .. } => "port_zero",
-                DecodeError::UnsupportedFamily { .. } => "unsupported_family",
-                DecodeError::BadLength { .. } => "bad_length",
-            },
+            ItemError::Decode(e) => e.reason_code(),
         }
     }
 
@@ -126,6 +115,8 @@ struct JsonItem<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     anomalies: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    verdict: Option<AddressVerdict>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<JsonError>,
 }
 
@@ -150,21 +141,13 @@ struct JsonError {
 }
 
 /// The class name reported for a passive reply. EPSV names no address: the data connection
-/// goes to the control connection's peer, reported as `control_peer`.
+/// goes to the control connection's peer, reported as `control_peer`; a 227 whose numbers
+/// are no IP address is `invalid`.
 fn class_name(passive: &Passive) -> &'static str {
     match passive.address {
         Some(ip) => AddressClass::of(ip).as_str(),
+        None if passive.address_invalid() => "invalid",
         None => "control_peer",
-    }
-}
-
-fn flag_name(flag: &Flag) -> &'static str {
-    match flag {
-        Flag::PortZero => "port_zero",
-        Flag::AddressUnspecified => "address_unspecified",
-        Flag::AnswersOtherCommand { .. } => "answers_other_command",
-        Flag::EpsvAddressFields => "epsv_address_fields",
-        Flag::ExtraNumbers => "extra_numbers",
     }
 }
 
@@ -180,6 +163,7 @@ fn json_item(item: &DecodeItem) -> JsonItem<'_> {
         shape: None,
         parse_failures: None,
         anomalies: None,
+        verdict: None,
         error: None,
     };
     match &item.outcome {
@@ -198,7 +182,7 @@ fn json_item(item: &DecodeItem) -> JsonItem<'_> {
                     .flags
                     .iter()
                     .map(|f| JsonNote {
-                        flag: flag_name(f),
+                        flag: f.name(),
                         message: f.to_string(),
                     })
                     .collect(),
@@ -214,6 +198,7 @@ fn json_item(item: &DecodeItem) -> JsonItem<'_> {
                     .collect(),
             );
             j.anomalies = Some(anomalies.iter().map(ToString::to_string).collect());
+            j.verdict = Some(advertised::verdict(passive));
         }
         Outcome::Failed { code, kind, error } => {
             j.kind = *kind;
@@ -254,6 +239,9 @@ fn shape_notes(shape: &Shape) -> Vec<String> {
             if p.blanks_in_tuple {
                 notes.push("blanks around the commas".to_string());
             }
+            if p.padded_parentheses {
+                notes.push("blanks inside the parentheses".to_string());
+            }
             if p.leading_zeros {
                 notes.push("numbers with leading zeros".to_string());
             }
@@ -265,7 +253,10 @@ fn shape_notes(shape: &Shape) -> Vec<String> {
             }
         }
         Shape::Epsv(e) => {
-            notes.push(format!("delimiter '{}'", e.delimiter));
+            notes.push(format!(
+                "delimiter {}",
+                proto::passive::byte_name(u8::try_from(u32::from(e.delimiter)).unwrap_or(b'?'))
+            ));
             if e.address_fields {
                 notes.push("protocol/address fields filled".to_string());
             }
@@ -280,9 +271,11 @@ fn shape_notes(shape: &Shape) -> Vec<String> {
             parentheses,
             multiline,
         } => {
-            if !parentheses {
-                notes.push("no parentheses around the numbers".to_string());
-            }
+            notes.push(if *parentheses {
+                "numbers in parentheses".to_string()
+            } else {
+                "no parentheses around the numbers".to_string()
+            });
             if *multiline {
                 notes.push("multi-line reply".to_string());
             }
@@ -315,6 +308,9 @@ fn write_text_item(out: &mut dyn Write, item: &DecodeItem) -> io::Result<()> {
                     }
                     writeln!(out, "{line}")?;
                 }
+                None if passive.address_invalid() => {
+                    writeln!(out, "  address  not an IP address (see the flag below)")?
+                }
                 None => writeln!(
                     out,
                     "  address  none given: the client reuses the control connection's address"
@@ -338,16 +334,27 @@ fn write_text_item(out: &mut dyn Write, item: &DecodeItem) -> io::Result<()> {
             for anomaly in anomalies {
                 writeln!(out, "  anomaly  {anomaly}")?;
             }
-            if failures.is_empty() {
+            let verdict = advertised::verdict(passive);
+            writeln!(out, "  verdict  {}", verdict.summary)?;
+            for line in &verdict.fix {
+                writeln!(out, "  fix      {line}")?;
+            }
+            if passive.kind == PassiveKind::Lpsv {
+                // The table holds 227 and 229 parsers: no family's LPSV parser is in it.
                 writeln!(
                     out,
-                    "  parsers  every known client parser accepts this shape"
+                    "  clients  the client table covers 227 and 229 parsers, not LPSV"
+                )?;
+            } else if failures.is_empty() {
+                writeln!(
+                    out,
+                    "  clients  every known client parser accepts this shape"
                 )?;
             } else {
                 for f in failures {
                     writeln!(
                         out,
-                        "  parsers  {} fails to parse it: {}",
+                        "  clients  {} cannot use it: {}",
                         f.client.name(),
                         f.reason
                     )?;
