@@ -54,6 +54,12 @@ pub enum TargetError {
     BadPort(String),
     BadHost(String),
     BadEscape,
+    /// A bare IPv6 literal whose last group may be a port (`::1:2121`): which was meant?
+    Ambiguous {
+        input: String,
+        host: String,
+        port: String,
+    },
 }
 
 impl fmt::Display for TargetError {
@@ -75,6 +81,11 @@ impl fmt::Display for TargetError {
                 "invalid host \"{h}\": expected a name, an IPv4 address or an IPv6 address in brackets"
             ),
             TargetError::BadEscape => f.write_str("invalid %-escape in the URL"),
+            TargetError::Ambiguous { input, host, port } => write!(
+                f,
+                "\"{input}\" can be read two ways: did you mean [{host}]:{port} (address {host}, \
+                 port {port})? For the address {input} on the default port, write [{input}]"
+            ),
         }
     }
 }
@@ -166,6 +177,22 @@ pub fn parse(input: &str) -> Result<Target, TargetError> {
         };
         (Host::Ip(ip), port)
     } else if let Ok(ip) = hostport.parse::<IpAddr>() {
+        // A bare IPv6 literal whose last group reads as a port as well (`::1:2121`) is
+        // refused with both readings rather than guessed.
+        if let Some((h, p)) = hostport.rsplit_once(':')
+            && ip.is_ipv6()
+            && h.parse::<std::net::Ipv6Addr>().is_ok()
+            && !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u16>().is_ok_and(|n| n > 0)
+        {
+            return Err(TargetError::Ambiguous {
+                input: hostport.to_string(),
+                host: h.to_string(),
+                port: p.to_string(),
+            });
+        }
         // A bare IPv6 literal (several colons) or a bare IPv4 address.
         (Host::Ip(ip), default_port)
     } else {
@@ -250,5 +277,11 @@ mod tests {
         assert!(matches!(parse("h:99999"), Err(TargetError::BadPort(_))));
         assert!(matches!(parse("bad host!"), Err(TargetError::BadHost(_))));
         assert!(matches!(parse("[::1"), Err(TargetError::BadHost(_))));
+        // `::1:2121` is ::1 port 2121 or the address ::1:2121: refused with both readings.
+        let e = parse("::1:2121").expect_err("ambiguous");
+        assert!(e.to_string().contains("did you mean [::1]:2121"), "{e}");
+        assert!(e.to_string().contains("write [::1:2121]"), "{e}");
+        assert_eq!(ok("[::1]:2121").port, 2121);
+        assert_eq!(ok("2001:db8::abcd").port, 21);
     }
 }

@@ -686,3 +686,15 @@ fn json_report_parses_back_into_its_documented_types() {
         assert_eq!(i32::from(report.exit_code), out.status.code().unwrap_or(-1));
     }
 }
+
+#[test]
+fn an_ipv6_literal_that_reads_two_ways_is_refused_with_both() {
+    // `::1:2121` is ::1 port 2121, or the (non-loopback) address ::1:2121: guessing the
+    // second sent a connection off the machine. Refused before any network traffic.
+    let out = bin().arg("::1:2121").output().expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did you mean [::1]:2121"), "{err}");
+    assert!(err.contains("write [::1:2121]"), "{err}");
+    assert!(out.stdout.is_empty());
+}
