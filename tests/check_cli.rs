@@ -503,6 +503,16 @@ fn every_dns_address_is_checked() {
         "{f}"
     );
     assert!(r.has("DATA_PATH_OK"));
+    // The refused address never got to passive replies: it does not make every client
+    // "no" in the table; the address that works decides.
+    let filezilla = r.json["clients"]
+        .as_array()
+        .expect("clients")
+        .iter()
+        .find(|c| c["name"] == "FileZilla")
+        .expect("row")
+        .clone();
+    assert_eq!(filezilla["works"], "yes", "{filezilla}");
     // -4 with a v4-only table changes nothing; -6 finds no address at all.
     let r6 = check(
         &format!("ftp://alice@ftp.test:{port}/"),

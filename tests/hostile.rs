@@ -375,7 +375,8 @@ fn cases() -> Vec<Case> {
             serve(vec![("USER", vec![line("530 Not allowed.")])]),
             &[LOGIN_FAILED],
             2,
-        ),
+        )
+        .says(LOGIN_FAILED, "530 Not allowed."),
         Case::new(
             "421 after USER",
             serve(vec![(
