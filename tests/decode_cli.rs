@@ -360,3 +360,20 @@ fn sent_flag_marks_cross_answers() {
         .success()
         .stdout(predicate::str::contains("answers_other_command"));
 }
+
+#[test]
+fn an_unquoted_reply_is_read_as_one() {
+    bin()
+        .args([
+            "decode",
+            "227",
+            "Entering",
+            "Passive",
+            "Mode",
+            "(10,0,0,5,195,80)",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("address  10.0.0.5"))
+        .stdout(predicate::str::contains("no FTP reply code found").not());
+}

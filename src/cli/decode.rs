@@ -60,7 +60,10 @@ pub fn run(
         }
         scan.items
     } else {
-        args.replies.iter().map(|r| decode_argument(r)).collect()
+        replies_of(&args.replies)
+            .iter()
+            .map(|r| decode_argument(r))
+            .collect()
     };
     let items: Vec<DecodeItem> = items
         .into_iter()
@@ -297,8 +300,58 @@ fn read_line_bounded(
     }
 }
 
+/// The replies among the arguments: a reply written without quotes arrives as several
+/// words (`decode 227 Entering Passive Mode (...)`), so the words after one that starts with
+/// a reply code belong to it, up to the next such word.
+fn replies_of(args: &[String]) -> Vec<String> {
+    let starts_reply = |a: &str| {
+        let b = a.as_bytes();
+        b.len() >= 3
+            && b[..3].iter().all(u8::is_ascii_digit)
+            && matches!(b.get(3), None | Some(b' ' | b'-'))
+    };
+    let mut out: Vec<String> = Vec::new();
+    for a in args {
+        match out.last_mut() {
+            Some(last) if !starts_reply(a) && starts_reply(last) => {
+                last.push(' ');
+                last.push_str(a);
+            }
+            _ => out.push(a.clone()),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_unquoted_reply_is_one_reply() {
+        let words: Vec<String> = [
+            "227",
+            "Entering",
+            "Passive",
+            "Mode",
+            "(10,0,0,5,195,80).",
+            "229",
+            "(|||5000|)",
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        assert_eq!(
+            replies_of(&words),
+            vec![
+                "227 Entering Passive Mode (10,0,0,5,195,80).".to_string(),
+                "229 (|||5000|)".to_string()
+            ]
+        );
+        let quoted = vec!["227 Entering Passive Mode (1,2,3,4,5,6)".to_string()];
+        assert_eq!(replies_of(&quoted), quoted);
+        let junk = vec!["hello".to_string(), "world".to_string()];
+        assert_eq!(replies_of(&junk), junk);
+    }
+
     use super::*;
 
     #[test]
