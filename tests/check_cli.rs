@@ -708,3 +708,23 @@ fn an_ipv6_literal_that_reads_two_ways_is_refused_with_both() {
     assert!(err.contains("write [::1:2121]"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn no_password_source_and_no_terminal_is_said_at_once() {
+    let ftp = serve(|_| {});
+    let url = ftp.url("alice");
+    let out = bin()
+        .env_remove("PASV_DOCTOR_PASSWORD")
+        .args(["check", "--format", "json", "--samples", "1", &url])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let server = format!("alice@127.0.0.1:{}", ftp.addr().port());
+    assert!(err.contains(&format!("no password for {server}")), "{err}");
+    // And the report says what followed: the login without a password.
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(
+        json["findings"].to_string().contains("LOGIN_FAILED"),
+        "{json}"
+    );
+}

@@ -97,14 +97,28 @@ pub fn run_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         from_stdin: o.password_stdin,
         env_var: o.password_env.clone(),
     };
+    let server = match &target.host {
+        crate::target::Host::Ip(std::net::IpAddr::V6(ip)) => format!("[{ip}]:{}", target.port),
+        host => format!("{host}:{}", target.port),
+    };
+    let anonymous = is_anonymous(&user);
     let password =
-        match password::resolve(&source, &user, is_anonymous(&user), &mut io::stdin().lock()) {
+        match password::resolve(&source, &user, &server, anonymous, &mut io::stdin().lock()) {
             Ok(p) => p,
             Err(msg) => {
                 writeln!(err, "pasv-doctor: {msg}")?;
                 return Ok(Status::Unknown);
             }
         };
+    // No source and no terminal to ask on: say so at once, not after a failed login.
+    if password.is_none() && !anonymous {
+        writeln!(
+            err,
+            "pasv-doctor: no password for {user}@{server} (no --password-env VAR, \
+             --password-stdin or {} given, and no terminal to ask on): logging in without one",
+            password::PASSWORD_VAR
+        )?;
+    }
     if password
         .as_ref()
         .is_some_and(|p| p.expose().contains(['\r', '\n']))

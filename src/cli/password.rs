@@ -16,10 +16,12 @@ pub struct PasswordSource {
     pub env_var: Option<String>,
 }
 
-/// Resolves the password. `Err` is a message for the user (exit 3).
+/// Resolves the password for `user` at `server` (`host:port`, named in the prompt). `Err`
+/// is a message for the user (exit 3).
 pub fn resolve(
     source: &PasswordSource,
     user: &str,
+    server: &str,
     anonymous: bool,
     stdin: &mut dyn BufRead,
 ) -> Result<Option<Secret>, String> {
@@ -51,7 +53,7 @@ pub fn resolve(
         return Ok(Some(Secret::new(v)));
     }
     if !anonymous && std::io::stdin().is_terminal() {
-        let pw = rpassword::prompt_password(format!("Password for {user}: "))
+        let pw = rpassword::prompt_password(format!("Password for {user}@{server}: "))
             .map_err(|e| format!("cannot read the password from the terminal: {e}"))?;
         return Ok(Some(Secret::new(pw)));
     }
