@@ -586,3 +586,83 @@ fn my_ip_url_tells_when_the_check_runs_behind_the_same_nat() {
             .contains("CHECKED_FROM_SAME_NAT")
     );
 }
+
+#[test]
+fn webhook_sends_the_authorization_header_from_env_or_file_never_argv() {
+    use wiremock::matchers::header;
+    let rt = http_runtime();
+    let server = rt.block_on(MockServer::start());
+    const TOKEN: &str = "Bearer t0ken-Kept-Out-Of-Argv";
+    rt.block_on(
+        Mock::given(method("POST"))
+            .and(path("/hook"))
+            .and(header("authorization", TOKEN))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(2)
+            .mount(&server),
+    );
+    let ftp = serve(|_| {});
+    let url = format!("{}/hook", server.uri());
+    // From an environment variable, in check.
+    let out = bin()
+        .env("HOOK_AUTH", TOKEN)
+        .args([
+            "check",
+            "--samples",
+            "1",
+            "--post",
+            &url,
+            "--post-auth-env",
+            "HOOK_AUTH",
+        ])
+        .arg(ftp.addr().to_string())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!text.contains("t0ken"), "the value is never printed");
+    // From a file (first line), in batch.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("auth");
+    std::fs::write(&file, format!("{TOKEN}\n")).expect("write");
+    let list = dir.path().join("targets");
+    std::fs::write(&list, format!("{}\n", ftp.addr())).expect("write");
+    let out = bin()
+        .args([
+            "batch",
+            "--samples",
+            "1",
+            "--post",
+            &url,
+            "--post-auth-file",
+        ])
+        .arg(&file)
+        .arg(&list)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let received = rt.block_on(server.received_requests()).expect("recorded");
+    assert_eq!(received.len(), 2);
+    // Without --post, the header options are a usage error; an unset variable is named.
+    let (code, _, err) = run(&["check", "--post-auth-env", "HOOK_AUTH", "127.0.0.1:1"]);
+    assert_eq!(code, 3, "{err}");
+    let (code, _, err) = run(&[
+        "check",
+        "--post",
+        &url,
+        "--post-auth-env",
+        "NO_SUCH_VAR_FOR_HOOK",
+        "127.0.0.1:1",
+    ]);
+    assert_eq!(code, 3);
+    assert!(err.contains("NO_SUCH_VAR_FOR_HOOK"), "{err}");
+}

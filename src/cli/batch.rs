@@ -71,12 +71,13 @@ struct Done {
 }
 
 pub fn run(args: &BatchArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<Status> {
-    if let Some(url) = &args.delivery.post
-        && let Err(e) = crate::webhook::validate_url(url)
-    {
-        writeln!(err, "pasv-doctor: {e}")?;
-        return Ok(Status::Unknown);
-    }
+    let receiver = match args.delivery.receiver() {
+        Ok(r) => r,
+        Err(e) => {
+            writeln!(err, "pasv-doctor: {e}")?;
+            return Ok(Status::Unknown);
+        }
+    };
     let text = match read_input(&args.file) {
         Ok(t) => t,
         Err(e) => {
@@ -181,7 +182,7 @@ pub fn run(args: &BatchArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Re
             });
         }
         drop(tx);
-        let client = match &args.delivery.post {
+        let client = match &receiver {
             Some(_) => crate::webhook::http_client(crate::webhook::TIMEOUT).ok(),
             None => None,
         };
@@ -197,10 +198,9 @@ pub fn run(args: &BatchArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Re
                 out.write_all(b"\n")?;
                 // Each line is on its way before the next target finishes.
                 out.flush()?;
-                if let (Some(url), Some(client)) = (&args.delivery.post, &client) {
-                    let (url, client) = (url.clone(), client.clone());
-                    posts
-                        .spawn(async move { crate::webhook::post_json(&client, &url, line).await });
+                if let (Some(to), Some(client)) = (&receiver, &client) {
+                    let (to, client) = (to.clone(), client.clone());
+                    posts.spawn(async move { crate::webhook::post_json(&client, &to, line).await });
                 }
             } else {
                 kept.push(done.transcript.clone());
@@ -223,12 +223,12 @@ pub fn run(args: &BatchArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Re
     if args.format == BatchFormat::Prometheus {
         let reports: Vec<Report<'_>> = kept.iter().map(Report::new).collect();
         prometheus::write(out, &reports)?;
-        if let Some(url) = &args.delivery.post {
+        if let Some(to) = &receiver {
             let body: Vec<_> = reports.iter().map(json::build).collect();
             let body = serde_json::to_vec(&body).map_err(io::Error::other)?;
             let posted = rt.block_on(async {
                 let client = crate::webhook::http_client(crate::webhook::TIMEOUT)?;
-                crate::webhook::post_json(&client, url, body).await
+                crate::webhook::post_json(&client, to, body).await
             });
             if let Err(e) = posted {
                 writeln!(err, "pasv-doctor: {e}")?;

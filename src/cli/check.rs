@@ -126,12 +126,13 @@ pub fn run_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         writeln!(err, "pasv-doctor: the password contains a line break")?;
         return Ok(Status::Unknown);
     }
-    if let Some(url) = &o.delivery.post
-        && let Err(e) = crate::webhook::validate_url(url)
-    {
-        writeln!(err, "pasv-doctor: {e}")?;
-        return Ok(Status::Unknown);
-    }
+    let receiver = match o.delivery.receiver() {
+        Ok(r) => r,
+        Err(e) => {
+            writeln!(err, "pasv-doctor: {e}")?;
+            return Ok(Status::Unknown);
+        }
+    };
     let tls = match tls_settings(&o.probe, target.implicit_tls) {
         Ok(t) => t,
         Err(e) => {
@@ -165,12 +166,12 @@ pub fn run_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
     };
     // The local output first: a failing POST must not lose it.
     let status = render(&transcript, &o.output, thresholds, out)?;
-    if let Some(url) = &o.delivery.post {
+    if let Some(to) = &receiver {
         let body = serde_json::to_vec(&report::json::build(&Report::new(&transcript)))
             .map_err(io::Error::other)?;
         let posted = rt.block_on(async {
             let client = crate::webhook::http_client(crate::webhook::TIMEOUT)?;
-            crate::webhook::post_json(&client, url, body).await
+            crate::webhook::post_json(&client, to, body).await
         });
         if let Err(e) = posted {
             writeln!(err, "pasv-doctor: {e} (the report above is complete)")?;
