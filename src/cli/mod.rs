@@ -5,6 +5,7 @@
 pub mod batch;
 pub mod check;
 pub mod decode;
+pub mod docs;
 pub mod explain;
 pub mod password;
 
@@ -87,6 +88,20 @@ Exit codes: 0 OK, 1 WARNING (some clients break), 2 CRITICAL (transfers fail),
     /// unless --keep-user. Exit codes as for check; 3 when the input is not an FTP client
     /// log or cannot be read.
     Explain(ExplainArgs),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
+    ///
+    /// bash: pasv-doctor completions bash > /etc/bash_completion.d/pasv-doctor
+    /// zsh:  pasv-doctor completions zsh > "${fpath[1]}/_pasv-doctor"
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): pasv-doctor man | man -l -
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -538,12 +553,14 @@ pub fn parse() -> Result<Cli, Status> {
 /// `pasv-doctor TARGET ...` means `pasv-doctor check TARGET ...`: insert `check` when the
 /// first argument is neither a subcommand nor a global flag.
 pub fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    const KNOWN: [&str; 10] = [
+    const KNOWN: [&str; 12] = [
         "check",
         "demo",
         "decode",
         "batch",
         "explain",
+        "completions",
+        "man",
         "help",
         "-h",
         "--help",
@@ -580,5 +597,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<Sta
         Command::Check(args) => check::run_check(&args, out, err),
         Command::Demo(args) => check::run_demo(&args, out, err),
         Command::Batch(args) => batch::run(&args, out, err),
+        Command::Completions(args) => docs::completions(args.shell, out),
+        Command::Man => docs::man(out),
     }
 }
