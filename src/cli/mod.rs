@@ -2,12 +2,16 @@
 //! that runs each subcommand. Usage errors exit 3 (UNKNOWN), not clap's default 2, because
 //! 2 means CRITICAL to a monitoring system.
 
+mod argv;
 pub mod batch;
 pub mod check;
 pub mod decode;
+mod delivery;
 pub mod docs;
 pub mod explain;
 pub mod password;
+
+pub use argv::{parse, with_default_command};
 
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -295,47 +299,6 @@ pub struct DeliveryOptions {
     pub post_auth_file: Option<std::path::PathBuf>,
 }
 
-impl DeliveryOptions {
-    /// Where to deliver, with the Authorization value read, checked before any work is
-    /// done. `Err` is a message for the user (exit 3).
-    pub fn receiver(&self) -> Result<Option<crate::webhook::Receiver>, String> {
-        let Some(url) = &self.post else {
-            return Ok(None);
-        };
-        crate::webhook::validate_url(url)?;
-        let value = match (&self.post_auth_env, &self.post_auth_file) {
-            (Some(var), _) => match std::env::var(var) {
-                Ok(v) if !v.trim().is_empty() => Some(v.trim().to_string()),
-                Ok(_) => {
-                    return Err(format!(
-                        "the variable {var} named by --post-auth-env is empty"
-                    ));
-                }
-                Err(_) => {
-                    return Err(format!(
-                        "the variable {var} named by --post-auth-env is not set"
-                    ));
-                }
-            },
-            (None, Some(path)) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read --post-auth-file {}: {e}", path.display()))?;
-                match text.lines().next().map(str::trim) {
-                    Some(line) if !line.is_empty() => Some(line.to_string()),
-                    _ => {
-                        return Err(format!("--post-auth-file {} is empty", path.display()));
-                    }
-                }
-            }
-            (None, None) => None,
-        };
-        Ok(Some(crate::webhook::Receiver {
-            url: url.clone(),
-            authorization: value.map(crate::secret::Secret::new),
-        }))
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct BatchArgs {
     /// The batch file, one target per line (`-` for stdin): TARGET [user=U]
@@ -518,75 +481,6 @@ pub enum SentCommand {
     Pasv,
     Epsv,
     Lpsv,
-}
-
-/// Parses the command line; prints help, version or a usage error and returns the status
-/// to exit with when there is nothing to run.
-pub fn parse() -> Result<Cli, Status> {
-    match Cli::try_parse_from(with_default_command(std::env::args_os().collect())) {
-        Ok(cli) => Ok(cli),
-        Err(err) => {
-            use clap::error::ErrorKind;
-            let status = match err.kind() {
-                ErrorKind::DisplayHelp
-                | ErrorKind::DisplayVersion
-                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Status::Ok,
-                _ => Status::Unknown,
-            };
-            // Help on a missing subcommand is a usage error for scripts.
-            let status = if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                Status::Unknown
-            } else {
-                status
-            };
-            let _ = err.print();
-            if err.kind() == ErrorKind::InvalidSubcommand
-                && let Some(word) = std::env::args().nth(1)
-            {
-                eprintln!("tip: to check a host named '{word}', write: pasv-doctor check {word}");
-            }
-            Err(status)
-        }
-    }
-}
-
-/// `pasv-doctor TARGET ...` means `pasv-doctor check TARGET ...`: insert `check` when the
-/// first argument is neither a subcommand nor a global flag.
-pub fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    const KNOWN: [&str; 12] = [
-        "check",
-        "demo",
-        "decode",
-        "batch",
-        "explain",
-        "completions",
-        "man",
-        "help",
-        "-h",
-        "--help",
-        "-V",
-        "--version",
-    ];
-    if let Some(first) = args.get(1)
-        && !KNOWN.iter().any(|k| first == *k)
-        && !looks_like_command(first)
-    {
-        args.insert(1, "check".into());
-    }
-    args
-}
-
-/// A bare lower-case word (`chek`, `no-such-command`) is a mistyped subcommand, not a
-/// host: a single-label host name is checked with `pasv-doctor check NAME`, so that a typo
-/// never becomes a DNS query.
-fn looks_like_command(arg: &std::ffi::OsStr) -> bool {
-    let Some(word) = arg.to_str() else {
-        return false;
-    };
-    word != "localhost"
-        && !word.is_empty()
-        && word.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
-        && !word.starts_with('-')
 }
 
 /// Runs a parsed command line, writing the result to `out` and messages to `err`.
