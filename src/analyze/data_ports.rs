@@ -190,44 +190,39 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     .to_string(),
                 fix: Vec::new(),
             });
-        } else if !timed_out.is_empty() && answered.is_empty() {
-            out.push(Finding {
-                code: Code::DataPortFiltered,
-                breaks: Vec::new(),
-                severity: Severity::Critical,
-                phase: Phase::Data,
-                server: Some(s.server),
-                title: format!("the passive data ports at {peer} are filtered"),
-                evidence: vec![format!(
-                    "{}: {waited} (dropped)",
-                    ports_at(&timed_out, &peer)
-                )],
-                impact: "Logins work, but every listing and transfer hangs and fails, for every \
-                         client (FileZilla: \"Failed to retrieve directory listing\")."
-                    .to_string(),
-                remedy: format!(
-                    "Open (and on a NAT router, forward) {ports_text} to the server, and keep \
-                     the server's passive ports inside that range."
-                ),
-                fix: fix.clone(),
-            });
-        } else if !unsaid.is_empty() && answered.is_empty() {
-            out.push(Finding {
-                code: Code::DataPortFiltered,
-                breaks: Vec::new(),
-                severity: Severity::Critical,
-                phase: Phase::Data,
-                server: Some(s.server),
-                title: format!(
+        } else if (!timed_out.is_empty() || !unsaid.is_empty()) && answered.is_empty() {
+            // Dropped ports, or (a client log) data connections that failed without the
+            // client saying how: the same fix, a title that claims no more than was seen.
+            let title = if timed_out.is_empty() {
+                format!(
                     "the client's data connections to {} did not open (the log does not say \
                      whether they timed out or were refused)",
                     ports_at(&unsaid, &peer)
-                ),
-                evidence: vec![format!(
-                    "{}: {}, after the server's PASV/EPSV replies",
-                    ports_at(&unsaid, &peer),
-                    FAILED_UNSAID
-                )],
+                )
+            } else {
+                format!("the passive data ports at {peer} are filtered")
+            };
+            let mut evidence = Vec::new();
+            if !timed_out.is_empty() {
+                evidence.push(format!(
+                    "{}: {waited} (dropped)",
+                    ports_at(&timed_out, &peer)
+                ));
+            }
+            if !unsaid.is_empty() {
+                evidence.push(format!(
+                    "{}: {FAILED_UNSAID}, after the server's PASV/EPSV replies",
+                    ports_at(&unsaid, &peer)
+                ));
+            }
+            out.push(Finding {
+                code: Code::DataPortFiltered,
+                breaks: Vec::new(),
+                severity: Severity::Critical,
+                phase: Phase::Data,
+                server: Some(s.server),
+                title,
+                evidence,
                 impact: "Logins work, but every listing and transfer hangs and fails, for every \
                          client (FileZilla: \"Failed to retrieve directory listing\")."
                     .to_string(),

@@ -246,16 +246,33 @@ fn pasv_severity(s: &ServerSession, usual: Severity) -> Severity {
     }
 }
 
-/// Whether any connection to the address (a test connection or a transfer's) opened.
-fn connected_to(s: &ServerSession, ip: IpAddr) -> bool {
+/// Every connection attempt to the address: test connections and transfers' data
+/// connections.
+fn attempts_at(
+    s: &ServerSession,
+    ip: IpAddr,
+) -> impl Iterator<Item = &crate::transcript::PortProbe> {
     s.samples
         .iter()
         .flat_map(|x| x.probes.iter())
         .chain(s.transfers.iter().filter_map(|t| t.data.as_ref()))
-        .any(|p| {
-            p.attempt.addr.ip() == ip
-                && p.attempt.outcome == crate::transcript::ConnectOutcome::Connected
-        })
+        .filter(move |p| p.attempt.addr.ip() == ip)
+}
+
+/// Whether any connection to the address (a test connection or a transfer's) opened.
+fn connected_to(s: &ServerSession, ip: IpAddr) -> bool {
+    attempts_at(s, ip).any(|p| p.attempt.outcome == crate::transcript::ConnectOutcome::Connected)
+}
+
+/// Whether a connection to the address was tried and its outcome is known (not skipped,
+/// not a log that does not show it): only then can it be said to fail.
+fn tested_at(s: &ServerSession, ip: IpAddr) -> bool {
+    attempts_at(s, ip).any(|p| {
+        !matches!(
+            p.attempt.outcome,
+            crate::transcript::ConnectOutcome::Skipped(_)
+        ) && !p.attempt.outcome.not_shown()
+    })
 }
 
 /// A client log's data connections that used a PASV reply naming `ip` and failed (refused,
@@ -304,13 +321,7 @@ fn abandoned_after(s: &ServerSession, ip: IpAddr) -> bool {
 /// distinct reason for not trying it once.
 fn probe_summary(s: &ServerSession, ip: IpAddr) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for p in s
-        .samples
-        .iter()
-        .flat_map(|x| x.probes.iter())
-        .chain(s.transfers.iter().filter_map(|t| t.data.as_ref()))
-        .filter(|p| p.attempt.addr.ip() == ip)
-    {
+    for p in attempts_at(s, ip) {
         let line = match &p.attempt.outcome {
             crate::transcript::ConnectOutcome::Skipped(why) => format!("{ip} not contacted: {why}"),
             other => format!("{}: {}", p.attempt.addr, other.label()),

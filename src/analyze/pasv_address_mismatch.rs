@@ -5,6 +5,7 @@
 
 use super::{
     address_fix, clients, connected_to, distinct_advertised, private_class, probe_summary,
+    tested_at,
 };
 use crate::finding::{Code, Finding, Severity};
 use crate::proto::classify_effective;
@@ -98,18 +99,4 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             });
         }
     }
-}
-
-/// Whether any connection to `ip` was attempted and its outcome is known.
-fn tested_at(s: &crate::transcript::ServerSession, ip: std::net::IpAddr) -> bool {
-    use crate::transcript::ConnectOutcome;
-    s.samples
-        .iter()
-        .flat_map(|x| x.probes.iter())
-        .chain(s.transfers.iter().filter_map(|t| t.data.as_ref()))
-        .filter(|p| p.attempt.addr.ip() == ip)
-        .any(|p| {
-            !matches!(p.attempt.outcome, ConnectOutcome::Skipped(_))
-                && !p.attempt.outcome.not_shown()
-        })
 }
