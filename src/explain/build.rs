@@ -42,6 +42,9 @@ pub struct Built {
     pub events: usize,
     /// Sessions whose server answered with another protocol's banner (SSH).
     pub foreign_banners: usize,
+    /// Client messages that quote an FTP server's reply (WinSCP's error box, curl's one
+    /// error line).
+    pub quoted: usize,
 }
 
 /// What the sessions add up to, for the transcript's header and `client_log.unknown`.
@@ -194,6 +197,7 @@ pub fn build(items: &[Item], ctx: &Context<'_>) -> Built {
         commands: r.commands,
         signals: r.signals,
         foreign_banners: r.foreign_banners,
+        quoted: r.quoted,
         events: r.events,
     }
 }

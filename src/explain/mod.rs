@@ -368,7 +368,8 @@ pub fn explain(bytes: &[u8], opts: &Options) -> Result<Explained, ExplainError> 
     // So does a client format's log of FTP commands or messages that ends in a failure
     // (curl's "Recv failure" after USER, FileZilla's TLS error and failed listing).
     let client_format = format != Format::Bare;
-    let client_story = built.signals >= 2
+    let client_story = built.quoted > 0
+        || built.signals >= 2
         || (built.signals >= 1
             && (built.commands > 0 || built.replies > 0 || (client_format && built.events > 0)))
         || (client_format && built.commands > 0 && built.events > 0);

@@ -90,6 +90,9 @@ pub struct Reader {
     pub events: usize,
     /// Sessions whose server answered with another protocol's banner.
     pub foreign_banners: usize,
+    /// Client messages that quote what an FTP server sent (the address of a PASV reply, a
+    /// transfer's reply code): on its own such a message tells an FTP session's story.
+    pub quoted: usize,
 }
 
 impl Reader {
@@ -320,8 +323,7 @@ impl Reader {
         ) {
             self.signals += 1;
             // A substitution that names the address it ignored quotes a PASV reply, and a
-            // quoted transfer reply code is an FTP server's: on its own either tells an FTP
-            // session's story (WinSCP's error box, curl's one error line hold nothing else).
+            // quoted transfer reply code is an FTP server's.
             if matches!(
                 signal,
                 Some(
@@ -331,7 +333,7 @@ impl Reader {
                     } | Signal::DataReply(..)
                 )
             ) {
-                self.signals += 1;
+                self.quoted += 1;
             }
         } else if matches!(
             signal,
