@@ -221,6 +221,19 @@ pub struct TlsHandshake {
     pub elapsed_us: u64,
 }
 
+impl TlsHandshake {
+    /// A handshake that failed, or could not start, for `error`.
+    pub fn failed(error: String, elapsed_us: u64) -> TlsHandshake {
+        TlsHandshake {
+            version: None,
+            cipher: None,
+            resumed: false,
+            error: Some(error),
+            elapsed_us,
+        }
+    }
+}
+
 /// TLS on the control connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -244,6 +257,23 @@ pub struct ControlTls {
     pub insecure: bool,
     pub pbsz: Option<Exchange>,
     pub prot: Option<Exchange>,
+}
+
+impl ControlTls {
+    /// TLS asked for in `mode` (after `auth`, explicit mode), nothing else known yet.
+    pub fn new(mode: TlsRequest, auth: Option<Exchange>, insecure: bool) -> ControlTls {
+        ControlTls {
+            mode,
+            auth,
+            handshake: None,
+            certificate: None,
+            verdict: None,
+            problems: Vec::new(),
+            insecure,
+            pbsz: None,
+            prot: None,
+        }
+    }
 }
 
 /// TLS on one data connection.
@@ -476,6 +506,20 @@ pub struct Login {
     pub tls: bool,
     pub outcome: LoginOutcome,
     pub elapsed_us: u64,
+}
+
+impl Login {
+    /// A login about to be tried: nothing sent, no reply yet.
+    pub fn new(user: &str, tls: bool) -> Login {
+        Login {
+            user: user.to_string(),
+            anonymous: crate::proto::is_anonymous(user),
+            password_sent: false,
+            tls,
+            outcome: LoginOutcome::NoReply,
+            elapsed_us: 0,
+        }
+    }
 }
 
 /// What a passive reply decoded to.

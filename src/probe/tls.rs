@@ -402,13 +402,7 @@ impl TlsClient {
 }
 
 fn failed(error: String, elapsed_us: u64) -> TlsHandshake {
-    TlsHandshake {
-        version: None,
-        cipher: None,
-        resumed: false,
-        error: Some(error),
-        elapsed_us,
-    }
+    TlsHandshake::failed(error, elapsed_us)
 }
 
 /// Whether an I/O error is rustls's: a TLS failure rather than a socket's.
