@@ -15,6 +15,11 @@ mod samples;
 mod secure;
 mod transfer;
 
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests;
+
 use std::net::SocketAddr;
 use std::time::Instant;
 
