@@ -12,8 +12,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::cli::parse_range;
-use crate::target::{self, Target};
+use crate::target::{self, Target, parse_range};
 
 /// The longest line accepted; a longer one is reported, not parsed.
 pub const MAX_LINE: usize = 4096;

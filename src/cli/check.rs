@@ -318,8 +318,9 @@ pub fn probe_config(
 }
 
 pub fn run_demo(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<Status> {
+    let scenario = crate::demo::Scenario::from(args.scenario);
     let rt = runtime()?;
-    let result = rt.block_on(crate::demo::run(args.scenario, args.samples, args.timeout));
+    let result = rt.block_on(crate::demo::run(scenario, args.samples, args.timeout));
     let transcript = match result {
         Ok(t) => t,
         Err(e) => {
@@ -336,8 +337,8 @@ pub fn run_demo(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> io
             "Demo scenario \"{}\":\n  {}.\nA built-in FTP server on 127.0.0.1 plays it; other \
              scenarios:\n  healthy, wrong-public-address, refused-data-port, filtered-data-port, \
              bad-ip (--scenario NAME)\n",
-            args.scenario.name(),
-            args.scenario.description()
+            scenario.name(),
+            scenario.description()
         )?;
     }
     render(&transcript, &args.output, Thresholds::default(), out)

@@ -20,6 +20,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit::Status;
+use crate::target::parse_range;
 
 /// Diagnose FTP passive-mode connectivity and NAT mismatches.
 ///
@@ -383,8 +384,8 @@ pub enum ColorChoice {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Which problem the built-in server shows.
-    #[arg(long, value_enum, default_value_t = crate::demo::Scenario::PrivateAddress)]
-    pub scenario: crate::demo::Scenario,
+    #[arg(long, value_enum, default_value_t = DemoScenario::PrivateAddress)]
+    pub scenario: DemoScenario,
 
     /// PASV and EPSV commands to sample, each.
     #[arg(long, short = 'k', value_name = "K", default_value_t = 5,
@@ -397,6 +398,37 @@ pub struct DemoArgs {
 
     #[command(flatten)]
     pub output: OutputOptions,
+}
+
+/// `--scenario`: the demo's scenarios by their command-line names (clap stays in `cli`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DemoScenario {
+    /// The server advertises its private LAN address 10.0.0.5 (the classic NAT mistake).
+    PrivateAddress,
+    /// A correctly configured server.
+    Healthy,
+    /// The server advertises a stale public address, 203.0.113.7.
+    WrongPublicAddress,
+    /// Nothing listens on the advertised data port.
+    RefusedDataPort,
+    /// The data ports are dropped, as by a firewall.
+    FilteredDataPort,
+    /// The data connection opens, then vsftpd-style "425 Security: Bad IP connecting."
+    BadIp,
+}
+
+impl From<DemoScenario> for crate::demo::Scenario {
+    fn from(s: DemoScenario) -> Self {
+        use crate::demo::Scenario;
+        match s {
+            DemoScenario::PrivateAddress => Scenario::PrivateAddress,
+            DemoScenario::Healthy => Scenario::Healthy,
+            DemoScenario::WrongPublicAddress => Scenario::WrongPublicAddress,
+            DemoScenario::RefusedDataPort => Scenario::RefusedDataPort,
+            DemoScenario::FilteredDataPort => Scenario::FilteredDataPort,
+            DemoScenario::BadIp => Scenario::BadIp,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -434,27 +466,6 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err("a duration must lie between 1ms and 60m".to_string());
     }
     Ok(Duration::from_secs_f64(secs))
-}
-
-/// `LOW-HIGH` with LOW <= HIGH.
-pub fn parse_range(s: &str) -> Result<(u16, u16), String> {
-    let (a, b) = s
-        .split_once(['-', ':'])
-        .ok_or_else(|| format!("\"{s}\" is not a range: use LOW-HIGH, e.g. 30000-30100"))?;
-    let low: u16 = a
-        .trim()
-        .parse()
-        .map_err(|_| format!("\"{a}\" is not a port number"))?;
-    let high: u16 = b
-        .trim()
-        .parse()
-        .map_err(|_| format!("\"{b}\" is not a port number"))?;
-    if low == 0 || low > high {
-        return Err(format!(
-            "{low}-{high} is not a range of ports 1-65535 with LOW <= HIGH"
-        ));
-    }
-    Ok((low, high))
 }
 
 /// `IP` or `IP:PORT` or `[IPv6]:PORT`; port 53 by default.
