@@ -222,7 +222,7 @@ pub fn run(args: &BatchArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Re
     }
     if args.format == BatchFormat::Prometheus {
         let reports: Vec<Report<'_>> = kept.iter().map(Report::new).collect();
-        prometheus::write(out, &reports)?;
+        prometheus::write_all(out, &reports)?;
         if let Some(to) = &receiver {
             let body: Vec<_> = reports.iter().map(json::build).collect();
             let body = serde_json::to_vec(&body).map_err(io::Error::other)?;

@@ -12,7 +12,7 @@ use super::{
 use crate::exit::Status;
 use crate::probe::{self, ProbeConfig};
 use crate::proto::is_anonymous;
-use crate::report::{self, Report, nagios::Thresholds, table::HumanOptions};
+use crate::report::{self, RenderOptions, Report, nagios::Thresholds};
 use crate::target;
 use crate::transcript::{Family, TlsRequest, Transcript};
 
@@ -45,7 +45,21 @@ fn runtime() -> io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Analyses a transcript and writes the report; the status follows the verdict (and, for
+/// The render options from the command line's output flags: colour decided once here
+/// (flag, NO_COLOR, CLICOLOR_FORCE, terminal) and handed to the renderer.
+pub fn render_options(output: &OutputOptions, thresholds: Thresholds) -> RenderOptions {
+    RenderOptions {
+        format: output.format.into(),
+        color: use_color(output.color),
+        width: width(),
+        transcript: output.transcript,
+        // A test switch, so snapshots of live runs are stable (as xh's XH_TEST_MODE).
+        deterministic: std::env::var_os("PASV_DOCTOR_TEST_MODE").is_some(),
+        thresholds,
+    }
+}
+
+/// Analyses a transcript and writes the report; the status follows the report (and, for
 /// Nagios, the time thresholds).
 pub fn render(
     transcript: &Transcript,
@@ -54,25 +68,9 @@ pub fn render(
     out: &mut dyn Write,
 ) -> io::Result<Status> {
     let report = Report::new(transcript);
-    match output.format {
-        CheckFormat::Nagios => return report::nagios::write(out, &report, thresholds),
-        CheckFormat::Prometheus => report::prometheus::write(out, std::slice::from_ref(&report))?,
-        CheckFormat::Table => {
-            let color = use_color(output.color);
-            colored::control::set_override(color);
-            let opts = HumanOptions {
-                color,
-                width: width(),
-                transcript: output.transcript,
-                // A test switch, so snapshots of live runs are stable (as xh's XH_TEST_MODE).
-                deterministic: std::env::var_os("PASV_DOCTOR_TEST_MODE").is_some(),
-            };
-            report::table::write(out, &report, opts)?;
-        }
-        CheckFormat::Json => report::json::write(out, &report)?,
-        CheckFormat::Markdown => report::markdown::write(out, &report)?,
-    }
-    Ok(report.status())
+    let opts = render_options(output, thresholds);
+    report::render(&report, out, &opts)?;
+    Ok(report::status(&report, &opts))
 }
 
 pub fn run_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<Status> {

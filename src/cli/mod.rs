@@ -446,6 +446,19 @@ pub enum CheckFormat {
     Prometheus,
 }
 
+impl From<CheckFormat> for crate::report::Format {
+    fn from(f: CheckFormat) -> Self {
+        use crate::report::Format;
+        match f {
+            CheckFormat::Table => Format::Table,
+            CheckFormat::Json => Format::Json,
+            CheckFormat::Markdown => Format::Markdown,
+            CheckFormat::Nagios => Format::Nagios,
+            CheckFormat::Prometheus => Format::Prometheus,
+        }
+    }
+}
+
 /// `5`, `5s`, `500ms`, `2m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
