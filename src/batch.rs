@@ -1,18 +1,19 @@
 //! The batch file: one target per line with optional per-line settings, for checking a
 //! fleet. Pure parsing; a bad line is an error naming its line number, and the others still
-//! parse.
+//! parse. A line's settings are the keys of [`crate::config::Overrides`] (`module=NAME`
+//! picks a module of the config file), parsed as the command line parses them.
 //!
 //! ```text
 //! # comments and blank lines are ignored
 //! ftp.example.com
 //! ftp://alice@files.example.net:2121/pub  password-env=ALICE_PW expect-range=30000-30100
-//! 192.0.2.7  user=bob expect-address=198.51.100.7   # trailing comments too
+//! 192.0.2.7  user=bob expect-address=198.51.100.7 tls=off   # trailing comments too
+//! ftps://files.example.org  module=customer samples=1
 //! ```
 
 use std::fmt;
-use std::net::IpAddr;
 
-use crate::cli::parse_range;
+use crate::config::{KEYS, Overrides};
 use crate::target::{self, Target};
 
 /// The longest line accepted; a longer one is reported, not parsed.
@@ -26,11 +27,10 @@ pub struct Entry {
     /// The TARGET as written.
     pub input: String,
     pub target: Target,
-    pub user: Option<String>,
-    /// The environment variable that holds this target's password.
-    pub password_env: Option<String>,
-    pub expect_range: Option<(u16, u16)>,
-    pub expect_address: Option<IpAddr>,
+    /// The config file's module this line names (`module=NAME`).
+    pub module: Option<String>,
+    /// The line's own settings.
+    pub overrides: Overrides,
 }
 
 /// A line that could not be used.
@@ -45,9 +45,6 @@ impl fmt::Display for LineError {
         write!(f, "line {}: {}", self.line, self.message)
     }
 }
-
-/// The keys a line may set.
-const KEYS: &str = "user=, password-env=, tls=, expect-range=, expect-address=";
 
 fn parse_line(line: usize, text: &str) -> Option<Result<Entry, LineError>> {
     let err = |message: String| Some(Err(LineError { line, message }));
@@ -72,10 +69,8 @@ fn parse_line(line: usize, text: &str) -> Option<Result<Entry, LineError>> {
         line,
         input: input.to_string(),
         target,
-        user: None,
-        password_env: None,
-        expect_range: None,
-        expect_address: None,
+        module: None,
+        overrides: Overrides::default(),
     };
     for word in words {
         let Some((key, value)) = word.split_once('=') else {
@@ -86,29 +81,10 @@ fn parse_line(line: usize, text: &str) -> Option<Result<Entry, LineError>> {
         if value.is_empty() {
             return err(format!("{key}= needs a value"));
         }
-        match key {
-            "user" => entry.user = Some(value.to_string()),
-            "password-env" => entry.password_env = Some(value.to_string()),
-            "password" => {
-                return err("passwords do not belong in a file: use password-env=VAR".to_string());
-            }
-            "tls" => match value {
-                "off" => {}
-                other => {
-                    return err(format!(
-                        "tls={other}: FTPS is not supported yet; use tls=off or leave it out"
-                    ));
-                }
-            },
-            "expect-range" => match parse_range(value) {
-                Ok(r) => entry.expect_range = Some(r),
-                Err(e) => return err(e),
-            },
-            "expect-address" => match value.parse() {
-                Ok(ip) => entry.expect_address = Some(ip),
-                Err(_) => return err(format!("expect-address={value} is not an IP address")),
-            },
-            other => return err(format!("unknown setting \"{other}\" (known: {KEYS})")),
+        if key == "module" {
+            entry.module = Some(value.to_string());
+        } else if let Err(e) = entry.overrides.set(key, value) {
+            return err(e);
         }
     }
     Some(Ok(entry))
@@ -134,15 +110,15 @@ mod tests {
                     bad host!\n\
                     h.example.org color=blue\n\
                     h.example.org password=hunter2\n\
-                    h.example.org tls=implicit\r\n";
+                    h.example.org tls=sometimes\r\n";
         let all = parse(text);
         assert_eq!(all.len(), 7);
         let ok: Vec<&Entry> = all.iter().filter_map(|r| r.as_ref().ok()).collect();
         assert_eq!(ok.len(), 3);
         assert_eq!(ok[0].line, 3);
-        assert_eq!(ok[1].password_env.as_deref(), Some("PW"));
-        assert_eq!(ok[1].expect_range, Some((30000, 30100)));
-        assert_eq!(ok[2].user.as_deref(), Some("bob"));
+        assert_eq!(ok[1].overrides.password_env.as_deref(), Some("PW"));
+        assert_eq!(ok[1].overrides.expect_range, Some((30000, 30100)));
+        assert_eq!(ok[2].overrides.user.as_deref(), Some("bob"));
         let errs: Vec<&LineError> = all.iter().filter_map(|r| r.as_ref().err()).collect();
         assert_eq!(
             errs.iter().map(|e| e.line).collect::<Vec<_>>(),
@@ -150,6 +126,28 @@ mod tests {
         );
         assert!(errs[1].message.contains("unknown setting"));
         assert!(!errs[2].to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn every_setting_and_a_module() {
+        let all = parse(
+            "ftps://h.example:990 module=customer tls=implicit ca-file=/ca.pem insecure=true \
+             samples=2 transfers=1 timeout=2s deadline=9s password-file=/pw prot=c tls-max=1.2\n\
+             h.example tls=off\n",
+        );
+        let e = all[0].as_ref().expect("parsed");
+        assert_eq!(e.module.as_deref(), Some("customer"));
+        let o = &e.overrides;
+        assert_eq!(o.tls, Some(crate::transcript::TlsRequest::Implicit));
+        assert_eq!(o.insecure, Some(true));
+        assert_eq!((o.samples, o.transfers), (Some(2), Some(1)));
+        assert_eq!(o.deadline, Some(std::time::Duration::from_secs(9)));
+        assert_eq!(
+            o.password_file.as_deref(),
+            Some(std::path::Path::new("/pw"))
+        );
+        let off = all[1].as_ref().expect("parsed");
+        assert_eq!(off.overrides.tls, Some(crate::transcript::TlsRequest::Off));
     }
 
     #[test]

@@ -223,6 +223,28 @@ pub fn parse(input: &str) -> Result<Target, TargetError> {
     })
 }
 
+/// A port range, `LOW-HIGH` (or `LOW:HIGH`) with 1 <= LOW <= HIGH: `--expect-range`,
+/// `expect-range=` in a batch line, `expect_range` in a config file.
+pub fn parse_range(s: &str) -> Result<(u16, u16), String> {
+    let (a, b) = s
+        .split_once(['-', ':'])
+        .ok_or_else(|| format!("\"{s}\" is not a range: use LOW-HIGH, e.g. 30000-30100"))?;
+    let low: u16 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("\"{a}\" is not a port number"))?;
+    let high: u16 = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("\"{b}\" is not a port number"))?;
+    if low == 0 || low > high {
+        return Err(format!(
+            "{low}-{high} is not a range of ports 1-65535 with LOW <= HIGH"
+        ));
+    }
+    Ok((low, high))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

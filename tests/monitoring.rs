@@ -299,7 +299,7 @@ fn nagios_and_prometheus_phases_agree() {
         nagios::write(&mut plugin, &report, nagios::Thresholds::default()).expect("nagios");
         let plugin = String::from_utf8(plugin).expect("utf-8");
         let mut expo = Vec::new();
-        prometheus::write(&mut expo, std::slice::from_ref(&report)).expect("prometheus");
+        prometheus::write(&mut expo, &report).expect("prometheus");
         let expo = parse(&String::from_utf8(expo).expect("utf-8"));
         let perf = perfdata(plugin.lines().next().expect("a line"));
         let phases: Vec<(String, f64)> = perf

@@ -56,7 +56,6 @@ fn table_without_colour() {
 
 #[test]
 fn table_with_forced_colour() {
-    colored::control::set_override(true);
     for name in [
         "demo-private-address",
         "demo-filtered-data-port",

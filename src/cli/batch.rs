@@ -1,23 +1,18 @@
-//! `pasv-doctor batch FILE`: check many targets, a bounded number at a time, streaming one
-//! JSON report per line as each finishes (so an interrupted run loses nothing already
-//! done), with a summary and an optional progress bar on stderr. One target's failure or
-//! hang cannot delay another: each runs in its own task under its own deadline.
+//! `pasv-doctor batch FILE`: every line resolved into a configuration (a bad line is
+//! reported with its number and skipped), the targets checked by `crate::fleet`, one JSON
+//! report per line written as each finishes (so an interrupted run loses nothing already
+//! done), with a summary and an optional progress bar on stderr.
 
 use std::io::{self, IsTerminal, Read, Write};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use tokio::sync::{Semaphore, mpsc};
-
-use super::BatchArgs;
-use super::BatchFormat;
-use super::check::probe_config;
-use crate::batch::{self, Entry};
+use super::{BatchArgs, BatchFormat};
+use crate::batch;
+use crate::config::Resolver;
 use crate::exit::Status;
-use crate::probe;
-use crate::report::{Report, json, prometheus};
-use crate::secret::Secret;
-use crate::transcript::{Settings, TargetInfo, Transcript};
+use crate::fleet;
+use crate::report::{self, Format, RenderOptions, Report, json, prometheus};
+use crate::transcript::Transcript;
 
 /// Largest batch file read.
 const MAX_FILE: u64 = 64 * 1024 * 1024;
@@ -45,81 +40,61 @@ fn read_input(file: &str) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| format!("{file} is not UTF-8 text"))
 }
 
-/// A transcript for a target whose task died or overran: recorded, not dropped.
-fn lost(entry: &Entry, why: &str, settings: Settings) -> Transcript {
-    Transcript {
-        target: TargetInfo {
-            input: entry.input.clone(),
-            host: entry.target.host.to_string(),
-            port: entry.target.port,
-            user: entry.user.clone().unwrap_or_default(),
-            path: entry.target.path.clone(),
-        },
-        settings,
-        dns: None,
-        servers: Vec::new(),
-        deadline_hit: true,
-        client_public: None,
-        client_public_error: Some(why.to_string()),
-        total_us: 0,
-        client_log: None,
-    }
-}
-
-struct Done {
-    transcript: Transcript,
-}
-
 pub fn run(args: &BatchArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<Status> {
+    let fail = |err: &mut dyn Write, e: &dyn std::fmt::Display| {
+        writeln!(err, "pasv-doctor: {e}").map(|()| Status::Unknown)
+    };
     let receiver = match args.delivery.receiver() {
         Ok(r) => r,
-        Err(e) => {
-            writeln!(err, "pasv-doctor: {e}")?;
-            return Ok(Status::Unknown);
-        }
+        Err(e) => return fail(err, &e),
+    };
+    let file = match super::check::config_file(&args.probe) {
+        Ok(f) => f,
+        Err(e) => return fail(err, &e),
+    };
+    let flags = args.probe.overrides();
+    // A bad flag is the whole run's problem, not every line's.
+    if let Some(path) = &flags.ca_file
+        && let Err(e) = crate::config::load_ca_file(path)
+    {
+        return fail(err, &e);
+    }
+    let mut resolver = match Resolver::new(file.as_ref(), args.probe.module.as_deref(), &flags) {
+        Ok(r) => r,
+        Err(e) => return fail(err, &e),
     };
     let text = match read_input(&args.file) {
         Ok(t) => t,
-        Err(e) => {
-            writeln!(err, "pasv-doctor: {e}")?;
-            return Ok(Status::Unknown);
-        }
+        Err(e) => return fail(err, &e),
     };
-    let mut entries = Vec::new();
+    let mut configs = Vec::new();
     let mut bad = 0usize;
     for item in batch::parse(&text) {
-        match item {
-            Ok(entry) => match &entry.password_env {
-                Some(var) if std::env::var_os(var).is_none() => {
-                    bad += 1;
-                    writeln!(
-                        err,
-                        "pasv-doctor: {}: line {}: password-env={var} is not set; skipped",
-                        args.file, entry.line
-                    )?;
-                }
-                _ => entries.push(entry),
-            },
+        let resolved = item.map_err(|e| e.to_string()).and_then(|entry| {
+            resolver
+                .resolve(
+                    &entry.input,
+                    entry.target,
+                    entry.module.as_deref(),
+                    &entry.overrides,
+                )
+                .map_err(|e| format!("line {}: {e}", entry.line))
+        });
+        match resolved {
+            Ok(config) => configs.push(config),
             Err(e) => {
                 bad += 1;
                 writeln!(err, "pasv-doctor: {}: {e}; skipped", args.file)?;
             }
         }
     }
-    if let Err(e) = super::check::tls_settings(&args.probe, false) {
-        writeln!(err, "pasv-doctor: {e}")?;
-        return Ok(Status::Unknown);
-    }
-    if entries.is_empty() {
+    if configs.is_empty() {
         writeln!(err, "pasv-doctor: {}: no target to check", args.file)?;
         return Ok(Status::Unknown);
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = super::runtime(2)?;
     let started = Instant::now();
-    let total = entries.len();
+    let total = configs.len();
     let progress = io::stderr().is_terminal().then(|| {
         let pb = indicatif::ProgressBar::new(total as u64);
         pb.set_style(
@@ -131,79 +106,33 @@ pub fn run(args: &BatchArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Re
     let mut counts = [0usize; 4];
     let mut worst = if bad > 0 { Status::Unknown } else { Status::Ok };
     let mut kept: Vec<Transcript> = Vec::new();
+    let line = RenderOptions::new(Format::JsonLine);
     let post_failures = rt.block_on(async {
-        let (tx, mut rx) = mpsc::channel::<Done>(64);
-        let limit = Arc::new(Semaphore::new(args.concurrency as usize));
-        for entry in entries {
-            let tx = tx.clone();
-            let limit = limit.clone();
-            let user = entry
-                .user
-                .clone()
-                .or_else(|| entry.target.user.clone())
-                .unwrap_or_else(|| "anonymous".to_string());
-            let password = entry
-                .password_env
-                .as_ref()
-                .and_then(|v| std::env::var(v).ok())
-                .map(Secret::new);
-            let tls = match super::check::tls_settings(&args.probe, entry.target.implicit_tls) {
-                Ok(t) => t,
-                Err(_) => (crate::transcript::TlsRequest::Off, Default::default()),
-            };
-            let config = probe_config(
-                super::check::TargetSpec {
-                    input: entry.input.clone(),
-                    target: entry.target.clone(),
-                    user,
-                    password,
-                    expect_range: entry.expect_range,
-                    expect_address: entry.expect_address,
-                },
-                &args.probe,
-                tls,
-            );
-            tokio::spawn(async move {
-                let Ok(_permit) = limit.acquire().await else {
-                    return;
-                };
-                // The probe keeps its own deadline; this guard only catches a bug.
-                let guard = config.deadline + Duration::from_secs(5);
-                let transcript = match tokio::time::timeout(guard, probe::run(&config)).await {
-                    Ok(Ok(t)) => t,
-                    Ok(Err(e)) => lost(&entry, &e.to_string(), settings_of(&config)),
-                    Err(_) => lost(
-                        &entry,
-                        "the check overran its deadline",
-                        settings_of(&config),
-                    ),
-                };
-                let _ = tx.send(Done { transcript }).await;
-            });
-        }
-        drop(tx);
+        let mut rx = fleet::spawn(configs, args.concurrency as usize);
         let client = match &receiver {
             Some(_) => crate::webhook::http_client(crate::webhook::TIMEOUT).ok(),
             None => None,
         };
         let mut posts = tokio::task::JoinSet::new();
-        while let Some(done) = rx.recv().await {
-            let report = Report::new(&done.transcript);
-            let status = report.status();
+        while let Some(transcript) = rx.recv().await {
+            let report = Report::new(&transcript);
+            let status = report::status(&report, &line);
             worst = worst.max(status);
             counts[status.code() as usize] += 1;
             if args.format == BatchFormat::Jsonl {
-                let line = serde_json::to_vec(&json::build(&report)).map_err(io::Error::other)?;
-                out.write_all(&line)?;
-                out.write_all(b"\n")?;
+                let mut bytes = Vec::new();
+                report::render(&report, &mut bytes, &line)?;
                 // Each line is on its way before the next target finishes.
+                out.write_all(&bytes)?;
                 out.flush()?;
                 if let (Some(to), Some(client)) = (&receiver, &client) {
                     let (to, client) = (to.clone(), client.clone());
-                    posts.spawn(async move { crate::webhook::post_json(&client, &to, line).await });
+                    bytes.pop();
+                    posts
+                        .spawn(async move { crate::webhook::post_json(&client, &to, bytes).await });
                 }
             } else {
-                kept.push(done.transcript.clone());
+                kept.push(transcript.clone());
             }
             if let Some(pb) = &progress {
                 pb.inc(1);
@@ -222,7 +151,8 @@ pub fn run(args: &BatchArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Re
     }
     if args.format == BatchFormat::Prometheus {
         let reports: Vec<Report<'_>> = kept.iter().map(Report::new).collect();
-        prometheus::write(out, &reports)?;
+        // One exposition for the whole run: each metric family once (see write_all).
+        prometheus::write_all(out, &reports)?;
         if let Some(to) = &receiver {
             let body: Vec<_> = reports.iter().map(json::build).collect();
             let body = serde_json::to_vec(&body).map_err(io::Error::other)?;
@@ -253,20 +183,4 @@ pub fn run(args: &BatchArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Re
         }
     )?;
     Ok(worst)
-}
-
-fn settings_of(c: &probe::ProbeConfig) -> Settings {
-    Settings {
-        samples: c.samples,
-        timeout_us: c.timeout.as_micros() as u64,
-        deadline_us: c.deadline.as_micros() as u64,
-        family: c.family,
-        probe_advertised: c.probe_advertised,
-        expect_range: c.expect_range,
-        expect_address: c.expect_address,
-        tls: c.tls,
-        prot_clear: c.prot_clear,
-        cert_warn_days: c.cert_warn_days,
-        checked_at_unix: 0,
-    }
 }

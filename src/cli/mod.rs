@@ -1,7 +1,9 @@
 //! Command-line definitions (clap derive; the doc comments are the help text) and the glue
-//! that runs each subcommand. Usage errors exit 3 (UNKNOWN), not clap's default 2, because
-//! 2 means CRITICAL to a monitoring system.
+//! that runs each subcommand: parse the arguments, call the library (`crate::check`,
+//! `crate::fleet`, `crate::explain`), pick a format and write. Usage errors exit 3
+//! (UNKNOWN), not clap's default 2, because 2 means CRITICAL to a monitoring system.
 
+mod args;
 mod argv;
 pub mod batch;
 pub mod check;
@@ -11,14 +13,18 @@ pub mod docs;
 pub mod explain;
 pub mod password;
 
+pub use args::{
+    BatchArgs, BatchFormat, CheckArgs, CheckFormat, CheckOptions, ColorChoice, DeliveryOptions,
+    OutputOptions, ProbeOptions, Prot, TlsMax, TlsMode,
+};
 pub use argv::{parse, with_default_command};
 
 use std::io::{self, Write};
-use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::value;
 use crate::exit::Status;
 
 /// Diagnose FTP passive-mode connectivity and NAT mismatches.
@@ -144,247 +150,10 @@ pub struct DecodeArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// The server: ftp://[user@]host[:port][/path], host, host:port, an IPv4 address or an
-    /// IPv6 address in brackets ([2001:db8::1]:21).
-    #[arg(value_name = "TARGET")]
-    pub target: String,
-
-    #[command(flatten)]
-    pub options: CheckOptions,
-}
-
-#[derive(Debug, Args)]
-pub struct CheckOptions {
-    /// User to log in as (default: the URL's user, else anonymous).
-    #[arg(long, short = 'u', value_name = "USER")]
-    pub user: Option<String>,
-
-    /// Read the password from this environment variable.
-    #[arg(long, value_name = "VAR", conflicts_with = "password_stdin")]
-    pub password_env: Option<String>,
-
-    /// Read the password from the first line of stdin.
-    #[arg(long)]
-    pub password_stdin: bool,
-
-    #[command(flatten)]
-    pub probe: ProbeOptions,
-
-    /// The passive port range the firewall forwards, LOW-HIGH; ports outside it are reported.
-    #[arg(long, value_name = "LOW-HIGH", value_parser = parse_range)]
-    pub expect_range: Option<(u16, u16)>,
-
-    /// The address the server should advertise; any other is reported.
-    #[arg(long, value_name = "IP")]
-    pub expect_address: Option<IpAddr>,
-
-    /// With --format nagios: WARNING when the whole check takes longer than this.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub warning: Option<Duration>,
-
-    /// With --format nagios: CRITICAL when the whole check takes longer than this.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub critical: Option<Duration>,
-
-    #[command(flatten)]
-    pub output: OutputOptions,
-
-    #[command(flatten)]
-    pub delivery: DeliveryOptions,
-}
-
-/// How the probe runs, shared by `check` and `batch`.
-#[derive(Debug, Clone, Args)]
-pub struct ProbeOptions {
-    /// The DNS server to ask, IP[:PORT] (default: the system's resolver).
-    #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server)]
-    pub dns_server: Option<SocketAddr>,
-
-    /// Check IPv4 addresses only.
-    #[arg(short = '4', conflicts_with = "ipv6")]
-    pub ipv4: bool,
-
-    /// Check IPv6 addresses only.
-    #[arg(short = '6')]
-    pub ipv6: bool,
-
-    /// PASV and EPSV commands to sample, each.
-    #[arg(long, short = 'k', value_name = "K", default_value_t = 5,
-          value_parser = clap::value_parser!(u32).range(1..=50))]
-    pub samples: u32,
-
-    /// Real listings to make: 2 (one over PASV, one over EPSV) or 1 (over the last sample,
-    /// EPSV when the server offers it: the quickest check, for monitoring).
-    #[arg(long, value_name = "N", default_value_t = 2,
-          value_parser = clap::value_parser!(u32).range(1..=2))]
-    pub transfers: u32,
-
-    /// Longest wait for any one step (connect, reply, data), e.g. 5s, 500ms.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
-    pub timeout: Duration,
-
-    /// Longest one check may take, e.g. 60s, 2m (in a batch: per target).
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
-    pub deadline: Duration,
-
-    /// Also test-connect to advertised addresses that are not the target's own. A PASV
-    /// reply can name any host (RFC 2577, CVE-2020-8284): use only where contacting the
-    /// advertised address is acceptable.
-    #[arg(long)]
-    pub probe_advertised: bool,
-
-    /// TLS: auto (AUTH TLS when the server accepts it, else plain; the default for ftp://),
-    /// explicit (AUTH TLS required), implicit (TLS from the first byte; the default for
-    /// ftps://, port 990), off.
-    #[arg(long, value_enum, value_name = "MODE")]
-    pub tls: Option<TlsMode>,
-
-    /// Data channel protection under TLS: p (private, PROT P) or c (clear, PROT C).
-    #[arg(long, value_enum, default_value_t = Prot::P, value_name = "LEVEL")]
-    pub prot: Prot,
-
-    /// Highest TLS version to offer (1.2 or 1.3).
-    #[arg(long, value_enum, default_value_t = TlsMax::V1_3, value_name = "VERSION")]
-    pub tls_max: TlsMax,
-
-    /// Go on when the certificate does not verify (the report still says why). Without it
-    /// an untrusted certificate ends the check.
-    #[arg(long)]
-    pub insecure: bool,
-
-    /// Also trust the CA certificate(s) in this PEM file.
-    #[arg(long, value_name = "PEM")]
-    pub ca_file: Option<std::path::PathBuf>,
-
-    /// Report certificates that expire within this many days.
-    #[arg(long, value_name = "DAYS", default_value_t = 21)]
-    pub cert_warn_days: u32,
-
-    /// After a TLS session, log in once more in plain text and compare the PASV replies
-    /// (a router's FTP helper rewrites plain PASV but cannot see into TLS). Sends the
-    /// password in clear; done by default only for anonymous logins.
-    #[arg(long)]
-    pub compare_plain: bool,
-
-    /// Learn this machine's public address from URL (an HTTP GET that answers with the
-    /// address as text) so the report can tell when client and server sit behind the same
-    /// NAT or the server advertises the client's own address. Off unless given: no call is
-    /// made by default.
-    #[arg(long, value_name = "URL")]
-    pub my_ip_url: Option<String>,
-}
-
-/// Where the report goes besides stdout.
-#[derive(Debug, Clone, Args)]
-pub struct DeliveryOptions {
-    /// POST the JSON report to URL (in a batch: each target's report as it finishes), with
-    /// a timeout and retries. A failed POST is reported on stderr and never loses the local
-    /// output.
-    #[arg(long, value_name = "URL")]
-    pub post: Option<String>,
-
-    /// Send an Authorization header with --post, its whole value (e.g. "Bearer TOKEN") read
-    /// from the environment variable VAR; never given on the command line.
-    #[arg(
-        long,
-        value_name = "VAR",
-        requires = "post",
-        conflicts_with = "post_auth_file"
-    )]
-    pub post_auth_env: Option<String>,
-
-    /// As --post-auth-env, the value read from FILE (first line).
-    #[arg(long, value_name = "FILE", requires = "post")]
-    pub post_auth_file: Option<std::path::PathBuf>,
-}
-
-#[derive(Debug, Args)]
-pub struct BatchArgs {
-    /// The batch file, one target per line (`-` for stdin): TARGET [user=U]
-    /// [password-env=VAR] [tls=off] [expect-range=LOW-HIGH] [expect-address=IP]; `#`
-    /// comments and blank lines are ignored.
-    #[arg(value_name = "FILE")]
-    pub file: String,
-
-    /// Targets checked at the same time.
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 32,
-          value_parser = clap::value_parser!(u32).range(1..=4096))]
-    pub concurrency: u32,
-
-    #[command(flatten)]
-    pub probe: ProbeOptions,
-
-    /// Output: JSON Lines (one report per target, as each finishes) or one Prometheus
-    /// exposition for the whole run at the end.
-    #[arg(long, value_enum, default_value_t = BatchFormat::Jsonl)]
-    pub format: BatchFormat,
-
-    #[command(flatten)]
-    pub delivery: DeliveryOptions,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BatchFormat {
-    /// One JSON report per line, written as each target finishes.
-    #[value(alias = "json")]
-    Jsonl,
-    /// Prometheus text exposition for every target, at the end.
-    Prometheus,
-}
-
-/// How the report is shown.
-#[derive(Debug, Clone, Args)]
-pub struct OutputOptions {
-    /// Output format: tables for people, Markdown for a ticket, versioned JSON for scripts.
-    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
-    pub format: CheckFormat,
-
-    /// Colour: auto (on a terminal, unless NO_COLOR is set; CLICOLOR_FORCE forces it),
-    /// always or never.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
-
-    /// Also show the control session (commands and replies, password masked) with
-    /// timestamps.
-    #[arg(long)]
-    pub transcript: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TlsMode {
-    Auto,
-    Explicit,
-    Implicit,
-    Off,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Prot {
-    P,
-    C,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TlsMax {
-    #[value(name = "1.2")]
-    V1_2,
-    #[value(name = "1.3")]
-    V1_3,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
-
-#[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Which problem the built-in server shows.
-    #[arg(long, value_enum, default_value_t = crate::demo::Scenario::PrivateAddress)]
-    pub scenario: crate::demo::Scenario,
+    #[arg(long, value_enum, default_value_t = DemoScenario::PrivateAddress)]
+    pub scenario: DemoScenario,
 
     /// PASV and EPSV commands to sample, each.
     #[arg(long, short = 'k', value_name = "K", default_value_t = 5,
@@ -392,80 +161,42 @@ pub struct DemoArgs {
     pub samples: u32,
 
     /// Longest wait for any one step.
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = value::duration)]
     pub timeout: Duration,
 
     #[command(flatten)]
     pub output: OutputOptions,
 }
 
+/// `--scenario`: the demo's scenarios by their command-line names (clap stays in `cli`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CheckFormat {
-    /// Tables for people (the default).
-    #[value(alias = "text")]
-    Table,
-    /// One versioned JSON report (see docs/json-report.md).
-    Json,
-    /// A short answer to paste into a ticket, evidence collapsed.
-    Markdown,
-    /// The monitoring-plugins convention: `PASV STATUS - summary | perfdata`.
-    Nagios,
-    /// Prometheus text exposition (node_exporter textfile collector).
-    Prometheus,
+pub enum DemoScenario {
+    /// The server advertises its private LAN address 10.0.0.5 (the classic NAT mistake).
+    PrivateAddress,
+    /// A correctly configured server.
+    Healthy,
+    /// The server advertises a stale public address, 203.0.113.7.
+    WrongPublicAddress,
+    /// Nothing listens on the advertised data port.
+    RefusedDataPort,
+    /// The data ports are dropped, as by a firewall.
+    FilteredDataPort,
+    /// The data connection opens, then vsftpd-style "425 Security: Bad IP connecting."
+    BadIp,
 }
 
-/// `5`, `5s`, `500ms`, `2m`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => (&s[..i], &s[i..]),
-        None => (s, "s"),
-    };
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("\"{s}\" is not a duration: use e.g. 5s, 500ms, 2m"))?;
-    let secs = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        _ => return Err(format!("unknown unit \"{unit}\": use ms, s or m")),
-    };
-    if !(0.001..=3600.0).contains(&secs) {
-        return Err("a duration must lie between 1ms and 60m".to_string());
+impl From<DemoScenario> for crate::demo::Scenario {
+    fn from(s: DemoScenario) -> Self {
+        use crate::demo::Scenario;
+        match s {
+            DemoScenario::PrivateAddress => Scenario::PrivateAddress,
+            DemoScenario::Healthy => Scenario::Healthy,
+            DemoScenario::WrongPublicAddress => Scenario::WrongPublicAddress,
+            DemoScenario::RefusedDataPort => Scenario::RefusedDataPort,
+            DemoScenario::FilteredDataPort => Scenario::FilteredDataPort,
+            DemoScenario::BadIp => Scenario::BadIp,
+        }
     }
-    Ok(Duration::from_secs_f64(secs))
-}
-
-/// `LOW-HIGH` with LOW <= HIGH.
-pub fn parse_range(s: &str) -> Result<(u16, u16), String> {
-    let (a, b) = s
-        .split_once(['-', ':'])
-        .ok_or_else(|| format!("\"{s}\" is not a range: use LOW-HIGH, e.g. 30000-30100"))?;
-    let low: u16 = a
-        .trim()
-        .parse()
-        .map_err(|_| format!("\"{a}\" is not a port number"))?;
-    let high: u16 = b
-        .trim()
-        .parse()
-        .map_err(|_| format!("\"{b}\" is not a port number"))?;
-    if low == 0 || low > high {
-        return Err(format!(
-            "{low}-{high} is not a range of ports 1-65535 with LOW <= HIGH"
-        ));
-    }
-    Ok((low, high))
-}
-
-/// `IP` or `IP:PORT` or `[IPv6]:PORT`; port 53 by default.
-pub fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
-    if let Ok(sa) = s.parse::<SocketAddr>() {
-        return Ok(sa);
-    }
-    s.trim_matches(['[', ']'])
-        .parse::<IpAddr>()
-        .map(|ip| SocketAddr::new(ip, 53))
-        .map_err(|_| format!("\"{s}\" is not IP or IP:PORT"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -481,6 +212,22 @@ pub enum SentCommand {
     Pasv,
     Epsv,
     Lpsv,
+}
+
+/// The one tokio runtime a command runs on: on the calling thread for one check (`check`,
+/// `demo`), on `workers` threads for a batch, so that writing and posting reports never
+/// wait behind the probes.
+fn runtime(workers: usize) -> io::Result<tokio::runtime::Runtime> {
+    if workers <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()
+    }
 }
 
 /// Runs a parsed command line, writing the result to `out` and messages to `err`.

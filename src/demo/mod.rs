@@ -8,8 +8,6 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use clap::ValueEnum;
-
 use crate::probe::{self, ProbeConfig};
 use crate::secret::Secret;
 use crate::target::{Host, Target};
@@ -17,7 +15,7 @@ use crate::transcript::{Family, Transcript};
 use server::{Advertise, DataMode, Script, ScriptedServer};
 
 /// What the demo server gets wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scenario {
     /// The server advertises its private LAN address 10.0.0.5 (the classic NAT mistake).
     PrivateAddress,

@@ -29,7 +29,8 @@ use crate::transcript::{
 use control::Clock;
 use session::SessionPlan;
 
-/// Everything a probe needs.
+/// Everything a probe needs: the one resolved configuration of a check (built by
+/// `crate::config` from the built-in defaults, a config file, a batch line and the flags).
 #[derive(Debug, Clone)]
 pub struct ProbeConfig {
     /// The TARGET as the user wrote it.
@@ -55,6 +56,36 @@ pub struct ProbeConfig {
     pub cert_warn_days: u32,
     /// Compare the TLS session's PASV with a plain-text session's (ALG detection).
     pub compare_plain: bool,
+}
+
+impl ProbeConfig {
+    /// What the transcript records of the target.
+    pub fn target_info(&self) -> TargetInfo {
+        TargetInfo {
+            input: self.input.clone(),
+            host: self.target.host.to_string(),
+            port: self.target.port,
+            user: self.user.clone(),
+            path: self.target.path.clone(),
+        }
+    }
+
+    /// The settings the transcript records (and the analysis reads), at `checked_at_unix`.
+    pub fn settings(&self, checked_at_unix: i64) -> Settings {
+        Settings {
+            samples: self.samples,
+            timeout_us: self.timeout.as_micros() as u64,
+            deadline_us: self.deadline.as_micros() as u64,
+            family: self.family,
+            probe_advertised: self.probe_advertised,
+            expect_range: self.expect_range,
+            expect_address: self.expect_address,
+            tls: self.tls,
+            prot_clear: self.prot_clear,
+            cert_warn_days: self.cert_warn_days,
+            checked_at_unix,
+        }
+    }
 }
 
 /// The tool could not do its job.
@@ -111,28 +142,12 @@ pub async fn run_with(config: &ProbeConfig, net: net::Net) -> Result<Transcript,
         deadline: start + config.deadline,
     };
     let mut transcript = Transcript::new(
-        TargetInfo {
-            input: config.input.clone(),
-            host: config.target.host.to_string(),
-            port: config.target.port,
-            user: config.user.clone(),
-            path: config.target.path.clone(),
-        },
-        Settings {
-            samples: config.samples,
-            timeout_us: config.timeout.as_micros() as u64,
-            deadline_us: config.deadline.as_micros() as u64,
-            family: config.family,
-            probe_advertised: config.probe_advertised,
-            expect_range: config.expect_range,
-            expect_address: config.expect_address,
-            tls: config.tls,
-            prot_clear: config.prot_clear,
-            cert_warn_days: config.cert_warn_days,
-            checked_at_unix: std::time::SystemTime::now()
+        config.target_info(),
+        config.settings(
+            std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64),
-        },
+        ),
     );
 
     // The public-address look-up runs while the target is checked.

@@ -287,3 +287,10 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
     out.write_all(b"\n")?;
     out.flush()
 }
+
+/// The report on one line and a newline (JSON Lines: one report per line in a batch).
+pub fn write_line(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, &build(report))?;
+    out.write_all(b"\n")?;
+    out.flush()
+}

@@ -6,8 +6,11 @@ pub mod json;
 pub mod markdown;
 pub mod nagios;
 pub mod prometheus;
+mod render;
 pub mod table;
 pub mod timing;
+
+pub use render::{Format, RenderOptions, render, status};
 
 use crate::analyze;
 use crate::exit::Status;

@@ -28,8 +28,15 @@ fn family(text: &mut String, name: &str, help: &str) {
     let _ = writeln!(text, "# TYPE {name} gauge");
 }
 
-/// Writes the exposition for one or more reports.
-pub fn write(out: &mut dyn Write, reports: &[Report<'_>]) -> io::Result<()> {
+/// Writes the exposition for one report.
+pub fn write(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
+    write_all(out, std::slice::from_ref(report))
+}
+
+/// Writes one exposition for several reports (a batch run). Not one [`write`] per report:
+/// the text format wants each metric family (`# HELP`, `# TYPE`) once, with the series of
+/// every target beneath it, so the reports are grouped by family, not by target.
+pub fn write_all(out: &mut dyn Write, reports: &[Report<'_>]) -> io::Result<()> {
     let mut text = String::new();
 
     family(

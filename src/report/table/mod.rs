@@ -10,7 +10,6 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 use tables::{addresses_table, checks_table, clients_table, findings_table};
 
-use colored::Colorize;
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
 use super::{Report, end_label};
@@ -107,21 +106,30 @@ impl Painter {
         if !self.opts.color {
             return word;
         }
-        match v {
-            Verdict::Ok => word.green().bold().to_string(),
-            Verdict::Warning => word.yellow().bold().to_string(),
-            Verdict::Critical => word.red().bold().to_string(),
-            Verdict::Unknown => word.magenta().bold().to_string(),
-        }
+        // Bold and the verdict's colour (SGR 1 and 32/33/31/35).
+        let sgr = match v {
+            Verdict::Ok => "1;32",
+            Verdict::Warning => "1;33",
+            Verdict::Critical => "1;31",
+            Verdict::Unknown => "1;35",
+        };
+        paint(sgr, &word)
     }
 
     fn heading(&self, text: &str) -> String {
         if self.opts.color {
-            text.bold().to_string()
+            paint("1", text)
         } else {
             text.to_string()
         }
     }
+}
+
+/// `text` between an SGR escape and a reset. Written here rather than through a colour
+/// crate's process-wide switch, so that two reports rendered at once (one coloured, one
+/// not) cannot change each other.
+fn paint(sgr: &str, text: &str) -> String {
+    format!("\x1b[{sgr}m{text}\x1b[0m")
 }
 
 /// Wraps `text` to `width`, continuation lines indented by `indent`; the first line starts
