@@ -53,12 +53,13 @@ pub enum Code {
     ActiveModeOk,
     ActiveModeBlocked,
     PortRefused,
+    CheckInterrupted,
 }
 
 impl Code {
     /// Every code, in declaration order: monitoring emits a series for each, every run, so
     /// an alert on one clears when its problem goes away. A test keeps it complete.
-    pub const ALL: [Code; 40] = [
+    pub const ALL: [Code; 41] = [
         Code::DnsFailed,
         Code::ConnectFailed,
         Code::ServerUnavailable,
@@ -99,6 +100,7 @@ impl Code {
         Code::ActiveModeOk,
         Code::ActiveModeBlocked,
         Code::PortRefused,
+        Code::CheckInterrupted,
     ];
 
     /// The code as it appears in every output, e.g. `PASV_ADDRESS_PRIVATE`.
@@ -139,6 +141,7 @@ impl Code {
             Code::ActiveModeOk => "ACTIVE_MODE_OK",
             Code::ActiveModeBlocked => "ACTIVE_MODE_BLOCKED",
             Code::PortRefused => "PORT_REFUSED",
+            Code::CheckInterrupted => "CHECK_INTERRUPTED",
             Code::SubstitutedAddressTimedOut => "SUBSTITUTED_ADDRESS_TIMED_OUT",
             Code::EpsvFallbackToPasv => "EPSV_FALLBACK_TO_PASV",
             Code::TlsSessionReuseRefused => "TLS_SESSION_REUSE_REFUSED",
@@ -186,7 +189,7 @@ impl Code {
             | TlsCertUntrusted
             | TlsDataCertChanged
             | TlsDataNoCloseNotify => 5,
-            SessionInterrupted => 6,
+            SessionInterrupted | CheckInterrupted => 6,
             CleartextLogin | DataPathOk | ActiveModeOk => 7,
         }
     }
@@ -282,6 +285,7 @@ impl Code {
             Code::ConnectFailed => "clients can open the control connection on this address.",
             Code::ServerUnavailable => "the server greets with 220 and accepts logins.",
             Code::SessionInterrupted => "the session runs to the end without being cut off.",
+            Code::CheckInterrupted => "a check left to finish shows every step.",
             Code::LoginFailed => "the login succeeds and the data-connection checks can run.",
             Code::CleartextLogin => "passwords travel encrypted (FTPS).",
             Code::PasvAddressPrivate | Code::PasvAddressUnspecified | Code::PasvAddressMismatch => {

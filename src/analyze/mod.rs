@@ -4,6 +4,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod active_mode;
+mod check_interrupted;
 mod cleartext_login;
 mod client_vantage;
 mod clients;
@@ -76,6 +77,7 @@ const RULES: &[Rule] = &[
     pasv_rewritten::check,
     cleartext_login::check,
     client_vantage::check,
+    check_interrupted::check,
 ];
 
 /// All findings for a transcript, worst first (stable within a severity).
@@ -96,6 +98,10 @@ pub fn verdict(transcript: &Transcript, findings: &[Finding]) -> Verdict {
     // Nothing checked: unknown, unless what stopped it is an observed failure (the name
     // does not exist), so that a finding's severity and the verdict never disagree.
     if transcript.servers.is_empty() && worst != Some(Severity::Critical) {
+        return Verdict::Unknown;
+    }
+    // An interrupted check claims nothing about the steps it did not finish.
+    if transcript.interrupted {
         return Verdict::Unknown;
     }
     match worst {

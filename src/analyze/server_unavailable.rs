@@ -106,7 +106,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     }
 }
 
-fn phase_word(p: Phase) -> &'static str {
+pub(super) fn phase_word(p: Phase) -> &'static str {
     match p {
         Phase::Dns => "DNS",
         Phase::Connect => "connect",

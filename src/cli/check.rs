@@ -142,7 +142,7 @@ pub fn run_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         Err(e) => return fail(err, &e),
     };
     let rt = super::runtime(1)?;
-    let transcript = match rt.block_on(check::run(&config)) {
+    let transcript = match rt.block_on(super::interrupt::interruptible(check::run(&config))) {
         Ok(t) => t,
         Err(e) => return fail(err, &e),
     };
@@ -169,7 +169,11 @@ pub fn run_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
 pub fn run_demo(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<Status> {
     let scenario = crate::demo::Scenario::from(args.scenario);
     let rt = super::runtime(1)?;
-    let result = rt.block_on(crate::demo::run(scenario, args.samples, args.timeout));
+    let result = rt.block_on(super::interrupt::interruptible(crate::demo::run(
+        scenario,
+        args.samples,
+        args.timeout,
+    )));
     let transcript = match result {
         Ok(t) => t,
         Err(e) => {

@@ -11,6 +11,7 @@ pub mod decode;
 mod delivery;
 pub mod docs;
 pub mod explain;
+mod interrupt;
 pub mod password;
 
 pub use args::{

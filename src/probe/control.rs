@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+pub use super::clock::Clock;
+use super::clock::Waited;
 use super::net::Io;
 use super::tls::TlsClient;
 use crate::transcript::TlsHandshake;
@@ -40,6 +42,8 @@ pub enum StepFailure {
     ServiceClosing,
     /// A socket error.
     Io(String),
+    /// The check was interrupted (Ctrl-C) while waiting.
+    Interrupted,
 }
 
 impl StepFailure {
@@ -53,39 +57,7 @@ impl StepFailure {
                 "the server answered 421: it is closing the connection".to_string()
             }
             StepFailure::Io(e) => format!("control connection error: {e}"),
-        }
-    }
-}
-
-/// Clock and limits shared by every step of a probe.
-#[derive(Debug, Clone, Copy)]
-pub struct Clock {
-    pub start: Instant,
-    pub step: Duration,
-    pub deadline: Instant,
-}
-
-impl Clock {
-    /// Microseconds since the probe started.
-    pub fn now_us(&self) -> u64 {
-        self.start.elapsed().as_micros() as u64
-    }
-
-    /// How long the next wait may last, and whether the deadline (not the step timeout)
-    /// is what limits it.
-    pub fn budget(&self) -> (Duration, bool) {
-        self.budget_until(Instant::now() + self.step)
-    }
-
-    /// Like [`Clock::budget`], for a step that must end by `step_end`.
-    pub fn budget_until(&self, step_end: Instant) -> (Duration, bool) {
-        let now = Instant::now();
-        let left = self.deadline.saturating_duration_since(now);
-        let step_left = step_end.saturating_duration_since(now);
-        if left <= step_left {
-            (left, true)
-        } else {
-            (step_left, false)
+            StepFailure::Interrupted => "interrupted (Ctrl-C) before an answer".to_string(),
         }
     }
 }
@@ -203,7 +175,15 @@ impl Control {
         let plain = std::mem::replace(&mut self.stream, Box::new(tokio::io::duplex(1).0));
         self.reader = ReplyReader::default();
         let (budget, _) = self.clock.budget();
-        let (stream, hs) = client.handshake(plain, name, budget).await;
+        let slack = budget + Duration::from_secs(1);
+        let (stream, hs) = match self
+            .clock
+            .bounded(slack, client.handshake(plain, name, budget))
+            .await
+        {
+            Ok(done) => done,
+            Err(_) => (None, TlsHandshake::failed(TLS_INTERRUPTED.to_string(), 0)),
+        };
         if let Some(stream) = stream {
             self.stream = Box::new(stream);
             self.tls = true;
@@ -233,11 +213,11 @@ impl Control {
             wire.extend_from_slice(b"\r\n");
         }
         let (budget, by_deadline) = self.clock.budget();
-        match tokio::time::timeout(budget, self.stream.write_all(&wire)).await {
+        let clock = self.clock;
+        match clock.bounded(budget, self.stream.write_all(&wire)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(StepFailure::Io(e.to_string())),
-            Err(_) if by_deadline => Err(StepFailure::Deadline),
-            Err(_) => Err(StepFailure::Timeout),
+            Err(waited) => Err(failure_for(waited, by_deadline)),
         }
     }
 
@@ -275,7 +255,8 @@ impl Control {
                 };
             }
             let (budget, by_deadline) = self.clock.budget_until(step_end);
-            match tokio::time::timeout(budget, self.stream.read(&mut buf)).await {
+            let clock = self.clock;
+            match clock.bounded(budget, self.stream.read(&mut buf)).await {
                 Ok(Ok(0)) => self.closed = true,
                 Ok(Ok(n)) => {
                     received += n;
@@ -291,8 +272,7 @@ impl Control {
                     return Err(StepFailure::Io(described));
                 }
                 Ok(Err(e)) => return Err(StepFailure::Io(e.to_string())),
-                Err(_) if by_deadline => return Err(StepFailure::Deadline),
-                Err(_) => return Err(StepFailure::Timeout),
+                Err(waited) => return Err(failure_for(waited, by_deadline)),
             }
         }
     }
@@ -427,6 +407,18 @@ impl Control {
         self.clock = clock;
         let _ = self.send("QUIT").await;
         let _ = tokio::time::timeout(Duration::from_millis(100), self.stream.shutdown()).await;
+    }
+}
+
+/// A TLS handshake Ctrl-C stopped.
+pub const TLS_INTERRUPTED: &str = "interrupted (Ctrl-C) during the TLS handshake";
+
+/// Why a bounded wait on the control connection failed.
+fn failure_for(waited: Waited, by_deadline: bool) -> StepFailure {
+    match waited {
+        Waited::Interrupted => StepFailure::Interrupted,
+        Waited::Elapsed if by_deadline => StepFailure::Deadline,
+        Waited::Elapsed => StepFailure::Timeout,
     }
 }
 

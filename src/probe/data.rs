@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 use tokio::task::JoinSet;
 
-use super::control::Clock;
+use super::clock::{Clock, Waited};
 use super::net::{Connection, Net};
 use crate::transcript::{Attempt, ConnectOutcome};
 
@@ -17,15 +17,20 @@ use crate::transcript::{Attempt, ConnectOutcome};
 /// works, and reading on would only cost time.
 pub const MAX_DATA_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Why a wait ended without an outcome when Ctrl-C stopped the check.
+pub const INTERRUPTED: &str = "interrupted (Ctrl-C) before an answer";
+
 /// Connects once, bounded by the step timeout and the deadline.
 pub async fn connect(net: &Net, addr: SocketAddr, clock: Clock) -> (Attempt, Option<Connection>) {
     let at_us = clock.now_us();
     let started = Instant::now();
     let (budget, _) = clock.budget();
-    let (outcome, stream) = match tokio::time::timeout(budget, net.connect(addr)).await {
+    let (outcome, stream) = match clock.bounded(budget, net.connect(addr)).await {
         Ok(Ok(stream)) => (ConnectOutcome::Connected, Some(stream)),
         Ok(Err(e)) => (classify(&e), None),
-        Err(_) => (ConnectOutcome::TimedOut, None),
+        Err(Waited::Elapsed) => (ConnectOutcome::TimedOut, None),
+        // No outcome was seen: recorded as not tried, never as a port that did not answer.
+        Err(Waited::Interrupted) => (ConnectOutcome::Skipped(INTERRUPTED.to_string()), None),
     };
     (
         Attempt {
@@ -105,7 +110,7 @@ where
         let (budget, by_deadline) = clock.budget();
         let left = max_wait.saturating_sub(started.elapsed());
         let wait = budget.min(left);
-        match tokio::time::timeout(wait, stream.read(&mut buf)).await {
+        match clock.bounded(wait, stream.read(&mut buf)).await {
             Ok(Ok(0)) => {
                 out.end_us = Some(started.elapsed().as_micros() as u64);
                 return out;
@@ -134,7 +139,11 @@ where
                 out.error = Some(format!("data connection error: {e}"));
                 return out;
             }
-            Err(_) => {
+            Err(Waited::Interrupted) => {
+                out.error = Some("interrupted (Ctrl-C) while reading data".to_string());
+                return out;
+            }
+            Err(Waited::Elapsed) => {
                 out.error = Some(if by_deadline && wait == budget {
                     "the overall deadline ran out while reading data".to_string()
                 } else if wait == left && left < budget {

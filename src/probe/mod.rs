@@ -6,6 +6,7 @@
 //! Safety rule (RFC 2577, CVE-2020-8284): data connections go only to the target's own
 //! addresses (control peers and DNS answers) unless `probe_advertised` is set.
 
+pub mod clock;
 pub mod control;
 pub mod data;
 pub mod dns;
@@ -16,7 +17,7 @@ pub mod tls;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::task::JoinSet;
 
@@ -135,12 +136,8 @@ pub async fn run(config: &ProbeConfig) -> Result<Transcript, ProbeError> {
 
 /// Runs the whole probe, every connection opened through `net`.
 pub async fn run_with(config: &ProbeConfig, net: net::Net) -> Result<Transcript, ProbeError> {
-    let start = Instant::now();
-    let clock = Clock {
-        start,
-        step: config.timeout,
-        deadline: start + config.deadline,
-    };
+    let clock = Clock::new(config.timeout, config.deadline);
+    let start = clock.start;
     let mut transcript = Transcript::new(
         config.target_info(),
         config.settings(
@@ -169,14 +166,22 @@ pub async fn run_with(config: &ProbeConfig, net: net::Net) -> Result<Transcript,
         }
         Host::Name(name) => {
             let budget = config.deadline.min(config.timeout.saturating_mul(2));
-            let lookup = tokio::time::timeout(
-                budget,
-                dns::resolve(name, config.dns_server, config.family, config.timeout),
-            )
-            .await;
+            let lookup = clock
+                .bounded(
+                    budget,
+                    dns::resolve(name, config.dns_server, config.family, config.timeout),
+                )
+                .await;
             let lookup = match lookup {
                 Ok(result) => result?,
-                Err(_) => {
+                // Nothing was answered and nothing is claimed: the report says where the
+                // check was stopped.
+                Err(clock::Waited::Interrupted) => {
+                    transcript.interrupted = true;
+                    transcript.total_us = clock.now_us();
+                    return Ok(transcript);
+                }
+                Err(clock::Waited::Elapsed) => {
                     let failed = crate::transcript::DnsAnswer {
                         queried: true,
                         records: Vec::new(),
@@ -263,6 +268,7 @@ pub async fn run_with(config: &ProbeConfig, net: net::Net) -> Result<Transcript,
             Err(e) => transcript.client_public_error = Some(e.to_string()),
         }
     }
+    transcript.interrupted = clock.interrupted();
     transcript.total_us = start.elapsed().as_micros() as u64;
     Ok(transcript)
 }

@@ -105,6 +105,7 @@ pub fn end_label(end: &SessionEnd) -> String {
         SessionEnd::TimedOut(p) => format!("timed_out_during_{}", phase_name(*p)),
         SessionEnd::ProtocolError(p) => format!("protocol_error_during_{}", phase_name(*p)),
         SessionEnd::Deadline(p) => format!("deadline_during_{}", phase_name(*p)),
+        SessionEnd::Interrupted(p) => format!("interrupted_during_{}", phase_name(*p)),
         SessionEnd::TlsFailed => "tls_failed".to_string(),
         SessionEnd::TlsRefused => "tls_refused".to_string(),
     }

@@ -75,6 +75,9 @@ pub struct Transcript {
     pub servers: Vec<ServerSession>,
     /// The overall deadline ended the probe before it was done.
     pub deadline_hit: bool,
+    /// Ctrl-C stopped the check: what is recorded is what was seen until then.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
     /// This machine's public address, when `--my-ip-url` asked for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_public: Option<IpAddr>,
@@ -179,6 +182,7 @@ impl Transcript {
             dns: None,
             servers: Vec::new(),
             deadline_hit: false,
+            interrupted: false,
             client_public: None,
             client_public_error: None,
             total_us: 0,

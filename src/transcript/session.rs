@@ -147,6 +147,8 @@ pub enum SessionEnd {
     ProtocolError(Phase),
     /// The overall deadline ran out in this phase.
     Deadline(Phase),
+    /// The check was interrupted (Ctrl-C) in this phase.
+    Interrupted(Phase),
     /// The TLS handshake on the control connection failed.
     TlsFailed,
     /// TLS was required (`--tls explicit`) and the server refused AUTH TLS.

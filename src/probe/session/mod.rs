@@ -40,6 +40,7 @@ fn end_for(failure: &StepFailure, phase: Phase) -> SessionEnd {
             SessionEnd::Closed(phase)
         }
         StepFailure::Unreadable(_) => SessionEnd::ProtocolError(phase),
+        StepFailure::Interrupted => SessionEnd::Interrupted(phase),
     }
 }
 
@@ -136,6 +137,7 @@ fn wants_comparison(run: &Run<'_>) -> bool {
         .as_ref()
         .is_some_and(|t| t.handshake.as_ref().is_some_and(|h| h.error.is_none()));
     tls_worked
+        && !run.plan.clock.interrupted()
         && run.plan.tls != TlsRequest::Implicit
         && (run.plan.compare_plain || is_anonymous(&run.plan.user))
         && run

@@ -46,17 +46,21 @@ async fn record_samples(
     let results = c.exchange_all(&commands).await;
     let mut answered = Vec::with_capacity(kinds.len());
     for (kind, (exchange, reply, fail)) in kinds.iter().zip(results) {
+        let phase = if *kind == PassiveKind::Pasv {
+            Phase::Pasv
+        } else {
+            Phase::Epsv
+        };
+        if fail == Some(StepFailure::Interrupted) {
+            // Unanswered because of Ctrl-C: no sample, rather than a refused command.
+            return Err(end_for(&StepFailure::Interrupted, phase));
+        }
         let sample = PassiveSample::decoded(*kind, exchange, reply.as_ref());
         let ok = sample.advertised.is_some();
         answered.push(ok);
         run.s.samples.push(sample);
         *last_ok = ok.then(|| run.s.samples.len() - 1);
         if let Some(f) = fail {
-            let phase = if *kind == PassiveKind::Pasv {
-                Phase::Pasv
-            } else {
-                Phase::Epsv
-            };
             return Err(end_for(&f, phase));
         }
     }

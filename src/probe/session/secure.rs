@@ -4,7 +4,7 @@
 //! vsftpd's `require_ssl_reuse` demands. Everything is recorded in the session's
 //! [`ControlTls`] and each transfer's [`DataTls`].
 
-use super::super::control::{Control, StepFailure};
+use super::super::control::{Control, StepFailure, TLS_INTERRUPTED};
 use super::super::data::{self, DataRead};
 use super::super::net::Io;
 use super::super::tls::{TlsClient, server_name};
@@ -56,6 +56,8 @@ pub(super) async fn start(
     if ok {
         run.tls = Some(client);
         Ok(())
+    } else if c.clock().interrupted() {
+        Err(SessionEnd::Interrupted(Phase::Greeting))
     } else {
         Err(SessionEnd::TlsFailed)
     }
@@ -156,7 +158,15 @@ pub(super) async fn read_protected(
         return DataRead::default();
     };
     let (budget, _) = c.clock().budget();
-    let (tls, hs) = client.handshake(tcp, &name, budget).await;
+    let slack = budget + std::time::Duration::from_secs(1);
+    let clock = c.clock();
+    let (tls, hs) = match clock
+        .bounded(slack, client.handshake(tcp, &name, budget))
+        .await
+    {
+        Ok(done) => done,
+        Err(_) => (None, TlsHandshake::failed(TLS_INTERRUPTED.to_string(), 0)),
+    };
     let failed = hs.error.clone();
     let shown = client.shown_certificate();
     t.tls = Some(DataTls {

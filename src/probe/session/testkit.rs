@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -305,13 +305,8 @@ async fn serve(
 
 /// A plan for `user`, with short waits so silent peers end tests quickly.
 pub fn plan(user: &str, password: Option<&str>, tls: TlsRequest) -> SessionPlan {
-    let start = Instant::now();
     SessionPlan {
-        clock: Clock {
-            start,
-            step: Duration::from_millis(300),
-            deadline: start + Duration::from_secs(10),
-        },
+        clock: Clock::new(Duration::from_millis(300), Duration::from_secs(10)),
         user: user.to_string(),
         password: password.map(|p| Secret::new(p.to_string())),
         samples: 1,

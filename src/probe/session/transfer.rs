@@ -23,7 +23,9 @@ pub(super) async fn transfer(
 ) -> Result<Flow, SessionEnd> {
     let (passive, fail) = passive_command(c, kind).await;
     if let Some(f) = fail {
-        run.s.transfers.push(Transfer::new(passive));
+        if f != StepFailure::Interrupted {
+            run.s.transfers.push(Transfer::new(passive));
+        }
         return Err(end_for(&f, Phase::Data));
     }
     transfer_over(run, c, passive, false, fresh_tls).await
@@ -41,7 +43,11 @@ pub(super) async fn transfer_over(
     let mut t = Transfer::new(passive);
     t.reuses_sample = reuses_sample;
     let result = listing(run, c, &mut t, fresh_tls).await;
-    run.s.transfers.push(t);
+    // A listing Ctrl-C cut off before its end shows nothing about the path: it is left
+    // out rather than recorded as a failure.
+    if !(c.clock().interrupted() && t.completion.is_none()) {
+        run.s.transfers.push(t);
+    }
     result
 }
 

@@ -1,0 +1,57 @@
+//! CHECK_INTERRUPTED: Ctrl-C stopped the check. The report shows what was seen until
+//! then; this finding says where it stopped, so that a step that did not run is read as
+//! missing, not as passed. The verdict of an interrupted check is unknown.
+
+use super::server_unavailable::phase_word;
+use crate::finding::{Code, Finding, Severity};
+use crate::transcript::{Phase, SessionEnd, Transcript};
+
+pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
+    if !t.interrupted {
+        return;
+    }
+    let stopped = t.servers.iter().find_map(|s| match s.end {
+        SessionEnd::Interrupted(p) => Some((p, Some(s.server))),
+        _ => None,
+    });
+    let (phase, server) = match stopped {
+        Some(found) => found,
+        None if t.servers.is_empty() => (Phase::Dns, None),
+        // Every session had ended; what was still running was the public-address look-up
+        // or the comparison session.
+        None => (Phase::Data, None),
+    };
+    let mut evidence = vec![format!(
+        "stopped by Ctrl-C after {:.1} s",
+        t.total_us as f64 / 1e6
+    )];
+    if let Some(s) = t.servers.iter().find(|s| Some(s.server) == server) {
+        evidence.extend(
+            s.lines
+                .iter()
+                .rev()
+                .take(2)
+                .rev()
+                .map(|l| format!("last {}: {}", l.dir.as_str(), l.text)),
+        );
+    }
+    out.push(Finding {
+        code: Code::CheckInterrupted,
+        breaks: Vec::new(),
+        severity: Severity::Info,
+        phase,
+        server,
+        title: format!(
+            "the check was interrupted (Ctrl-C) in the {} phase: this report shows only what \
+             was seen until then",
+            phase_word(phase)
+        ),
+        evidence,
+        impact: "The steps after this point did not run: their findings are missing, not \
+                 passed, and the verdict is unknown."
+            .to_string(),
+        remedy: "Run the check again and let it finish: it ends by itself within --deadline."
+            .to_string(),
+        fix: Vec::new(),
+    });
+}
