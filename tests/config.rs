@@ -20,9 +20,11 @@ const SECRET: &str = "c0nfig-Secret-pw";
 
 /// A plain server where alice logs in with SECRET only.
 fn plain(configure: impl FnOnce(&mut Script)) -> Ftp {
-    let mut script = Script::default();
-    script.users = vec![("alice".to_string(), Some(SECRET.to_string()))];
-    script.anonymous = false;
+    let mut script = Script {
+        users: vec![("alice".to_string(), Some(SECRET.to_string()))],
+        anonymous: false,
+        ..Script::default()
+    };
     configure(&mut script);
     Ftp::start(script)
 }
