@@ -455,3 +455,22 @@ fn batch_lines_refuse_inline_passwords_and_unknown_modules() {
     assert!(r.stderr.contains("no target to check"), "{}", r.stderr);
     assert_eq!(r.code, 3);
 }
+
+/// The example file in `examples/` and the one in docs/config.md are valid.
+#[test]
+fn the_example_files_parse() {
+    use pasv_doctor::config::ConfigFile;
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let example = std::path::Path::new(dir).join("examples/pasv-doctor.toml");
+    let file = ConfigFile::load(&example).expect("examples/pasv-doctor.toml");
+    let names: Vec<&str> = file.modules.keys().map(String::as_str).collect();
+    assert_eq!(names, ["anon", "customer", "internal", "quick"]);
+    let doc = std::fs::read_to_string(format!("{dir}/docs/config.md")).expect("docs");
+    let toml = doc
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a toml block");
+    let file = ConfigFile::parse(toml, std::path::Path::new("c.toml")).expect("docs example");
+    assert!(file.module("customer").is_ok());
+}
