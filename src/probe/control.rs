@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::net::Io;
 use super::tls::TlsClient;
 use crate::transcript::TlsHandshake;
 
@@ -90,10 +90,6 @@ impl Clock {
     }
 }
 
-/// A byte stream the control connection runs over: TCP, or TLS over TCP.
-pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Io for T {}
-
 pub struct Control {
     stream: Box<dyn Io>,
     /// TLS is on (after AUTH TLS, or from the start for implicit FTPS).
@@ -123,9 +119,9 @@ fn text_of(bytes: &[u8]) -> (String, Option<String>) {
 }
 
 impl Control {
-    pub fn new(stream: TcpStream, clock: Clock) -> Self {
+    pub fn new(stream: Box<dyn Io>, clock: Clock) -> Self {
         Control {
-            stream: Box::new(stream),
+            stream,
             tls: false,
             reader: ReplyReader::default(),
             lines: Vec::new(),

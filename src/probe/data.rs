@@ -7,10 +7,10 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
 use super::control::Clock;
+use super::net::{Connection, Net};
 use crate::transcript::{Attempt, ConnectOutcome};
 
 /// Most bytes read from one data connection; a listing bigger than this proves the path
@@ -18,11 +18,11 @@ use crate::transcript::{Attempt, ConnectOutcome};
 pub const MAX_DATA_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Connects once, bounded by the step timeout and the deadline.
-pub async fn connect(addr: SocketAddr, clock: Clock) -> (Attempt, Option<TcpStream>) {
+pub async fn connect(net: &Net, addr: SocketAddr, clock: Clock) -> (Attempt, Option<Connection>) {
     let at_us = clock.now_us();
     let started = Instant::now();
     let (budget, _) = clock.budget();
-    let (outcome, stream) = match tokio::time::timeout(budget, TcpStream::connect(addr)).await {
+    let (outcome, stream) = match tokio::time::timeout(budget, net.connect(addr)).await {
         Ok(Ok(stream)) => (ConnectOutcome::Connected, Some(stream)),
         Ok(Err(e)) => (classify(&e), None),
         Err(_) => (ConnectOutcome::TimedOut, None),
@@ -51,11 +51,12 @@ fn classify(e: &std::io::Error) -> ConnectOutcome {
 
 /// Test-connects every address at once and closes each connection at once. Results come
 /// back in the order given.
-pub async fn probe_all(addrs: Vec<SocketAddr>, clock: Clock) -> Vec<Attempt> {
+pub async fn probe_all(net: &Net, addrs: Vec<SocketAddr>, clock: Clock) -> Vec<Attempt> {
     let mut set = JoinSet::new();
     for (i, addr) in addrs.iter().copied().enumerate() {
+        let net = net.clone();
         set.spawn(async move {
-            let (attempt, stream) = connect(addr, clock).await;
+            let (attempt, stream) = connect(&net, addr, clock).await;
             drop(stream);
             (i, attempt)
         });

@@ -10,6 +10,7 @@ pub mod control;
 pub mod data;
 pub mod dns;
 pub mod myip;
+pub mod net;
 pub mod session;
 pub mod tls;
 
@@ -127,8 +128,13 @@ fn family_allows(family: Family, ip: IpAddr) -> bool {
     }
 }
 
-/// Runs the whole probe.
+/// Runs the whole probe over real TCP.
 pub async fn run(config: &ProbeConfig) -> Result<Transcript, ProbeError> {
+    run_with(config, net::Tcp::shared()).await
+}
+
+/// Runs the whole probe, every connection opened through `net`.
+pub async fn run_with(config: &ProbeConfig, net: net::Net) -> Result<Transcript, ProbeError> {
     let start = Instant::now();
     let clock = Clock {
         start,
@@ -229,8 +235,9 @@ pub async fn run(config: &ProbeConfig) -> Result<Transcript, ProbeError> {
     let mut set = JoinSet::new();
     for (i, (ip, source)) in addresses.iter().copied().enumerate() {
         let plan = plan.clone();
+        let net = net.clone();
         let server = SocketAddr::new(ip, config.target.port);
-        set.spawn(async move { (i, session::check(server, source, &plan).await) });
+        set.spawn(async move { (i, session::check(server, source, &plan, net).await) });
     }
     let mut sessions: Vec<Option<ServerSession>> = vec![None; addresses.len()];
     while let Some(joined) = set.join_next().await {

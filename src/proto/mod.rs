@@ -8,6 +8,7 @@ pub mod addr;
 pub mod compat;
 pub mod passive;
 pub mod reply;
+mod reply_error;
 
 pub use addr::{AddressClass, classify_effective};
 pub use compat::{ParseFailure, ParserFamily, parse_failures};

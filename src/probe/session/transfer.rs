@@ -1,0 +1,158 @@
+//! The transfer step: a real listing over a fresh PASV or EPSV, or over the sample whose
+//! listener is still open. The data connection is opened while the listing command is on
+//! its way (as curl does), so a transfer costs no extra round trip; if the connection
+//! fails, the server's answer is awaited briefly, and without one the control connection
+//! is given up for transfers ([`Flow::Abandoned`]).
+
+use std::time::{Duration, Instant};
+
+use super::super::control::{Control, StepFailure, logged_command};
+use super::super::data::{self, DataRead};
+use super::plan::listing_commands;
+use super::samples::passive_command;
+use super::{Flow, Run, end_for, secure};
+use crate::proto::PassiveKind;
+use crate::transcript::{Exchange, PassiveSample, Phase, PortProbe, SessionEnd, Transfer};
+
+/// A real transfer over a fresh PASV or EPSV; `fresh_tls` offers no TLS session to resume.
+pub(super) async fn transfer(
+    run: &mut Run<'_>,
+    c: &mut Control,
+    kind: PassiveKind,
+    fresh_tls: bool,
+) -> Result<Flow, SessionEnd> {
+    let (passive, fail) = passive_command(c, kind).await;
+    if let Some(f) = fail {
+        run.s.transfers.push(Transfer::new(passive));
+        return Err(end_for(&f, Phase::Data));
+    }
+    transfer_over(run, c, passive, false, fresh_tls).await
+}
+
+/// A listing over the port a passive reply named; the transfer is recorded whatever
+/// happens. `Err` ends the session.
+pub(super) async fn transfer_over(
+    run: &mut Run<'_>,
+    c: &mut Control,
+    passive: PassiveSample,
+    reuses_sample: bool,
+    fresh_tls: bool,
+) -> Result<Flow, SessionEnd> {
+    let mut t = Transfer::new(passive);
+    t.reuses_sample = reuses_sample;
+    let result = listing(run, c, &mut t, fresh_tls).await;
+    run.s.transfers.push(t);
+    result
+}
+
+async fn listing(
+    run: &mut Run<'_>,
+    c: &mut Control,
+    t: &mut Transfer,
+    fresh_tls: bool,
+) -> Result<Flow, SessionEnd> {
+    let Some(adv) = t.passive.advertised.clone() else {
+        return Ok(Flow::Continue);
+    };
+    let Some((via, addr)) = run.plan.listing_target(&adv, run.s.peer()) else {
+        return Ok(Flow::Continue);
+    };
+    let commands = listing_commands(&run.s.features(), run.plan.path.as_deref());
+    let since = Instant::now();
+    let clock = c.clock();
+    let ((attempt, conn), sent) =
+        tokio::join!(data::connect(&run.net, addr, clock), c.send(&commands[0]));
+    t.data = Some(PortProbe { via, attempt });
+    if let Err(f) = sent {
+        t.command = Some(Exchange {
+            command: commands[0].clone(),
+            reply: None,
+            failure: Some(f.describe()),
+        });
+        return Err(end_for(&f, Phase::Data));
+    }
+    let Some(conn) = conn else {
+        // The command is out but no data connection will come: a server answers 425 at
+        // once or only after its own long timeout.
+        let answer = c.read_reply_within(Duration::from_secs(1)).await;
+        let (reply, flow) = match answer {
+            Ok(r) => (Some(c.record(&r, since)), Flow::Continue),
+            Err(_) => (None, Flow::Abandoned),
+        };
+        t.command = Some(Exchange {
+            command: commands[0].clone(),
+            reply: reply.clone(),
+            failure: reply
+                .is_none()
+                .then(|| "no reply once the data connection failed".to_string()),
+        });
+        t.completion = reply;
+        return Ok(flow);
+    };
+    let mut stream = Some(conn.stream);
+    for (n, command) in commands.iter().enumerate() {
+        // The first command is already sent; a fallback goes out now.
+        let result = if n == 0 {
+            c.read_reply().await
+        } else {
+            match c.send(command).await {
+                Ok(()) => c.read_reply().await,
+                Err(f) => Err(f),
+            }
+        };
+        let (reply, fail) = match result {
+            Ok(r) => {
+                let fail = (r.code == 421).then_some(StepFailure::ServiceClosing);
+                (Some(r), fail)
+            }
+            Err(f) => (None, Some(f)),
+        };
+        t.command = Some(Exchange {
+            command: logged_command(command),
+            reply: reply.as_ref().map(|r| c.record(r, since)),
+            failure: fail.as_ref().map(StepFailure::describe),
+        });
+        if let Some(f) = fail {
+            return Err(end_for(&f, Phase::Data));
+        }
+        let Some(reply) = reply else { break };
+        match reply.code {
+            // Not understood: try the next listing command on the same data connection.
+            500 | 502 | 504 => continue,
+            // A preliminary reply, or a completion without one: either way the data
+            // connection must carry the listing and end.
+            100..=299 => {
+                let max_wait = c.clock().step.saturating_mul(4).max(Duration::from_secs(1));
+                let read = match stream.take() {
+                    Some(tcp) if secure::data_protected(run) => {
+                        secure::read_protected(run, c, t, tcp, fresh_tls, max_wait).await
+                    }
+                    // Dropped after the read: closing our end tells a server waiting on
+                    // the data connection we are done.
+                    Some(mut tcp) => data::read_to_end(&mut tcp, c.clock(), max_wait).await,
+                    None => DataRead::default(),
+                };
+                t.bytes = read.bytes;
+                t.first_byte_us = read.first_byte_us;
+                t.data_end_us = read.end_us;
+                t.truncated = read.truncated;
+                t.data_error = read.error;
+                if reply.class() == 2 {
+                    t.completion = Some(c.record(&reply, since));
+                } else {
+                    match c.read_reply().await {
+                        Ok(done) => t.completion = Some(c.record(&done, since)),
+                        Err(f) => {
+                            t.completion_failure = Some(f.describe());
+                            return Err(end_for(&f, Phase::Data));
+                        }
+                    }
+                }
+            }
+            // 425, 426, 450, 550, ...
+            _ => t.completion = Some(c.record(&reply, since)),
+        }
+        break;
+    }
+    Ok(Flow::Continue)
+}
