@@ -25,6 +25,7 @@ pub fn run(
     });
     let from_stdin = args.replies.is_empty() || args.replies.iter().all(|r| r == "-");
     let items = if from_stdin {
+        super::paste_hint(err, "reply lines")?;
         let scan = match scan_stdin(stdin) {
             Ok(scan) => scan,
             Err(e) => {

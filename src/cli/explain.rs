@@ -95,6 +95,9 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> io::Result<Status> {
+    if args.file == "-" {
+        super::paste_hint(err, "the client's log")?;
+    }
     let bytes = match read_input(&args.file, stdin) {
         Ok(b) => b,
         Err(msg) => {

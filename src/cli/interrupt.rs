@@ -26,3 +26,15 @@ pub async fn interruptible<F: Future>(work: F) -> F::Output {
     watcher.abort();
     out
 }
+
+/// On a terminal, says what reading stdin waits for: a blank wait looks like a hang.
+pub fn paste_hint(err: &mut dyn Write, what: &str) -> std::io::Result<()> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        writeln!(
+            err,
+            "pasv-doctor: paste {what}, then press Ctrl-D at the start of a line"
+        )?;
+    }
+    Ok(())
+}

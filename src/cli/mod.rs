@@ -12,6 +12,7 @@ mod delivery;
 pub mod docs;
 pub mod explain;
 mod interrupt;
+use interrupt::paste_hint;
 pub mod password;
 
 pub use args::{

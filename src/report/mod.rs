@@ -77,6 +77,10 @@ impl Report<'_> {
             Verdict::Ok => {
                 "OK: no problem in what was seen; no passive transfer was seen".to_string()
             }
+            Verdict::Unknown if self.transcript.interrupted => format!(
+                "UNKNOWN: interrupted, {} finding(s) from what was seen before (CHECK_INTERRUPTED)",
+                self.findings.len().saturating_sub(1)
+            ),
             Verdict::Unknown => format!(
                 "UNKNOWN: nothing could be checked{}",
                 self.findings

@@ -81,6 +81,9 @@ async fn listing(
         // The command is out but no data connection will come: a server answers 425 at
         // once or only after its own long timeout.
         let answer = c.read_reply_within(Duration::from_secs(1)).await;
+        if answer == Err(StepFailure::Interrupted) {
+            return Err(end_for(&StepFailure::Interrupted, Phase::Data));
+        }
         let (reply, flow) = match answer {
             Ok(r) => (Some(c.record(&r, since)), Flow::Continue),
             Err(_) => (None, Flow::Abandoned),
