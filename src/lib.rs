@@ -10,6 +10,7 @@ pub mod cli;
 pub mod demo;
 pub mod exit;
 pub mod explain;
+pub mod fake;
 pub mod finding;
 pub mod knowledge;
 pub mod probe;
