@@ -1,13 +1,14 @@
-//! The scriptable demo FTP server (`pasv_doctor::demo::server`) spoken to with a plain
-//! `TcpStream`, on loopback only: a healthy session, each data mode, PASV/EPSV details,
-//! overrides, port ranges and login rules.
+//! The fake FTP server (`pasv_doctor::fake`) spoken to with a plain `TcpStream`, on loopback
+//! only: a healthy session, each kind of data port, PASV/EPSV details, overrides, port ranges
+//! and login rules, and the script's acts (trickled, flooded and cut-off replies, a reset,
+//! silence, a data port opened and played by the script).
 
-use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use pasv_doctor::demo::server::{Advertise, DataMode, Script, ScriptedServer};
+use pasv_doctor::demo::Scenario;
+use pasv_doctor::fake::{Act, Advertise, DataAct, DataPlay, DataPort, FakeServer, Login, Script};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -118,8 +119,8 @@ impl Client {
     }
 }
 
-async fn start(script: Script) -> ScriptedServer {
-    ScriptedServer::start(LOOPBACK, script)
+async fn start(script: Script) -> FakeServer {
+    FakeServer::start(LOOPBACK, script)
         .await
         .expect("server starts")
 }
@@ -228,7 +229,10 @@ async fn greeting_login_feat_syst_quit() {
 #[tokio::test]
 async fn anonymous_and_passwordless_users() {
     let script = Script {
-        users: vec![("guest".to_string(), None)],
+        login: Login::Accounts {
+            users: vec![("guest".to_string(), None)],
+            anonymous: true,
+        },
         ..Script::default()
     };
     let server = start(script).await;
@@ -241,7 +245,10 @@ async fn anonymous_and_passwordless_users() {
     assert_eq!(c.cmd("PASS me@example.org").await.code, 230);
 
     let closed = start(Script {
-        anonymous: false,
+        login: Login::Accounts {
+            users: vec![("demo".to_string(), Some("demo-password".to_string()))],
+            anonymous: false,
+        },
         ..Script::default()
     })
     .await;
@@ -405,7 +412,7 @@ async fn second_pasv_closes_the_first_listener() {
 #[tokio::test]
 async fn refuse_mode_gives_connection_refused() {
     let server = start(Script {
-        data: DataMode::Refuse,
+        data: vec![DataPort::Refuse],
         ..Script::default()
     })
     .await;
@@ -426,7 +433,7 @@ async fn refuse_mode_gives_connection_refused() {
 #[tokio::test]
 async fn filter_mode_gives_a_connect_timeout() {
     let server = start(Script {
-        data: DataMode::Filter,
+        data: vec![DataPort::Filter],
         ..Script::default()
     })
     .await;
@@ -448,11 +455,7 @@ async fn filter_mode_gives_a_connect_timeout() {
 
 #[tokio::test]
 async fn bad_ip_mode_gives_425_after_connect() {
-    let server = start(Script {
-        data: DataMode::BadIp,
-        ..Script::default()
-    })
-    .await;
+    let server = start(Scenario::BadIp.script()).await;
     let mut c = Client::greeted(server.addr()).await;
     c.login().await;
     let port = pasv_port(&mut c).await;
@@ -506,12 +509,11 @@ async fn fixed_advertise_is_in_the_227_text() {
 
 #[tokio::test]
 async fn disabled_pasv_and_epsv_get_502() {
-    let server = start(Script {
-        pasv: false,
-        epsv: false,
-        ..Script::default()
-    })
-    .await;
+    let mut script = Script::default();
+    for verb in ["PASV", "EPSV"] {
+        script.on(verb, vec![Act::line("502 Command not implemented.")]);
+    }
+    let server = start(script).await;
     let mut c = Client::greeted(server.addr()).await;
     c.login().await;
     assert_eq!(c.cmd("PASV").await.lines, ["502 Command not implemented."]);
@@ -520,20 +522,13 @@ async fn disabled_pasv_and_epsv_get_502() {
 
 #[tokio::test]
 async fn overrides_are_sent_verbatim() {
-    let mut overrides = HashMap::new();
-    overrides.insert(
-        "PASV".to_string(),
-        vec!["227 Entering Passive Mode (10,0,0,256,1,2)".to_string()],
+    let mut script = Script::default();
+    script.on(
+        "PASV",
+        vec![Act::line("227 Entering Passive Mode (10,0,0,256,1,2)")],
     );
-    overrides.insert(
-        "SYST".to_string(),
-        vec!["215-first".to_string(), "215 UNIX emulated".to_string()],
-    );
-    let server = start(Script {
-        overrides,
-        ..Script::default()
-    })
-    .await;
+    script.on("SYST", vec![Act::lines(&["215-first", "215 UNIX emulated"])]);
+    let server = start(script).await;
     let mut c = Client::greeted(server.addr()).await;
     c.login().await;
 
@@ -555,14 +550,10 @@ async fn overrides_are_sent_verbatim() {
 }
 
 #[tokio::test]
-async fn an_empty_override_closes_the_connection() {
-    let mut overrides = HashMap::new();
-    overrides.insert("PASV".to_string(), Vec::new());
-    let server = start(Script {
-        overrides,
-        ..Script::default()
-    })
-    .await;
+async fn an_override_can_close_the_connection() {
+    let mut script = Script::default();
+    script.on("PASV", vec![Act::Close]);
+    let server = start(script).await;
     let mut c = Client::greeted(server.addr()).await;
     c.login().await;
     c.send("PASV").await;
@@ -653,7 +644,7 @@ async fn at_most_64_sessions() {
 #[tokio::test]
 async fn ipv6_loopback_uses_epsv() {
     let server =
-        match ScriptedServer::start(IpAddr::V6(Ipv6Addr::LOCALHOST), Script::default()).await {
+        match FakeServer::start(IpAddr::V6(Ipv6Addr::LOCALHOST), Script::default()).await {
             Ok(server) => server,
             Err(e) => {
                 eprintln!("skipped: cannot bind ::1 ({e})");
