@@ -363,10 +363,7 @@ fn cases() -> Vec<Case> {
         ),
         Case::new(
             "421 after FEAT",
-            serve(vec![(
-                "FEAT",
-                vec![line("421 Shutting down."), Act::Close],
-            )]),
+            serve(vec![("FEAT", vec![line("421 Shutting down."), Act::Close])]),
             &[INTERRUPTED],
             2,
         )
@@ -529,11 +526,7 @@ fn cases() -> Vec<Case> {
             "EPSV answered after the step timeout",
             serve(vec![(
                 "EPSV",
-                [
-                    vec![Act::Wait(ms(1500))],
-                    epsv_with(DataPort::default()),
-                ]
-                .concat(),
+                [vec![Act::Wait(ms(1500))], epsv_with(DataPort::default())].concat(),
             )]),
             &[INTERRUPTED],
             2,
@@ -748,10 +741,7 @@ fn cases() -> Vec<Case> {
         ),
         Case::new(
             "close after 150",
-            serve(vec![(
-                "LIST",
-                vec![line("150 Here it comes."), Act::Close],
-            )]),
+            serve(vec![("LIST", vec![line("150 Here it comes."), Act::Close])]),
             &[INTERRUPTED],
             2,
         ),
@@ -975,7 +965,10 @@ fn pasv_naming_a_third_party_address_is_not_contacted() {
 fn batch_slowloris_targets_do_not_hold_back_healthy_ones() {
     let healthy: Vec<Ftp> = (0..2).map(|_| Ftp::start(serve(vec![]))).collect();
     let slow = [
-        Ftp::start(only(vec![slow("220 slow but steady FTP server ready.", 400)])),
+        Ftp::start(only(vec![slow(
+            "220 slow but steady FTP server ready.",
+            400,
+        )])),
         Ftp::start(serve(vec![(
             "USER",
             vec![slow("331 Please specify the password.", 300)],

@@ -310,7 +310,12 @@ fn cases(pki: &Pki) -> Vec<Case> {
         }),
         Case::new(
             "TLS 1.0 only: protocol_version alert",
-            with(&|s| after_234(s, vec![Act::Receive, Act::Send(TLS10_ALERT.to_vec()), Act::Close])),
+            with(&|s| {
+                after_234(
+                    s,
+                    vec![Act::Receive, Act::Send(TLS10_ALERT.to_vec()), Act::Close],
+                )
+            }),
             &[HANDSHAKE_FAILED],
             2,
         )
@@ -318,7 +323,12 @@ fn cases(pki: &Pki) -> Vec<Case> {
         .then(|j| says(j, HANDSHAKE_FAILED, &["no TLS version", "protocol_version"])),
         Case::new(
             "TLS 1.0 only: a TLS 1.0 ServerHello",
-            with(&|s| after_234(s, vec![Act::Receive, Act::Send(tls10_server_hello()), Act::Close])),
+            with(&|s| {
+                after_234(
+                    s,
+                    vec![Act::Receive, Act::Send(tls10_server_hello()), Act::Close],
+                )
+            }),
             &[HANDSHAKE_FAILED],
             2,
         )

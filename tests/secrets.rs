@@ -117,21 +117,21 @@ fn scenarios() -> Vec<Scenario> {
             name: "server echoes the password in PASV, EPSV and transfer replies",
             script: serve(vec![
                 (
-                "PASV",
-                vec![
-                    Act::Listen(DataPort::default()),
-                    Act::line("227 Entering Passive Mode (127,0,0,1,{p1},{p2}) {pass}"),
-                ],
-            ),
-            ("EPSV", vec![Act::line("500 {pass}? No.")]),
-            (
-                "LIST",
-                vec![
-                    Act::line("150 Here it comes, {pass}."),
-                    Act::Transfer,
-                    Act::line("226 Done, {pass}."),
-                ],
-            ),
+                    "PASV",
+                    vec![
+                        Act::Listen(DataPort::default()),
+                        Act::line("227 Entering Passive Mode (127,0,0,1,{p1},{p2}) {pass}"),
+                    ],
+                ),
+                ("EPSV", vec![Act::line("500 {pass}? No.")]),
+                (
+                    "LIST",
+                    vec![
+                        Act::line("150 Here it comes, {pass}."),
+                        Act::Transfer,
+                        Act::line("226 Done, {pass}."),
+                    ],
+                ),
             ]),
             extra: &[],
         },

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 
+use crate::fake::{Advertise, DataAct, DataPlay, DataPort, DataTls, FakeServer, Script};
 use crate::probe::{self, ProbeConfig};
 use crate::secret::Secret;
 use crate::target::{Host, Target};
 use crate::transcript::{Family, Transcript};
-use crate::fake::{Advertise, DataAct, DataPlay, DataPort, DataTls, FakeServer, Script};
 
 /// What the demo server gets wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

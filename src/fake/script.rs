@@ -410,7 +410,12 @@ mod tests {
             (b"", b""),
         ];
         for (input, want) in cases {
-            assert_eq!(fill.expand(input), want, "{:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                fill.expand(input),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
         }
         assert_eq!(Fill::default().expand(b"{p1},{p2}"), b"0,0");
     }
@@ -421,7 +426,10 @@ mod tests {
         script.on("PROT P", vec![Act::line("536 PROT P not allowed.")]);
         script.on("pasv", vec![Act::Close]);
         assert_eq!(script.override_for("PASV", ""), Some(&[Act::Close][..]));
-        assert_eq!(script.override_for("PASV", "anything"), Some(&[Act::Close][..]));
+        assert_eq!(
+            script.override_for("PASV", "anything"),
+            Some(&[Act::Close][..])
+        );
         assert!(script.override_for("PROT", "p").is_some());
         assert!(script.override_for("PROT", " P ").is_some());
         assert!(script.override_for("PROT", "C").is_none());

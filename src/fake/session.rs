@@ -174,7 +174,11 @@ impl Session<'_> {
                 let Some(tls) = &self.shared.script.tls else {
                     return Flow::End;
                 };
-                match self.conn.start_tls(tls.config.clone(), timeouts.handshake).await {
+                match self
+                    .conn
+                    .start_tls(tls.config.clone(), timeouts.handshake)
+                    .await
+                {
                     Ok(()) => Flow::Continue,
                     Err(_) => Flow::End,
                 }

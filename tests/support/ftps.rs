@@ -44,6 +44,10 @@ impl Pki {
         self.ca.pem()
     }
 
+    pub fn ca_der(&self) -> CertificateDer<'static> {
+        self.ca.der().clone()
+    }
+
     /// A leaf for `names`, valid from `days_from`..`days_to` days around now.
     pub fn leaf(&self, names: &[&str], days_from: i64, days_to: i64) -> Identity {
         self.signed(names, days_from, days_to, false)
