@@ -225,8 +225,11 @@ impl Conn {
         config: Arc<rustls::ServerConfig>,
         wait: Duration,
     ) -> io::Result<()> {
-        let Some(Stream::Plain(tcp)) = self.stream.take() else {
+        if !matches!(self.stream, Some(Stream::Plain(_))) {
             return Err(io::Error::other("not a plain connection"));
+        }
+        let Some(Stream::Plain(tcp)) = self.stream.take() else {
+            return Err(gone());
         };
         // A client sends nothing after AUTH until the 234: the reader holds nothing the
         // handshake needs.

@@ -34,7 +34,7 @@ use tokio::task::JoinHandle;
 use tokio::time::sleep;
 
 pub use reader::MAX_LINE;
-pub use script::{Act, Advertise, DataAct, DataPlay, DataPort, DataTls, Fill, Login, Script, Tls};
+pub use script::{Act, Advertise, DataAct, DataPlay, DataPort, DataTls, Login, Script, Tls};
 
 /// Sessions served at once; further control connections get `421` and are closed.
 pub const MAX_SESSIONS: usize = 64;

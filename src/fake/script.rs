@@ -185,8 +185,9 @@ pub enum Act {
     /// and play the port's [`DataPlay`] on it, until done; sends nothing on the control
     /// connection. Nothing happens without such a port.
     Transfer,
-    /// The server's side of a TLS handshake on the control connection, now (the script needs
-    /// [`Script::tls`]); a failed handshake ends the session.
+    /// The server's side of a TLS handshake on the plain control connection, now, with
+    /// [`Script::tls`]'s configuration; a failed handshake (or none to make: no TLS
+    /// configured, or TLS already) ends the session.
     StartTls,
 }
 
@@ -337,7 +338,7 @@ impl Tls {
 
 /// What the placeholders of [`Act::Send`] stand for in one session.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Fill {
+pub(super) struct Fill {
     /// The last data port opened (0: none yet).
     pub port: u16,
     /// The argument of the command being answered.
@@ -349,7 +350,7 @@ pub struct Fill {
 impl Fill {
     /// `bytes` with every known placeholder replaced; anything else, `{` included, stays as
     /// it is, so replies need not be UTF-8 and braces need no escaping.
-    pub fn expand(&self, bytes: &[u8]) -> Vec<u8> {
+    pub(super) fn expand(&self, bytes: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(bytes.len());
         let mut rest = bytes;
         while let Some(open) = rest.iter().position(|&b| b == b'{') {
