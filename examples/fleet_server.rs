@@ -1,4 +1,4 @@
-//! Many scripted FTP servers in one process, for fleet benchmarks (`scripts/bench-fleet`):
+//! Many fake FTP servers (`pasv_doctor::fake`) in one process, for fleet benchmarks (`scripts/bench-fleet`):
 //! `fleet_server IP[,IP...] COUNT SECONDS` binds COUNT healthy servers spread over the
 //! addresses (ports chosen by the kernel), prints one `IP:PORT` per line, then serves until
 //! SECONDS have passed or stdin closes, whichever comes first. Bounded by design: it stops
@@ -9,7 +9,7 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use pasv_doctor::demo::server::{Script, ScriptedServer};
+use pasv_doctor::fake::{FakeServer, Script};
 use tokio::io::AsyncReadExt;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut servers = Vec::with_capacity(count);
         for i in 0..count {
             let ip = ips[i % ips.len()];
-            servers.push(ScriptedServer::start(ip, Script::default()).await?);
+            servers.push(FakeServer::start(ip, Script::default()).await?);
         }
         {
             let mut out = std::io::stdout().lock();

@@ -14,6 +14,7 @@ pub mod config;
 pub mod demo;
 pub mod exit;
 pub mod explain;
+pub mod fake;
 pub mod finding;
 pub mod fleet;
 pub mod knowledge;

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use pasv_doctor::demo::server::{Advertise, DataMode, Script};
+use pasv_doctor::demo::Scenario;
+use pasv_doctor::fake::{Act, Advertise, DataPort, Login, Script};
 use serde_json::Value;
 use support::{Answer, Dns, Ftp, Run, bin, closed_port};
 
@@ -50,7 +51,7 @@ fn check(target: &str, extra: &[&str]) -> Run {
 }
 
 fn demo_user(script: &mut Script) {
-    script.users = vec![("alice".to_string(), Some(SECRET.to_string()))];
+    script.login = Login::user("alice", SECRET);
 }
 
 fn serve(configure: impl FnOnce(&mut Script)) -> Ftp {
@@ -136,7 +137,7 @@ fn third_party_address_is_never_contacted_by_default() {
         port & 0xff
     );
     let ftp = serve(|s| {
-        s.overrides.insert("PASV".to_string(), vec![reply.clone()]);
+        s.on("PASV", vec![Act::line(reply.clone())]);
     });
     let r = check(&ftp.url("alice"), &["--samples", "3"]);
     let accepted = Arc::new(AtomicUsize::new(0));
@@ -221,7 +222,7 @@ fn wrong_address_tested_and_refused_is_critical() {
 fn a_fix_never_presents_sampled_ports_as_the_servers_range() {
     // The filtered ports seen are samples of the range: the fix must not configure them as
     // the range (that would shrink it); concrete numbers come from --expect-range only.
-    let ftp = serve(|s| s.data = DataMode::Refuse);
+    let ftp = serve(|s| s.data = vec![DataPort::Refuse]);
     let r = check(&ftp.url("alice"), &["--samples", "2"]);
     let f = r.finding("DATA_PORT_REFUSED");
     let fix = f["fix"].to_string();
@@ -274,7 +275,7 @@ fn expected_address_and_range() {
 
 #[test]
 fn filtered_range_costs_about_one_timeout() {
-    let ftp = serve(|s| s.data = DataMode::Filter);
+    let ftp = serve(|s| s.data = vec![DataPort::Filter]);
     let started = Instant::now();
     let r = check(&ftp.url("alice"), &["--samples", "5"]);
     let took = started.elapsed();
@@ -289,14 +290,14 @@ fn filtered_range_costs_about_one_timeout() {
 
 #[test]
 fn partial_range() {
-    let ftp = serve(|s| s.data = DataMode::PartialFilter);
+    let ftp = serve(|s| s.data = vec![DataPort::default(), DataPort::Filter]);
     let r = check(&ftp.url("alice"), &["--samples", "4"]);
     assert!(r.has("DATA_RANGE_PARTIAL"), "{:?}", r.codes());
 }
 
 #[test]
 fn refused_data_port() {
-    let ftp = serve(|s| s.data = DataMode::Refuse);
+    let ftp = serve(|s| s.data = vec![DataPort::Refuse]);
     let r = check(&ftp.url("alice"), &["--samples", "2"]);
     assert!(r.has("DATA_PORT_REFUSED"), "{:?}", r.codes());
     assert_eq!(r.code, 2);
@@ -304,7 +305,7 @@ fn refused_data_port() {
 
 #[test]
 fn transfer_refused_after_connect() {
-    let ftp = serve(|s| s.data = DataMode::BadIp);
+    let ftp = serve(|s| s.data = Scenario::BadIp.script().data);
     let r = check(&ftp.url("alice"), &["--samples", "1"]);
     let f = r.finding("DATA_TRANSFER_FAILED");
     assert!(f["evidence"].to_string().contains("Bad IP"));
@@ -318,7 +319,9 @@ fn transfer_refused_after_connect() {
 
 #[test]
 fn epsv_and_pasv_unsupported() {
-    let ftp = serve(|s| s.epsv = false);
+    let ftp = serve(|s| {
+        s.on("EPSV", vec![Act::line("502 Command not implemented.")]);
+    });
     let r = check(&ftp.url("alice"), &[]);
     assert_eq!(r.finding("EPSV_UNSUPPORTED")["severity"], "info");
     assert_eq!(r.verdict(), "ok");
@@ -331,7 +334,9 @@ fn epsv_and_pasv_unsupported() {
         .count();
     assert_eq!(epsv, 1);
 
-    let ftp = serve(|s| s.pasv = false);
+    let ftp = serve(|s| {
+        s.on("PASV", vec![Act::line("502 Command not implemented.")]);
+    });
     let r = check(&ftp.url("alice"), &[]);
     assert_eq!(r.finding("PASV_UNSUPPORTED")["severity"], "critical");
 }
@@ -339,13 +344,13 @@ fn epsv_and_pasv_unsupported() {
 #[test]
 fn malformed_and_nonstandard_replies() {
     let ftp = serve(|s| {
-        s.overrides.insert(
-            "PASV".to_string(),
-            vec!["227 Entering Passive Mode (127,0,0,256,4,1)".to_string()],
+        s.on(
+            "PASV",
+            vec![Act::line("227 Entering Passive Mode (127,0,0,256,4,1)")],
         );
-        s.overrides.insert(
-            "EPSV".to_string(),
-            vec!["229 Entering Extended Passive Mode (!!!1!)".to_string()],
+        s.on(
+            "EPSV",
+            vec![Act::line("229 Entering Extended Passive Mode (!!!1!)")],
         );
     });
     let r = check(&ftp.url("alice"), &["--samples", "1"]);
@@ -395,7 +400,7 @@ fn malformed_and_nonstandard_replies() {
 
 #[test]
 fn login_failed() {
-    let ftp = serve(|s| s.users = vec![("alice".to_string(), Some("other".to_string()))]);
+    let ftp = serve(|s| s.login = Login::user("alice", "other"));
     let r = check(&ftp.url("alice"), &[]);
     let f = r.finding("LOGIN_FAILED");
     assert!(f["evidence"].to_string().contains("530"));
@@ -405,7 +410,7 @@ fn login_failed() {
 
 #[test]
 fn server_unavailable() {
-    let ftp = serve(|s| s.greeting = vec!["421 Too many connections, try later.".to_string()]);
+    let ftp = serve(|s| s.greeting = vec![Act::line("421 Too many connections, try later.")]);
     let r = check(&ftp.url("alice"), &[]);
     let f = r.finding("SERVER_UNAVAILABLE");
     assert!(f["evidence"].to_string().contains("421"));
@@ -414,7 +419,7 @@ fn server_unavailable() {
 #[test]
 fn session_interrupted_when_the_server_hangs_up() {
     let ftp = serve(|s| {
-        s.overrides.insert("PASV".to_string(), vec![]);
+        s.on("PASV", vec![Act::Close]);
     });
     let r = check(&ftp.url("alice"), &[]);
     assert!(r.has("SESSION_INTERRUPTED"), "{:?}", r.codes());
@@ -546,8 +551,7 @@ fn ipv6_with_epsv() {
 fn deadline_bounds_the_whole_check() {
     // Greeting, then silence: every step would wait; the deadline ends it.
     let ftp = serve(|s| {
-        s.overrides
-            .insert("FEAT".to_string(), vec!["211-Features:".to_string()]);
+        s.on("FEAT", vec![Act::line("211-Features:")]);
     });
     let started = Instant::now();
     let mut cmd = bin();

@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
-use pasv_doctor::demo::server::Script;
+use pasv_doctor::fake::{Act, Login, Script};
 use serde_json::Value;
-use support::ftps::{Ftps, FtpsScript, Pki};
+use support::ftps::{self, Pki, tls};
 use support::{Ftp, bin};
 
 const SECRET: &str = "c0nfig-Secret-pw";
@@ -21,8 +21,7 @@ const SECRET: &str = "c0nfig-Secret-pw";
 /// A plain server where alice logs in with SECRET only.
 fn plain(configure: impl FnOnce(&mut Script)) -> Ftp {
     let mut script = Script {
-        users: vec![("alice".to_string(), Some(SECRET.to_string()))],
-        anonymous: false,
+        login: Login::user("alice", SECRET),
         ..Script::default()
     };
     configure(&mut script);
@@ -146,8 +145,8 @@ fn batch_user_and_password_sources_per_target() {
 fn batch_tls_off_sends_no_auth_and_auto_does() {
     let pki = Pki::new();
     let ca = temp_file(&pki.ca_pem());
-    let server = Ftps::start(FtpsScript::new(pki.leaf(&["127.0.0.1"], -1, 365)));
-    let a = server.addr;
+    let server = Ftp::start(ftps::script(&pki.leaf(&["127.0.0.1"], -1, 365)));
+    let a = server.addr();
     let r = batch(
         &format!(
             "ftp://off@{a}/ tls=off\nftp://auto@{a}/ ca-file={}\n",
@@ -184,11 +183,11 @@ fn batch_tls_implicit_ca_file_and_insecure_per_target() {
     let pki = Pki::new();
     let ca = temp_file(&pki.ca_pem());
     let ca = ca.path().display().to_string();
-    let explicit = Ftps::start(FtpsScript::new(pki.leaf(&["127.0.0.1"], -1, 365)));
-    let mut script = FtpsScript::new(pki.leaf(&["127.0.0.1"], -1, 365));
-    script.implicit = true;
-    let implicit = Ftps::start(script);
-    let (e, i) = (explicit.addr, implicit.addr);
+    let explicit = Ftp::start(ftps::script(&pki.leaf(&["127.0.0.1"], -1, 365)));
+    let mut script = ftps::script(&pki.leaf(&["127.0.0.1"], -1, 365));
+    tls(&mut script).implicit = true;
+    let implicit = Ftp::start(script);
+    let (e, i) = (explicit.addr(), implicit.addr());
     let pw = "password-env=PW_VAR";
     let r = batch(
         &format!(
@@ -265,8 +264,7 @@ fn batch_samples_transfers_and_expectations_per_target() {
 fn batch_timeout_and_deadline_per_target() {
     // Answers the greeting, then never finishes its FEAT reply.
     let hanging = plain(|s| {
-        s.overrides
-            .insert("FEAT".to_string(), vec!["211-Features:".to_string()]);
+        s.on("FEAT", vec![Act::line("211-Features:")]);
     });
     let a = hanging.addr();
     let started = Instant::now();

@@ -14,7 +14,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
 
-use pasv_doctor::demo::server::{Advertise, DataMode, Script};
+use pasv_doctor::fake::{Act, Advertise, DataPort, Login, Script};
 use serde_json::Value;
 use support::{Ftp, bin};
 
@@ -188,7 +188,7 @@ fn secrets_never_appear_in_any_output() {
 /// A script for each scenario the captures ran, with the capture's login.
 fn scenario(name: &str) -> Script {
     let mut script = Script {
-        users: vec![(USER.to_string(), Some(PASSWORD.to_string()))],
+        login: Login::user(USER, PASSWORD),
         ..Script::default()
     };
     match name {
@@ -199,8 +199,10 @@ fn scenario(name: &str) -> Script {
         "wrong-public-address" => {
             script.advertise = Advertise::Fixed(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7)))
         }
-        "filtered-data-port" => script.data = DataMode::Filter,
-        "epsv-refused" => script.epsv = false,
+        "filtered-data-port" => script.data = vec![DataPort::Filter],
+        "epsv-refused" => {
+            script.on("EPSV", vec![Act::line("502 Command not implemented.")]);
+        }
         other => panic!("no scenario {other}"),
     }
     script

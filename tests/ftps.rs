@@ -1,4 +1,4 @@
-//! FTPS end to end on 127.0.0.1 against the test FTPS server (tests/support/ftps.rs) with
+//! FTPS end to end on 127.0.0.1 against the fake server scripted for FTPS (tests/support/ftps.rs) with
 //! rcgen certificates: explicit and implicit TLS, protected data connections that resume
 //! the control session, the certificate report and its verdicts, session reuse required,
 //! AUTH or PROT P refused, and the plain/TLS PASV comparison that reveals a rewriting router.
@@ -8,8 +8,9 @@ mod support;
 use std::io::Write as _;
 use std::net::Ipv4Addr;
 
-use support::ftps::{Ftps, FtpsScript, Pki, self_signed};
-use support::{Run, bin};
+use pasv_doctor::fake::{Act, Advertise};
+use support::ftps::{self, Pki, TlsOptions, self_signed, tls};
+use support::{Ftp, Run, bin};
 
 fn check(target: &str, extra: &[&str]) -> Run {
     let out = bin()
@@ -49,10 +50,10 @@ fn ca_file(pki: &Pki) -> tempfile::NamedTempFile {
 #[test]
 fn explicit_tls_with_a_trusted_certificate_resumes_data_sessions() {
     let pki = Pki::new();
-    let server = Ftps::start(FtpsScript::new(pki.leaf(&["127.0.0.1"], -1, 365)));
+    let server = Ftp::start(ftps::script(&pki.leaf(&["127.0.0.1"], -1, 365)));
     let ca = ca_file(&pki);
     let r = check(
-        &format!("ftp://alice@{}/", server.addr),
+        &format!("ftp://alice@{}/", server.addr()),
         &[
             "--tls",
             "explicit",
@@ -96,12 +97,12 @@ fn explicit_tls_with_a_trusted_certificate_resumes_data_sessions() {
 #[test]
 fn implicit_tls_from_an_ftps_url() {
     let pki = Pki::new();
-    let mut script = FtpsScript::new(pki.leaf(&["127.0.0.1"], -1, 365));
-    script.implicit = true;
-    let server = Ftps::start(script);
+    let mut script = ftps::script(&pki.leaf(&["127.0.0.1"], -1, 365));
+    tls(&mut script).implicit = true;
+    let server = Ftp::start(script);
     let ca = ca_file(&pki);
     let r = check(
-        &format!("ftps://alice@{}/", server.addr),
+        &format!("ftps://alice@{}/", server.addr()),
         &["--ca-file", ca.path().to_str().expect("path")],
     );
     assert_eq!(r.tls()["mode"], "implicit");
@@ -111,12 +112,12 @@ fn implicit_tls_from_an_ftps_url() {
 #[test]
 fn session_reuse_required_is_detected() {
     let pki = Pki::new();
-    let mut script = FtpsScript::new(pki.leaf(&["127.0.0.1"], -1, 365));
-    script.require_reuse = true;
-    let server = Ftps::start(script);
+    let mut script = ftps::script(&pki.leaf(&["127.0.0.1"], -1, 365));
+    tls(&mut script).require_reuse = true;
+    let server = Ftp::start(script);
     let ca = ca_file(&pki);
     let r = check(
-        &format!("ftp://alice@{}/", server.addr),
+        &format!("ftp://alice@{}/", server.addr()),
         &[
             "--tls",
             "explicit",
@@ -179,8 +180,8 @@ fn certificate_verdicts() {
         ),
     ];
     for (what, identity, code) in cases {
-        let server = Ftps::start(FtpsScript::new(identity));
-        let target = format!("ftp://alice@{}/", server.addr);
+        let server = Ftp::start(ftps::script(&identity));
+        let target = format!("ftp://alice@{}/", server.addr());
         // With --insecure the check goes on past the certificate and still says why.
         let r = check(
             &target,
@@ -210,10 +211,10 @@ fn auth_refused_and_prot_p_refused() {
     let pki = Pki::new();
     let ca = ca_file(&pki);
     let ca_arg = ca.path().to_str().expect("path").to_string();
-    let mut script = FtpsScript::new(pki.leaf(&["127.0.0.1"], -1, 365));
-    script.auth_tls = false;
-    let server = Ftps::start(script);
-    let target = format!("ftp://alice@{}/", server.addr);
+    let mut script = ftps::script(&pki.leaf(&["127.0.0.1"], -1, 365));
+    script.on("AUTH", vec![Act::line("502 AUTH not available.")]);
+    let server = Ftp::start(script);
+    let target = format!("ftp://alice@{}/", server.addr());
     // Required TLS refused: critical, and no password was sent in clear.
     let r = check(&target, &["--tls", "explicit", "--ca-file", &ca_arg]);
     assert_eq!(r.finding("TLS_NOT_OFFERED")["severity"], "critical");
@@ -228,11 +229,11 @@ fn auth_refused_and_prot_p_refused() {
     assert!(r.tls()["handshake"].is_null());
     assert!(r.has("CLEARTEXT_LOGIN"));
 
-    let mut script = FtpsScript::new(pki.leaf(&["127.0.0.1"], -1, 365));
-    script.refuse_prot_p = true;
-    let server = Ftps::start(script);
+    let mut script = ftps::script(&pki.leaf(&["127.0.0.1"], -1, 365));
+    script.on("PROT P", vec![Act::line("536 PROT P not allowed.")]);
+    let server = Ftp::start(script);
     let r = check(
-        &format!("ftp://alice@{}/", server.addr),
+        &format!("ftp://alice@{}/", server.addr()),
         &["--tls", "explicit", "--ca-file", &ca_arg],
     );
     assert!(r.has("TLS_DATA_REFUSED"), "{:?}", r.codes());
@@ -242,11 +243,16 @@ fn auth_refused_and_prot_p_refused() {
 fn tls_version_cap_and_report() {
     let pki = Pki::new();
     let ca = ca_file(&pki);
-    let mut script = FtpsScript::new(pki.leaf(&["127.0.0.1"], -1, 365));
-    script.tls12_only = true;
-    let server = Ftps::start(script);
+    let leaf = pki.leaf(&["127.0.0.1"], -1, 365);
+    let mut script = ftps::script(&leaf);
+    let options = TlsOptions {
+        tls12_only: true,
+        ..TlsOptions::default()
+    };
+    tls(&mut script).config = ftps::config(&leaf, options);
+    let server = Ftp::start(script);
     let r = check(
-        &format!("ftp://alice@{}/", server.addr),
+        &format!("ftp://alice@{}/", server.addr()),
         &[
             "--tls",
             "explicit",
@@ -271,7 +277,7 @@ fn tls_version_cap_and_report() {
         ])
         .args(["--tls", "explicit", "--tls-max", "1.2"])
         .args(["--ca-file", ca.path().to_str().expect("path")])
-        .arg(format!("ftp://anonymous@{}/", server.addr))
+        .arg(format!("ftp://anonymous@{}/", server.addr()))
         .output()
         .expect("runs");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -283,13 +289,13 @@ fn tls_version_cap_and_report() {
 fn plain_and_tls_pasv_differ_when_a_router_rewrites_plain_ftp() {
     let pki = Pki::new();
     let ca = ca_file(&pki);
-    let mut script = FtpsScript::new(pki.leaf(&["127.0.0.1"], -1, 365));
+    let mut script = ftps::script(&pki.leaf(&["127.0.0.1"], -1, 365));
     // In plain text the reply names a public address (what an ALG writes in); under TLS the
     // server's own address goes through untouched.
-    script.plain_pasv_address = Some(Ipv4Addr::new(198, 51, 100, 7));
-    let server = Ftps::start(script);
+    script.advertise = Advertise::RewrittenInPlainText(Ipv4Addr::new(198, 51, 100, 7));
+    let server = Ftp::start(script);
     let r = check(
-        &format!("ftp://anonymous@{}/", server.addr),
+        &format!("ftp://anonymous@{}/", server.addr()),
         &[
             "--tls",
             "explicit",
@@ -327,8 +333,8 @@ fn fix_of(f: &serde_json::Value) -> String {
 fn an_expired_untrusted_certificate_gives_every_finding() {
     let pki = Pki::new();
     // No --ca-file: the private CA is unknown to this check.
-    let server = Ftps::start(FtpsScript::new(pki.leaf(&["127.0.0.1"], -30, -2)));
-    let target = format!("ftp://alice@{}/", server.addr);
+    let server = Ftp::start(ftps::script(&pki.leaf(&["127.0.0.1"], -30, -2)));
+    let target = format!("ftp://alice@{}/", server.addr());
     for extra in [
         &["--tls", "explicit", "--insecure"][..],
         &["--tls", "explicit"],
@@ -372,7 +378,7 @@ fn an_expired_untrusted_certificate_gives_every_finding() {
             "never",
         ])
         .args(["--tls", "explicit", "--insecure"])
-        .arg(format!("ftp://anonymous@{}/", server.addr))
+        .arg(format!("ftp://anonymous@{}/", server.addr()))
         .output()
         .expect("runs");
     // Words only: the table wraps long lines.
@@ -385,9 +391,9 @@ fn an_expired_untrusted_certificate_gives_every_finding() {
         "{text}"
     );
 
-    let server = Ftps::start(FtpsScript::new(pki.leaf(&["ftp.example.net"], -30, -2)));
+    let server = Ftp::start(ftps::script(&pki.leaf(&["ftp.example.net"], -30, -2)));
     let r = check(
-        &format!("ftp://alice@{}/", server.addr),
+        &format!("ftp://alice@{}/", server.addr()),
         &["--tls", "explicit", "--insecure"],
     );
     for code in [
@@ -405,9 +411,9 @@ fn an_expired_untrusted_certificate_gives_every_finding() {
     );
 
     // Expiring soon and untrusted: the warning about the date is not lost either.
-    let server = Ftps::start(FtpsScript::new(pki.leaf(&["127.0.0.1"], -1, 5)));
+    let server = Ftp::start(ftps::script(&pki.leaf(&["127.0.0.1"], -1, 5)));
     let r = check(
-        &format!("ftp://alice@{}/", server.addr),
+        &format!("ftp://alice@{}/", server.addr()),
         &["--tls", "explicit", "--insecure"],
     );
     assert!(r.has("TLS_CERT_EXPIRING"), "{:?}", r.codes());
@@ -424,8 +430,8 @@ fn a_ca_certificate_as_the_server_certificate_is_said_in_words() {
     let ca = ca_file(&pki);
     let ca_arg = ca.path().to_str().expect("path").to_string();
     let words = "a CA certificate is used as the server certificate";
-    let server = Ftps::start(FtpsScript::new(pki.ca_as_leaf(&["127.0.0.1"])));
-    let target = format!("ftp://alice@{}/", server.addr);
+    let server = Ftp::start(ftps::script(&pki.ca_as_leaf(&["127.0.0.1"])));
+    let target = format!("ftp://alice@{}/", server.addr());
 
     let r = check(
         &target,
@@ -475,7 +481,7 @@ fn a_ca_certificate_as_the_server_certificate_is_said_in_words() {
             "--color",
             "never",
         ])
-        .arg(format!("ftp://anonymous@{}/", server.addr))
+        .arg(format!("ftp://anonymous@{}/", server.addr()))
         .output()
         .expect("runs");
     // Words only: the table wraps long lines.
@@ -494,12 +500,12 @@ fn a_ca_certificate_as_the_server_certificate_is_said_in_words() {
 #[test]
 fn the_certificate_fix_names_the_recognised_products_directive() {
     let pki = Pki::new();
-    let mut script = FtpsScript::new(pki.leaf(&["127.0.0.1"], -30, -2));
-    script.greeting = "220 (vsFTPd 3.0.5)".to_string();
-    let server = Ftps::start(script);
+    let mut script = ftps::script(&pki.leaf(&["127.0.0.1"], -30, -2));
+    script.greeting = vec![Act::line("220 (vsFTPd 3.0.5)")];
+    let server = Ftp::start(script);
     let ca = ca_file(&pki);
     let r = check(
-        &format!("ftp://alice@{}/", server.addr),
+        &format!("ftp://alice@{}/", server.addr()),
         &[
             "--tls",
             "explicit",

@@ -1,5 +1,5 @@
-//! The hostile-server suite: `pasv-doctor check` against servers that misbehave on purpose
-//! (`tests/support/hostile.rs`), one behaviour per table row. For every behaviour the run
+//! The hostile-server suite: `pasv-doctor check` against the library's fake server scripted to
+//! misbehave on purpose (`tests/support/hostile.rs`), one behaviour per table row. For every behaviour the run
 //! must end within its deadline (plus a margin), exit with the documented code, print a
 //! valid JSON report that names the expected finding (and not the wrong ones), never panic,
 //! and stay small: the report under [`MAX_REPORT`] bytes, the peak RSS under [`MAX_RSS_KIB`]
@@ -16,10 +16,11 @@ mod support;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+use pasv_doctor::fake::{Act, DataAct, DataPort, Script};
 use serde_json::Value;
-use support::hostile::{
-    Data, Hostile, LISTING, Outcome, Step, codes_of, parallel, result_line, run,
-};
+use support::Ftp;
+use support::hostile::{accept, greeting, only, script, serve};
+use support::run::{Outcome, codes_of, parallel, result_line, run};
 
 /// `--timeout` of every run.
 const TIMEOUT: &str = "1s";
@@ -38,7 +39,7 @@ const WORKERS: usize = 12;
 
 struct Case {
     name: String,
-    script: Vec<Step>,
+    script: Script,
     /// Extra arguments before the target.
     extra: Vec<String>,
     /// Every one of these codes must be in the report.
@@ -54,7 +55,7 @@ struct Case {
 }
 
 impl Case {
-    fn new(name: &str, script: Vec<Step>, codes: &[&'static str], exit: i32) -> Case {
+    fn new(name: &str, script: Script, codes: &[&'static str], exit: i32) -> Case {
         Case {
             name: name.to_string(),
             script,
@@ -91,56 +92,64 @@ impl Case {
     }
 }
 
-fn line(s: &str) -> Step {
-    Step::line(s)
+fn line(s: &str) -> Act {
+    Act::line(s)
 }
 
-fn greet() -> Step {
-    line("220 hostile FTP server ready.")
-}
-
-/// A greeting, then a healthy session in which the verbs given misbehave.
-fn serve(overrides: Vec<(&'static str, Vec<Step>)>) -> Vec<Step> {
-    vec![greet(), Step::Serve(overrides)]
-}
-
-fn pasv_with(data: Data) -> Vec<Step> {
+fn pasv_with(data: DataPort) -> Vec<Act> {
     vec![
-        Step::Listen(data),
+        Act::Listen(data),
         line("227 Entering Passive Mode (127,0,0,1,{p1},{p2})."),
     ]
 }
 
-fn epsv_with(data: Data) -> Vec<Step> {
+fn epsv_with(data: DataPort) -> Vec<Act> {
     vec![
-        Step::Listen(data),
+        Act::Listen(data),
         line("229 Entering Extended Passive Mode (|||{port}|)"),
     ]
 }
 
 /// Both passive commands open a data listener that behaves as `data` says.
-fn data_side(data: Data) -> Vec<Step> {
+fn data_side(data: DataPort) -> Script {
     serve(vec![
         ("PASV", pasv_with(data.clone())),
         ("EPSV", epsv_with(data)),
     ])
 }
 
-fn slow(text: &str, every_ms: u64) -> Step {
-    Step::Slow {
+/// A data connection that sends without end, up to 256 MiB.
+fn forever() -> DataPort {
+    accept(vec![DataAct::Flood {
+        bytes: b"x".to_vec(),
+        cap: 256 * 1024 * 1024,
+    }])
+}
+
+/// A data connection that sends `chunk` bytes per `every`, longer than any client waits.
+fn trickling(chunk: usize, every: Duration) -> DataPort {
+    accept(vec![DataAct::Trickle {
+        bytes: vec![b'x'; 1024],
+        chunk,
+        every,
+    }])
+}
+
+fn slow(text: &str, every_ms: u64) -> Act {
+    Act::Trickle {
         bytes: format!("{text}\r\n").into_bytes(),
         chunk: 1,
         every: Duration::from_millis(every_ms),
     }
 }
 
-fn many_lines(code: u16, n: usize) -> Step {
+fn many_lines(code: u16, n: usize) -> Act {
     let mut bytes = format!("{code}-Here come {n} lines\r\n").into_bytes();
     for i in 0..n {
         bytes.extend_from_slice(format!(" line {i}\r\n").as_bytes());
     }
     bytes.extend_from_slice(format!("{code} End\r\n").as_bytes());
-    Step::Raw(bytes)
+    Act::Send(bytes)
 }
 
 /// A FEAT reply at the reply reader's limits: 1,000 lines of 8 KiB.
@@ -156,14 +165,14 @@ fn feat_at_limits() -> Vec<u8> {
     bytes
 }
 
-fn endless(start: &str, filler: &str) -> Vec<Step> {
+fn endless(start: &str, filler: &str) -> Vec<Act> {
     vec![
-        Step::Raw(start.as_bytes().to_vec()),
-        Step::Flood {
+        Act::Send(start.as_bytes().to_vec()),
+        Act::Flood {
             bytes: filler.as_bytes().to_vec(),
             cap: 64 * 1024 * 1024,
         },
-        Step::Silent,
+        Act::Silent,
     ]
 }
 
@@ -179,55 +188,57 @@ fn cases() -> Vec<Case> {
     let ms = Duration::from_millis;
     let mut v = vec![
         // The greeting.
-        Case::new("no greeting", vec![Step::Silent], &[UNAVAILABLE], 2)
+        Case::new("no greeting", only(vec![Act::Silent]), &[UNAVAILABLE], 2)
             .step_bounded()
             .says(UNAVAILABLE, "reverse_lookup_enable"),
         Case::new(
             "close before the greeting",
-            vec![Step::Close],
+            only(vec![Act::Close]),
             &[UNAVAILABLE],
             2,
         ),
         // The reset may already be there when connect() returns, or come with the first read.
         Case::new(
             "reset at once before the greeting",
-            vec![Step::Reset],
+            only(vec![Act::Reset]),
             &[],
             2,
         )
         .one_of(&[UNAVAILABLE, "CONNECT_FAILED"]),
         Case::new(
             "reset before the greeting",
-            vec![Step::Wait(ms(100)), Step::Reset],
+            only(vec![Act::Wait(ms(100)), Act::Reset]),
             &[UNAVAILABLE],
             2,
         ),
         Case::new(
             "greeting 421",
-            vec![line("421 Too many connections."), Step::Close],
+            only(vec![line("421 Too many connections."), Act::Close]),
             &[UNAVAILABLE],
             2,
         ),
         Case::new(
             "greeting 120 then 220",
-            vec![
-                line("120 Service ready in a moment."),
-                Step::Wait(ms(300)),
-                greet(),
-                Step::Serve(vec![]),
-            ],
+            script(
+                vec![
+                    line("120 Service ready in a moment."),
+                    Act::Wait(ms(300)),
+                    greeting(),
+                ],
+                vec![],
+            ),
             &[PATH_OK],
             0,
         ),
         Case::new(
             "greeting 120 without end",
-            vec![Step::Raw(b"120 Wait.\r\n".repeat(10)), Step::Silent],
+            only(vec![Act::Send(b"120 Wait.\r\n".repeat(10)), Act::Silent]),
             &[UNAVAILABLE],
             2,
         ),
         Case::new(
             "greeting then silence",
-            vec![greet(), Step::Silent],
+            only(vec![greeting(), Act::Silent]),
             &[INTERRUPTED],
             2,
         )
@@ -236,90 +247,87 @@ fn cases() -> Vec<Case> {
         .step_bounded(),
         Case::new(
             "greeting one byte per 400 ms (slowloris)",
-            vec![slow("220 slow but steady FTP server ready.", 400)],
+            only(vec![slow("220 slow but steady FTP server ready.", 400)]),
             &[UNAVAILABLE],
             2,
         )
         .step_bounded(),
         Case::new(
             "greeting one byte per second (slowloris)",
-            vec![slow("220 slow but steady FTP server ready.", 1000)],
+            only(vec![slow("220 slow but steady FTP server ready.", 1000)]),
             &[UNAVAILABLE],
             2,
         ),
         Case::new(
             "greeting an endless line",
-            endless("220 ", "x"),
+            only(endless("220 ", "x")),
             &[UNAVAILABLE],
             2,
         ),
         Case::new(
             "greeting of 10,000 lines",
-            vec![many_lines(220, 10_000), Step::Silent],
+            only(vec![many_lines(220, 10_000), Act::Silent]),
             &[UNAVAILABLE],
             2,
         ),
         Case::new(
             "greeting with invalid UTF-8",
-            vec![
-                Step::Raw(b"220 caf\xe9 \xff\xfe ready\r\n".to_vec()),
-                Step::Serve(vec![]),
-            ],
+            script(
+                vec![Act::Send(b"220 caf\xe9 \xff\xfe ready\r\n".to_vec())],
+                vec![],
+            ),
             &[PATH_OK],
             0,
         ),
         Case::new(
             "greeting with NUL bytes",
-            vec![
-                Step::Raw(b"220 a\0b\0 ready\r\n".to_vec()),
-                Step::Serve(vec![]),
-            ],
+            script(vec![Act::Send(b"220 a\0b\0 ready\r\n".to_vec())], vec![]),
             &[PATH_OK],
             0,
         ),
         Case::new(
             "greeting CR without LF, then silence",
-            vec![Step::Raw(b"220 ready\r".to_vec()), Step::Silent],
+            only(vec![Act::Send(b"220 ready\r".to_vec()), Act::Silent]),
             &[UNAVAILABLE],
             2,
         ),
         Case::new(
             "greeting CR without LF, then close",
-            vec![Step::Raw(b"220 ready\r".to_vec()), Step::Close],
+            only(vec![Act::Send(b"220 ready\r".to_vec()), Act::Close]),
             &[INTERRUPTED],
             2,
         ),
         Case::new(
             "greeting code 999 (outside 100-599)",
-            vec![line("999 What?"), Step::Silent],
+            only(vec![line("999 What?"), Act::Silent]),
             &[UNAVAILABLE],
             2,
         ),
         Case::new(
             "greeting code 099 (outside 100-599)",
-            vec![line("099 What?"), Step::Silent],
+            only(vec![line("099 What?"), Act::Silent]),
             &[UNAVAILABLE],
             2,
         ),
         Case::new(
             "greeting with a four-digit code",
-            vec![line("2200 ready"), Step::Silent],
+            only(vec![line("2200 ready"), Act::Silent]),
             &[UNAVAILABLE],
             2,
         ),
         Case::new(
             "greeting that is not FTP (an SSH banner)",
-            vec![line("SSH-2.0-OpenSSH_9.6"), Step::Silent],
+            only(vec![line("SSH-2.0-OpenSSH_9.6"), Act::Silent]),
             &[UNAVAILABLE],
             2,
         )
         .says(UNAVAILABLE, "SFTP"),
         Case::new(
             "greeting closed mid-reply",
-            vec![
-                Step::Raw(b"220-Welcome\r\n220-more to c".to_vec()),
-                Step::Close,
-            ],
+            only(vec![
+                Act::Send(b"220-Welcome\r\n220-more to c".to_vec()),
+                Act::Close,
+            ]),
             &[INTERRUPTED],
             2,
         ),
@@ -340,7 +348,7 @@ fn cases() -> Vec<Case> {
         .without(&[UNAVAILABLE]),
         Case::new(
             "FEAT of 8 MiB (1,000 lines of 8 KiB)",
-            serve(vec![("FEAT", vec![Step::Raw(feat_at_limits())])]),
+            serve(vec![("FEAT", vec![Act::Send(feat_at_limits())])]),
             &[INTERRUPTED],
             2,
         ),
@@ -355,10 +363,7 @@ fn cases() -> Vec<Case> {
         ),
         Case::new(
             "421 after FEAT",
-            serve(vec![(
-                "FEAT",
-                vec![line("421 Shutting down."), Step::Close],
-            )]),
+            serve(vec![("FEAT", vec![line("421 Shutting down."), Act::Close])]),
             &[INTERRUPTED],
             2,
         )
@@ -381,7 +386,7 @@ fn cases() -> Vec<Case> {
             "421 after USER",
             serve(vec![(
                 "USER",
-                vec![line("421 Too many users."), Step::Close],
+                vec![line("421 Too many users."), Act::Close],
             )]),
             &[INTERRUPTED],
             2,
@@ -401,14 +406,14 @@ fn cases() -> Vec<Case> {
         ),
         Case::new(
             "421 after PASS",
-            serve(vec![("PASS", vec![line("421 Timeout."), Step::Close])]),
+            serve(vec![("PASS", vec![line("421 Timeout."), Act::Close])]),
             &[INTERRUPTED],
             2,
         )
         .without(&[LOGIN_FAILED]),
         Case::new(
             "close after PASS",
-            serve(vec![("PASS", vec![Step::Close])]),
+            serve(vec![("PASS", vec![Act::Close])]),
             &[INTERRUPTED],
             2,
         ),
@@ -430,14 +435,14 @@ fn cases() -> Vec<Case> {
         ),
         Case::new(
             "reset after TYPE",
-            serve(vec![("TYPE", vec![Step::Reset])]),
+            serve(vec![("TYPE", vec![Act::Reset])]),
             &[INTERRUPTED],
             2,
         ),
         // Passive mode.
         Case::new(
             "close right after PASV",
-            serve(vec![("PASV", vec![Step::Close])]),
+            serve(vec![("PASV", vec![Act::Close])]),
             &[INTERRUPTED],
             2,
         )
@@ -447,7 +452,7 @@ fn cases() -> Vec<Case> {
             "close right after the 227",
             serve(vec![(
                 "PASV",
-                [pasv_with(Data::Serve(LISTING.to_vec())), vec![Step::Close]].concat(),
+                [pasv_with(DataPort::default()), vec![Act::Close]].concat(),
             )]),
             &[INTERRUPTED],
             2,
@@ -456,7 +461,7 @@ fn cases() -> Vec<Case> {
             "close in the middle of the 227",
             serve(vec![(
                 "PASV",
-                vec![Step::Raw(b"227 Entering Passive Mo".to_vec()), Step::Close],
+                vec![Act::Send(b"227 Entering Passive Mo".to_vec()), Act::Close],
             )]),
             &[INTERRUPTED],
             2,
@@ -465,7 +470,7 @@ fn cases() -> Vec<Case> {
             "421 after PASV",
             serve(vec![(
                 "PASV",
-                vec![line("421 Service closing."), Step::Close],
+                vec![line("421 Service closing."), Act::Close],
             )]),
             &[INTERRUPTED],
             2,
@@ -473,13 +478,13 @@ fn cases() -> Vec<Case> {
         .without(&["PASV_UNSUPPORTED"]),
         Case::new(
             "PASV answered with 229",
-            serve(vec![("PASV", epsv_with(Data::Serve(LISTING.to_vec())))]),
+            serve(vec![("PASV", epsv_with(DataPort::default()))]),
             &[NONSTANDARD],
             1,
         ),
         Case::new(
             "EPSV answered with 227",
-            serve(vec![("EPSV", pasv_with(Data::Serve(LISTING.to_vec())))]),
+            serve(vec![("EPSV", pasv_with(DataPort::default()))]),
             &[NONSTANDARD],
             1,
         ),
@@ -497,7 +502,7 @@ fn cases() -> Vec<Case> {
             serve(vec![(
                 "PASV",
                 vec![
-                    Step::Listen(Data::Serve(LISTING.to_vec())),
+                    Act::Listen(DataPort::default()),
                     line("227 Entering Passive Mode (0,0,0,0,{p1},{p2})."),
                 ],
             )]),
@@ -509,7 +514,7 @@ fn cases() -> Vec<Case> {
             serve(vec![(
                 "PASV",
                 vec![
-                    Step::Listen(Data::Serve(LISTING.to_vec())),
+                    Act::Listen(DataPort::default()),
                     slow("227 Entering Passive Mode (127,0,0,1,{p1},{p2}).", 300),
                 ],
             )]),
@@ -521,11 +526,7 @@ fn cases() -> Vec<Case> {
             "EPSV answered after the step timeout",
             serve(vec![(
                 "EPSV",
-                [
-                    vec![Step::Wait(ms(1500))],
-                    epsv_with(Data::Serve(LISTING.to_vec())),
-                ]
-                .concat(),
+                [vec![Act::Wait(ms(1500))], epsv_with(DataPort::default())].concat(),
             )]),
             &[INTERRUPTED],
             2,
@@ -535,7 +536,7 @@ fn cases() -> Vec<Case> {
             serve(vec![(
                 "PASV",
                 vec![
-                    Step::Listen(Data::Serve(LISTING.to_vec())),
+                    Act::Listen(DataPort::default()),
                     line("227-Entering Passive Mode (127,0,0,1,{p1},{p2}).\r\n200 End"),
                 ],
             )]),
@@ -547,8 +548,8 @@ fn cases() -> Vec<Case> {
             serve(vec![(
                 "PASV",
                 vec![
-                    Step::Listen(Data::Serve(LISTING.to_vec())),
-                    Step::Raw(b"227 Entr\xe9e en mode passif (127,0,0,1,".to_vec()),
+                    Act::Listen(DataPort::default()),
+                    Act::Send(b"227 Entr\xe9e en mode passif (127,0,0,1,".to_vec()),
                     line("{p1},{p2})"),
                 ],
             )]),
@@ -560,7 +561,7 @@ fn cases() -> Vec<Case> {
             serve(vec![(
                 "PASV",
                 vec![
-                    Step::Listen(Data::Serve(LISTING.to_vec())),
+                    Act::Listen(DataPort::default()),
                     line("227 Entering Passive Mode (127,0,0,1,\0{p1},{p2})."),
                 ],
             )]),
@@ -572,8 +573,8 @@ fn cases() -> Vec<Case> {
             serve(vec![(
                 "PASV",
                 vec![
-                    Step::Listen(Data::Serve(LISTING.to_vec())),
-                    Step::Raw(b"227 Entering Passive Mode (127,0,0,1,{p1},{p2}).\n".to_vec()),
+                    Act::Listen(DataPort::default()),
+                    Act::Send(b"227 Entering Passive Mode (127,0,0,1,{p1},{p2}).\n".to_vec()),
                 ],
             )]),
             &[NONSTANDARD],
@@ -588,44 +589,44 @@ fn cases() -> Vec<Case> {
         // The data connection.
         Case::new(
             "data port refuses",
-            data_side(Data::Refuse),
+            data_side(DataPort::Refuse),
             &["DATA_PORT_REFUSED"],
             2,
         ),
         Case::new(
             "data port accepts then resets",
-            data_side(Data::AcceptReset),
+            data_side(accept(vec![DataAct::Reset])),
             &[TRANSFER_FAILED],
             2,
         ),
         Case::new(
             "data connection closed at once (empty listing)",
-            data_side(Data::CloseAtOnce),
+            data_side(accept(vec![DataAct::Close])),
             &[PATH_OK],
             0,
         ),
         Case::new(
             "data connection accepted, never sends",
-            data_side(Data::Silent),
+            data_side(accept(vec![DataAct::Silent])),
             &[TRANSFER_FAILED],
             2,
         ),
         Case::new(
             "data connection sends forever",
-            data_side(Data::Forever),
+            data_side(forever()),
             &[PATH_OK],
             0,
         ),
         Case::new(
             "data sends forever, 426 once the client stops reading",
             serve(vec![
-                ("PASV", pasv_with(Data::Forever)),
-                ("EPSV", epsv_with(Data::Forever)),
+                ("PASV", pasv_with(forever())),
+                ("EPSV", epsv_with(forever())),
                 (
                     "LIST",
                     vec![
                         line("150 Here it comes."),
-                        Step::AwaitData,
+                        Act::Transfer,
                         line("426 Connection closed; transfer aborted."),
                     ],
                 ),
@@ -636,28 +637,26 @@ fn cases() -> Vec<Case> {
         .without(&[TRANSFER_FAILED]),
         Case::new(
             "data one byte per second (slowloris)",
-            data_side(Data::Slow {
-                chunk: 1,
-                every: ms(1000),
-            }),
+            data_side(trickling(1, ms(1000))),
             &[TRANSFER_FAILED],
             2,
         ),
         Case::new(
             "data one byte per 300 ms (slowloris)",
-            data_side(Data::Slow {
-                chunk: 1,
-                every: ms(300),
-            }),
+            data_side(trickling(1, ms(300))),
             &[TRANSFER_FAILED],
             2,
         ),
         Case::new(
             "LIST that never ends",
             serve(vec![
-                ("PASV", pasv_with(Data::Forever)),
-                ("EPSV", epsv_with(Data::Forever)),
-                ("LIST", vec![line("150 Here it comes."), Step::Silent]),
+                ("PASV", pasv_with(forever())),
+                ("EPSV", epsv_with(forever())),
+                (
+                    "LIST",
+                    // The data flows; the control connection never says more.
+                    vec![line("150 Here it comes."), Act::Transfer, Act::Silent],
+                ),
             ]),
             &[INTERRUPTED],
             2,
@@ -665,9 +664,9 @@ fn cases() -> Vec<Case> {
         Case::new(
             "150 without a transfer",
             serve(vec![
-                ("PASV", pasv_with(Data::Silent)),
-                ("EPSV", epsv_with(Data::Silent)),
-                ("LIST", vec![line("150 Here it comes."), Step::Silent]),
+                ("PASV", pasv_with(accept(vec![DataAct::Silent]))),
+                ("EPSV", epsv_with(accept(vec![DataAct::Silent]))),
+                ("LIST", vec![line("150 Here it comes."), Act::Silent]),
             ]),
             &[TRANSFER_FAILED, INTERRUPTED],
             2,
@@ -675,8 +674,8 @@ fn cases() -> Vec<Case> {
         Case::new(
             "226 before any data, data never comes",
             serve(vec![
-                ("PASV", pasv_with(Data::Silent)),
-                ("EPSV", epsv_with(Data::Silent)),
+                ("PASV", pasv_with(accept(vec![DataAct::Silent]))),
+                ("EPSV", epsv_with(accept(vec![DataAct::Silent]))),
                 ("LIST", vec![line("226 Transfer complete.")]),
             ]),
             &[TRANSFER_FAILED],
@@ -687,7 +686,10 @@ fn cases() -> Vec<Case> {
             "150 and 226 at once, data after",
             serve(vec![(
                 "LIST",
-                vec![line("150 Here it comes.\r\n226 Transfer complete.")],
+                vec![
+                    line("150 Here it comes.\r\n226 Transfer complete."),
+                    Act::Transfer,
+                ],
             )]),
             &[PATH_OK],
             0,
@@ -707,7 +709,7 @@ fn cases() -> Vec<Case> {
                 "LIST",
                 vec![
                     line("150 Here it comes."),
-                    Step::AwaitData,
+                    Act::Transfer,
                     line("426 Connection closed; transfer aborted."),
                 ],
             )]),
@@ -720,9 +722,9 @@ fn cases() -> Vec<Case> {
                 "LIST",
                 vec![
                     line("150 Here it comes."),
-                    Step::AwaitData,
+                    Act::Transfer,
                     line("421 Service closing."),
-                    Step::Close,
+                    Act::Close,
                 ],
             )]),
             &[TRANSFER_FAILED, INTERRUPTED],
@@ -732,17 +734,14 @@ fn cases() -> Vec<Case> {
             "421 in answer to LIST",
             serve(vec![(
                 "LIST",
-                vec![line("421 Service closing."), Step::Close],
+                vec![line("421 Service closing."), Act::Close],
             )]),
             &[INTERRUPTED],
             2,
         ),
         Case::new(
             "close after 150",
-            serve(vec![(
-                "LIST",
-                vec![line("150 Here it comes."), Step::Close],
-            )]),
+            serve(vec![("LIST", vec![line("150 Here it comes."), Act::Close])]),
             &[INTERRUPTED],
             2,
         ),
@@ -886,7 +885,7 @@ fn hostile_servers() {
     let total = chosen.len();
     let started = Instant::now();
     let results = parallel(chosen, WORKERS, |case| {
-        let server = Hostile::start(case.script.clone());
+        let server = Ftp::start(case.script.clone());
         let o = run(&check_args(&case.extra, &server.target()), None, &[]);
         drop(server);
         let verdict = judge(&case, &o);
@@ -942,13 +941,13 @@ fn pasv_naming_a_third_party_address_is_not_contacted() {
         port >> 8,
         port & 0xff
     );
-    let server = Hostile::start(serve(vec![(
+    let server = Ftp::start(serve(vec![(
         "PASV",
-        vec![Step::Listen(Data::Serve(LISTING.to_vec())), line(&reply)],
+        vec![Act::Listen(DataPort::default()), line(&reply)],
     )]));
     let o = run(&check_args(&[], &server.target()), None, &[]);
     // Not contacted, so not tested: a warning that says so, not a critical.
-    let case = Case::new("third party", vec![], &["PASV_ADDRESS_MISMATCH"], 1);
+    let case = Case::new("third party", serve(vec![]), &["PASV_ADDRESS_MISMATCH"], 1);
     let json = judge(&case, &o).unwrap_or_else(|e| panic!("{e}"));
     let mut accepted = 0;
     while third.accept().is_ok() {
@@ -964,17 +963,17 @@ fn pasv_naming_a_third_party_address_is_not_contacted() {
 
 #[test]
 fn batch_slowloris_targets_do_not_hold_back_healthy_ones() {
-    let healthy: Vec<Hostile> = (0..2).map(|_| Hostile::start(serve(vec![]))).collect();
+    let healthy: Vec<Ftp> = (0..2).map(|_| Ftp::start(serve(vec![]))).collect();
     let slow = [
-        Hostile::start(vec![slow("220 slow but steady FTP server ready.", 400)]),
-        Hostile::start(serve(vec![(
+        Ftp::start(only(vec![slow(
+            "220 slow but steady FTP server ready.",
+            400,
+        )])),
+        Ftp::start(serve(vec![(
             "USER",
             vec![slow("331 Please specify the password.", 300)],
         )])),
-        Hostile::start(data_side(Data::Slow {
-            chunk: 1,
-            every: Duration::from_millis(300),
-        })),
+        Ftp::start(data_side(trickling(1, Duration::from_millis(300)))),
     ];
     let mut file = String::new();
     for s in slow.iter().chain(&healthy) {

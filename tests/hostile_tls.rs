@@ -1,5 +1,5 @@
-//! The hostile-server suite for FTPS: `pasv-doctor check` against the test FTPS server
-//! (`tests/support/ftps.rs`) switched to misbehave in TLS, one behaviour per row: a stalled
+//! The hostile-server suite for FTPS: `pasv-doctor check` against the fake server scripted
+//! for FTPS (`tests/support/ftps.rs`) and to misbehave in TLS, one behaviour per row: a stalled
 //! or aborted handshake, a TLS alert, plain text where TLS was agreed (and TLS where plain
 //! text was), plaintext injected before the handshake, a certificate that changes between
 //! the control and the data connection, a data connection closed without close_notify, and a
@@ -17,9 +17,11 @@ mod support;
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
+use pasv_doctor::fake::{Act, DataAct, DataPlay, DataPort, DataTls, Script};
 use serde_json::Value;
-use support::ftps::{AfterAuth, DataMode, Ftps, FtpsScript, Pki, self_signed};
-use support::hostile::{codes_of, parallel, result_line, run};
+use support::Ftp;
+use support::ftps::{self, LISTING, Pki, TlsOptions, self_signed, tls};
+use support::run::{Outcome, codes_of, parallel, result_line, run};
 
 /// `--timeout` of every run.
 const TIMEOUT: &str = "1s";
@@ -43,7 +45,7 @@ type Extra = fn(&Value) -> Result<(), String>;
 
 struct Case {
     name: &'static str,
-    script: FtpsScript,
+    script: Script,
     /// `ftps://` (implicit TLS) instead of `ftp://` with `--tls explicit`.
     implicit: bool,
     args: Vec<&'static str>,
@@ -56,7 +58,7 @@ struct Case {
 }
 
 impl Case {
-    fn new(name: &'static str, script: FtpsScript, codes: &[&'static str], exit: i32) -> Case {
+    fn new(name: &'static str, script: Script, codes: &[&'static str], exit: i32) -> Case {
         Case {
             name,
             script,
@@ -156,12 +158,42 @@ fn tls10_server_hello() -> Vec<u8> {
     record
 }
 
+const PROCEED: &str = "234 Proceed with negotiation.";
+
+/// AUTH TLS answered with the 234, then `acts` instead of the handshake.
+fn after_234(s: &mut Script, acts: Vec<Act>) {
+    s.on("AUTH", [vec![Act::line(PROCEED)], acts].concat());
+}
+
+/// Every data connection plays `play`.
+fn data(s: &mut Script, play: DataPlay) {
+    s.data = vec![DataPort::Accept(play)];
+}
+
+/// Under PROT P: the handshake, half the listing, then a TCP close without TLS close_notify,
+/// then `then` on the control connection.
+fn close_without_notify(then: &str) -> DataPlay {
+    DataPlay {
+        acts: vec![
+            DataAct::Send(LISTING[..LISTING.len() / 2].to_vec()),
+            DataAct::CloseWithoutNotify,
+        ],
+        reply: Some(then.to_string()),
+        ..DataPlay::default()
+    }
+}
+
 fn cases(pki: &Pki) -> Vec<Case> {
-    let healthy = || FtpsScript::new(pki.leaf(&["127.0.0.1"], -1, 365));
-    let with = |f: &dyn Fn(&mut FtpsScript)| {
+    let leaf = pki.leaf(&["127.0.0.1"], -1, 365);
+    let healthy = || ftps::script(&leaf);
+    let with = |f: &dyn Fn(&mut Script)| {
         let mut s = healthy();
         f(&mut s);
         s
+    };
+    let client_cert = |tls12_only| TlsOptions {
+        tls12_only,
+        client_cert_required: true,
     };
     vec![
         Case::new("healthy FTPS server (baseline)", healthy(), &[PATH_OK], 0).without(&[
@@ -173,7 +205,7 @@ fn cases(pki: &Pki) -> Vec<Case> {
         // The control handshake.
         Case::new(
             "234, then the handshake stalls (nothing read or sent)",
-            with(&|s| s.after_auth = AfterAuth::Stall),
+            with(&|s| after_234(s, vec![Act::Wait(Duration::from_secs(20)), Act::Close])),
             &[HANDSHAKE_FAILED],
             2,
         )
@@ -181,7 +213,7 @@ fn cases(pki: &Pki) -> Vec<Case> {
         .then(|j| says(j, HANDSHAKE_FAILED, &["within the step timeout"])),
         Case::new(
             "234, then the server closes mid-handshake",
-            with(&|s| s.after_auth = AfterAuth::Close),
+            with(&|s| after_234(s, vec![Act::Receive, Act::Close])),
             &[HANDSHAKE_FAILED],
             2,
         )
@@ -195,7 +227,7 @@ fn cases(pki: &Pki) -> Vec<Case> {
         }),
         Case::new(
             "client certificate required (TLS 1.3: alert after the handshake)",
-            with(&|s| s.require_client_cert = true),
+            with(&|s| tls(s).config = ftps::config(&leaf, client_cert(false))),
             &[HANDSHAKE_FAILED],
             2,
         )
@@ -210,10 +242,7 @@ fn cases(pki: &Pki) -> Vec<Case> {
         }),
         Case::new(
             "client certificate required (TLS 1.2: alert in the handshake)",
-            with(&|s| {
-                s.require_client_cert = true;
-                s.tls12_only = true;
-            }),
+            with(&|s| tls(s).config = ftps::config(&leaf, client_cert(true))),
             &[HANDSHAKE_FAILED],
             2,
         )
@@ -230,7 +259,7 @@ fn cases(pki: &Pki) -> Vec<Case> {
         .then(|j| says(j, HANDSHAKE_FAILED, &["plain text"])),
         Case::new(
             "234, then plain text",
-            with(&|s| s.after_auth = AfterAuth::PlainText),
+            with(&|s| after_234(s, vec![Act::Receive, Act::line("500 Unknown command.")])),
             &[HANDSHAKE_FAILED],
             2,
         )
@@ -239,9 +268,10 @@ fn cases(pki: &Pki) -> Vec<Case> {
         Case::new(
             "plaintext injected with the 234 (STARTTLS injection)",
             with(&|s| {
-                s.after_auth = AfterAuth::InjectWith234(
-                    b"331 INJECTED need password\r\n230 INJECTED logged in\r\n".to_vec(),
-                )
+                // In the same write as the 234.
+                let injected = "331 INJECTED need password\r\n230 INJECTED logged in\r\n";
+                let wire = format!("{PROCEED}\r\n{injected}").into_bytes();
+                s.on("AUTH", vec![Act::Send(wire), Act::StartTls]);
             }),
             &[PATH_OK],
             0,
@@ -264,7 +294,9 @@ fn cases(pki: &Pki) -> Vec<Case> {
         Case::new(
             "plaintext injected after the ClientHello, before the ServerHello",
             with(&|s| {
-                s.after_auth = AfterAuth::InjectBeforeServerHello(b"230 INJECTED\r\n".to_vec())
+                // Once the ClientHello is there, so the client has read the 234 already.
+                let injected = Act::Send(b"230 INJECTED\r\n".to_vec());
+                after_234(s, vec![Act::AwaitInput, injected, Act::StartTls]);
             }),
             &[HANDSHAKE_FAILED],
             2,
@@ -278,7 +310,12 @@ fn cases(pki: &Pki) -> Vec<Case> {
         }),
         Case::new(
             "TLS 1.0 only: protocol_version alert",
-            with(&|s| s.after_auth = AfterAuth::Answer(TLS10_ALERT.to_vec())),
+            with(&|s| {
+                after_234(
+                    s,
+                    vec![Act::Receive, Act::Send(TLS10_ALERT.to_vec()), Act::Close],
+                )
+            }),
             &[HANDSHAKE_FAILED],
             2,
         )
@@ -286,7 +323,12 @@ fn cases(pki: &Pki) -> Vec<Case> {
         .then(|j| says(j, HANDSHAKE_FAILED, &["no TLS version", "protocol_version"])),
         Case::new(
             "TLS 1.0 only: a TLS 1.0 ServerHello",
-            with(&|s| s.after_auth = AfterAuth::Answer(tls10_server_hello())),
+            with(&|s| {
+                after_234(
+                    s,
+                    vec![Act::Receive, Act::Send(tls10_server_hello()), Act::Close],
+                )
+            }),
             &[HANDSHAKE_FAILED],
             2,
         )
@@ -295,7 +337,16 @@ fn cases(pki: &Pki) -> Vec<Case> {
         // Data connections.
         Case::new(
             "data: TLS handshake stalls after 150",
-            with(&|s| s.data = DataMode::Stall),
+            with(&|s| {
+                // Neither reads nor sends for 10 s, then 426.
+                let play = DataPlay {
+                    tls: DataTls::Never,
+                    acts: vec![DataAct::Wait(Duration::from_secs(10))],
+                    reply: Some("426 Failure reading network stream.".to_string()),
+                    ..DataPlay::default()
+                };
+                data(s, play)
+            }),
             &[DATA_REFUSED],
             2,
         )
@@ -303,7 +354,13 @@ fn cases(pki: &Pki) -> Vec<Case> {
         .then(|j| says(j, DATA_REFUSED, &["within the step timeout"])),
         Case::new(
             "data: PROT P accepted, then plain text",
-            with(&|s| s.data = DataMode::PlainDespiteProtP),
+            with(&|s| {
+                let play = DataPlay {
+                    tls: DataTls::Never,
+                    ..DataPlay::default()
+                };
+                data(s, play)
+            }),
             &[DATA_REFUSED],
             2,
         )
@@ -311,7 +368,13 @@ fn cases(pki: &Pki) -> Vec<Case> {
         .then(|j| says(j, DATA_REFUSED, &["plain text"])),
         Case::new(
             "data: PROT C accepted, then TLS",
-            with(&|s| s.data = DataMode::TlsDespiteProtC),
+            with(&|s| {
+                let play = DataPlay {
+                    tls: DataTls::Always,
+                    ..DataPlay::default()
+                };
+                data(s, play)
+            }),
             &[TRANSFER_FAILED],
             2,
         )
@@ -319,7 +382,7 @@ fn cases(pki: &Pki) -> Vec<Case> {
         .without(&[PATH_OK]),
         Case::new(
             "data: no close_notify mid-listing, then 426",
-            with(&|s| s.data = DataMode::CloseWithoutNotify("426 Transfer aborted.")),
+            with(&|s| data(s, close_without_notify("426 Transfer aborted."))),
             &[TRANSFER_FAILED],
             2,
         )
@@ -327,14 +390,17 @@ fn cases(pki: &Pki) -> Vec<Case> {
         .then(|j| says(j, TRANSFER_FAILED, &["without TLS close_notify"])),
         Case::new(
             "data: no close_notify mid-listing, then 226",
-            with(&|s| s.data = DataMode::CloseWithoutNotify("226 Directory send OK.")),
+            with(&|s| data(s, close_without_notify("226 Directory send OK."))),
             &[NO_CLOSE_NOTIFY, PATH_OK],
             1,
         )
         .then(|j| says(j, NO_CLOSE_NOTIFY, &["25 bytes", "226"])),
         Case::new(
             "data: another certificate (trusted)",
-            with(&|s| s.data = DataMode::OtherCertificate(pki.leaf(&["127.0.0.1"], -1, 365))),
+            with(&|s| {
+                let other = pki.leaf(&["127.0.0.1"], -1, 365);
+                tls(s).data_config = Some(ftps::config(&other, TlsOptions::default()));
+            }),
             &[CERT_CHANGED, PATH_OK],
             1,
         )
@@ -356,7 +422,10 @@ fn cases(pki: &Pki) -> Vec<Case> {
         }),
         Case::new(
             "data: another certificate (self-signed)",
-            with(&|s| s.data = DataMode::OtherCertificate(self_signed(&["127.0.0.1"]))),
+            with(&|s| {
+                let other = self_signed(&["127.0.0.1"]);
+                tls(s).data_config = Some(ftps::config(&other, TlsOptions::default()));
+            }),
             &[CERT_CHANGED, DATA_REFUSED],
             2,
         )
@@ -365,7 +434,7 @@ fn cases(pki: &Pki) -> Vec<Case> {
     ]
 }
 
-fn args_for(case: &Case, server: &Ftps, ca: &str) -> Vec<String> {
+fn args_for(case: &Case, server: &Ftp, ca: &str) -> Vec<String> {
     let mut args: Vec<String> = [
         "check",
         "--format",
@@ -389,12 +458,12 @@ fn args_for(case: &Case, server: &Ftps, ca: &str) -> Vec<String> {
     }
     args.extend(case.args.iter().map(ToString::to_string));
     let scheme = if case.implicit { "ftps" } else { "ftp" };
-    args.push(format!("{scheme}://alice@{}/", server.addr));
+    args.push(format!("{scheme}://alice@{}/", server.addr()));
     args
 }
 
 /// The generic assertions and the row's own; `Err` says what went wrong.
-fn judge(case: &Case, o: &support::hostile::Outcome, commands: &[String]) -> Result<Value, String> {
+fn judge(case: &Case, o: &Outcome, commands: &[String]) -> Result<Value, String> {
     let mut problems = Vec::new();
     if o.wall > case.max_wall {
         problems.push(format!("took {:?} (bound {:?})", o.wall, case.max_wall));
@@ -478,7 +547,7 @@ fn hostile_tls_servers() {
     let total = chosen.len();
     let started = Instant::now();
     let results = parallel(chosen, WORKERS, |case| {
-        let server = Ftps::start(case.script.clone());
+        let server = Ftp::start(case.script.clone());
         let o = run(
             &args_for(&case, &server, &ca_path),
             None,

@@ -10,13 +10,13 @@ mod support;
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
-use pasv_doctor::demo::server::{Advertise, DataMode, Script};
+use pasv_doctor::fake::{Act, Advertise, DataPort, Script};
 use pasv_doctor::finding::Code;
 use pasv_doctor::report::timing::TimedPhase;
 use pasv_doctor::report::{Report, nagios, prometheus};
 use pasv_doctor::transcript::Transcript;
 use serde_json::Value;
-use support::ftps::{Ftps, FtpsScript, Pki};
+use support::ftps::{self, Pki};
 use support::{Ftp, bin, closed_port};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -179,7 +179,7 @@ fn nagios_line_status_and_perfdata() {
 
 #[test]
 fn prometheus_exposition_parses() {
-    let ftp = serve(|s| s.data = DataMode::Refuse);
+    let ftp = serve(|s| s.data = vec![DataPort::Refuse]);
     let (code, out, _) = run(&[
         "check",
         "--format",
@@ -337,11 +337,11 @@ fn nagios_and_prometheus_phases_agree() {
 #[test]
 fn certificate_days_left_and_tls_handshake_over_ftps() {
     let pki = Pki::new();
-    let server = Ftps::start(FtpsScript::new(pki.leaf(&["127.0.0.1"], -1, 10)));
+    let server = Ftp::start(ftps::script(&pki.leaf(&["127.0.0.1"], -1, 10)));
     let mut ca = tempfile::NamedTempFile::new().expect("temp");
     ca.write_all(pki.ca_pem().as_bytes()).expect("write");
     let ca = ca.path().to_str().expect("path").to_string();
-    let target = format!("ftp://anonymous@{}/", server.addr);
+    let target = format!("ftp://anonymous@{}/", server.addr());
     let args = |format: &'static str| {
         vec![
             "check".to_string(),
@@ -359,7 +359,7 @@ fn certificate_days_left_and_tls_handshake_over_ftps() {
     let out = bin().args(args("prometheus")).output().expect("runs");
     let text = String::from_utf8(out.stdout).expect("utf-8");
     let s = parse(&text);
-    let addr = server.addr.to_string();
+    let addr = server.addr().to_string();
     let days = value_of(&s, "pasv_doctor_tls_cert_days_left", &[("server", &addr)]);
     assert!(days == 9.0 || days == 10.0, "{days}");
     let expiry = value_of(
@@ -414,8 +414,7 @@ fn batch_streams_json_lines_and_survives_bad_lines_and_a_hanging_target() {
     let good: Vec<Ftp> = (0..3).map(|_| serve(|_| {})).collect();
     // Answers the greeting, then never answers FEAT: it can only end by its deadline.
     let hanging = serve(|s| {
-        s.overrides
-            .insert("FEAT".to_string(), vec!["211-Features:".to_string()]);
+        s.on("FEAT", vec![Act::line("211-Features:")]);
     });
     let mut file = tempfile::NamedTempFile::new().expect("temp file");
     writeln!(file, "# fleet\n").expect("write");
@@ -466,7 +465,7 @@ fn batch_streams_json_lines_and_survives_bad_lines_and_a_hanging_target() {
 #[test]
 fn batch_prometheus_has_every_target() {
     let a = serve(|_| {});
-    let b = serve(|s| s.data = DataMode::Refuse);
+    let b = serve(|s| s.data = vec![DataPort::Refuse]);
     let input = format!("{}\n{}\n", a.addr(), b.addr());
     let out = bin()
         .args(["batch", "--format", "prometheus", "--samples", "1", "-"])

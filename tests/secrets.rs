@@ -8,8 +8,10 @@ mod support;
 
 use std::time::Duration;
 
-use support::bin;
-use support::hostile::{Data, Hostile, LISTING, Step, parallel, run};
+use pasv_doctor::fake::{Act, DataPort, Script};
+use support::hostile::serve;
+use support::run::{parallel, run};
+use support::{Ftp, bin};
 
 /// Letters and digits only, so it reads the same in JSON, Markdown and tables.
 const SECRET: &str = "Zq8hostilePa55word7f3";
@@ -53,18 +55,14 @@ fn formats() -> Vec<String> {
     formats
 }
 
-fn greet() -> Step {
-    Step::line("220 hostile FTP server ready.")
-}
-
-fn serve_with(verb: &'static str, steps: Vec<Step>) -> Vec<Step> {
-    vec![greet(), Step::Serve(vec![(verb, steps)])]
+fn serve_with(verb: &'static str, acts: Vec<Act>) -> Script {
+    serve(vec![(verb, acts)])
 }
 
 /// A server scenario and the flags it needs.
 struct Scenario {
     name: &'static str,
-    script: Vec<Step>,
+    script: Script,
     extra: &'static [&'static str],
 }
 
@@ -72,29 +70,29 @@ fn scenarios() -> Vec<Scenario> {
     vec![
         Scenario {
             name: "login works",
-            script: vec![greet(), Step::Serve(vec![])],
+            script: serve(vec![]),
             extra: &[],
         },
         Scenario {
             name: "login refused",
-            script: serve_with("PASS", vec![Step::line("530 Login incorrect.")]),
+            script: serve_with("PASS", vec![Act::line("530 Login incorrect.")]),
             extra: &[],
         },
         Scenario {
             name: "hang-up after PASS",
-            script: serve_with("PASS", vec![Step::Close]),
+            script: serve_with("PASS", vec![Act::Close]),
             extra: &[],
         },
         Scenario {
             name: "deadline during the login",
-            script: serve_with("PASS", vec![Step::Silent]),
+            script: serve_with("PASS", vec![Act::Silent]),
             extra: &["--timeout", "5s", "--deadline", "1s"],
         },
         Scenario {
             name: "server echoes the password in a refusal",
             script: serve_with(
                 "PASS",
-                vec![Step::line(
+                vec![Act::line(
                     "530 Login incorrect: '{arg}' is not the password.",
                 )],
             ),
@@ -104,7 +102,7 @@ fn scenarios() -> Vec<Scenario> {
             name: "server echoes the password in a welcome",
             script: serve_with(
                 "PASS",
-                vec![Step::line(
+                vec![Act::line(
                     "230-Your password {arg} expires soon.\r\n230 Welcome.",
                 )],
             ),
@@ -112,32 +110,29 @@ fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             name: "server echoes the password in a line that is not a reply",
-            script: serve_with("PASS", vec![Step::line("what is {arg}?")]),
+            script: serve_with("PASS", vec![Act::line("what is {arg}?")]),
             extra: &[],
         },
         Scenario {
             name: "server echoes the password in PASV, EPSV and transfer replies",
-            script: vec![
-                greet(),
-                Step::Serve(vec![
-                    (
-                        "PASV",
-                        vec![
-                            Step::Listen(Data::Serve(LISTING.to_vec())),
-                            Step::line("227 Entering Passive Mode (127,0,0,1,{p1},{p2}) {pass}"),
-                        ],
-                    ),
-                    ("EPSV", vec![Step::line("500 {pass}? No.")]),
-                    (
-                        "LIST",
-                        vec![
-                            Step::line("150 Here it comes, {pass}."),
-                            Step::AwaitData,
-                            Step::line("226 Done, {pass}."),
-                        ],
-                    ),
-                ]),
-            ],
+            script: serve(vec![
+                (
+                    "PASV",
+                    vec![
+                        Act::Listen(DataPort::default()),
+                        Act::line("227 Entering Passive Mode (127,0,0,1,{p1},{p2}) {pass}"),
+                    ],
+                ),
+                ("EPSV", vec![Act::line("500 {pass}? No.")]),
+                (
+                    "LIST",
+                    vec![
+                        Act::line("150 Here it comes, {pass}."),
+                        Act::Transfer,
+                        Act::line("226 Done, {pass}."),
+                    ],
+                ),
+            ]),
             extra: &[],
         },
         Scenario {
@@ -145,8 +140,8 @@ fn scenarios() -> Vec<Scenario> {
             script: serve_with(
                 "PASS",
                 vec![
-                    Step::Raw(b"421 \xff\xfe {arg} \xe9\r\n".to_vec()),
-                    Step::Close,
+                    Act::Send(b"421 \xff\xfe {arg} \xe9\r\n".to_vec()),
+                    Act::Close,
                 ],
             ),
             extra: &[],
@@ -276,7 +271,7 @@ fn the_password_never_shows() {
     let mut servers = Vec::new();
     let mut runs = Vec::new();
     for scenario in scenarios() {
-        let server = Hostile::start(scenario.script.clone());
+        let server = Ftp::start(scenario.script.clone());
         runs.extend(check_runs(&server.url("alice"), &scenario, &formats));
         servers.push(server);
     }

@@ -1,18 +1,16 @@
-//! The built-in demo: a scripted FTP server on loopback and the scenarios it plays, so that
-//! `pasv-doctor demo` shows a real report with no server of one's own. The tests script the
-//! same server.
-
-pub mod server;
+//! The built-in demo: the scenarios `pasv-doctor demo` plays, each a [`Script`] for the fake
+//! FTP server ([`crate::fake`]) on loopback, so that a newcomer sees a real report with no
+//! server of their own. The tests script the same server.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+use crate::fake::{Advertise, DataAct, DataPlay, DataPort, DataTls, FakeServer, Script};
 use crate::probe::{self, ProbeConfig};
 use crate::secret::Secret;
 use crate::target::{Host, Target};
 use crate::transcript::{Family, Transcript};
-use server::{Advertise, DataMode, Script, ScriptedServer};
 
 /// What the demo server gets wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,11 +67,23 @@ impl Scenario {
             Scenario::WrongPublicAddress => {
                 script.advertise = Advertise::Fixed(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7)))
             }
-            Scenario::RefusedDataPort => script.data = DataMode::Refuse,
-            Scenario::FilteredDataPort => script.data = DataMode::Filter,
-            Scenario::BadIp => script.data = DataMode::BadIp,
+            Scenario::RefusedDataPort => script.data = vec![DataPort::Refuse],
+            Scenario::FilteredDataPort => script.data = vec![DataPort::Filter],
+            Scenario::BadIp => script.data = vec![DataPort::Accept(bad_ip())],
         }
         script
+    }
+}
+
+/// vsftpd with `pasv_promiscuous=NO` and a client whose data connection comes from another
+/// address: the connection is accepted and closed, and the transfer command gets
+/// `425 Security: Bad IP connecting.` without a 150 before it.
+fn bad_ip() -> DataPlay {
+    DataPlay {
+        announce: false,
+        tls: DataTls::Never,
+        acts: vec![DataAct::Close],
+        reply: Some("425 Security: Bad IP connecting.".to_string()),
     }
 }
 
@@ -83,7 +93,7 @@ const DEMO_PASSWORD: &str = "demo-password";
 
 /// Starts the scenario's server on 127.0.0.1, checks it, stops it.
 pub async fn run(scenario: Scenario, samples: u32, timeout: Duration) -> io::Result<Transcript> {
-    let server = ScriptedServer::start(IpAddr::V4(Ipv4Addr::LOCALHOST), scenario.script()).await?;
+    let server = FakeServer::start(IpAddr::V4(Ipv4Addr::LOCALHOST), scenario.script()).await?;
     let addr = server.addr();
     let config = ProbeConfig {
         input: format!("ftp://{DEMO_USER}@{addr}/"),

@@ -1,10 +1,13 @@
-//! Test peers shared by the integration tests: the scripted FTP server on its own runtime,
-//! a small DNS responder on 127.0.0.1, and the binary. Nothing here reaches beyond
+//! Test peers shared by the integration tests: the library's fake FTP server on a runtime of
+//! its own (scripted by `hostile.rs` and `ftps.rs` for their suites), a small DNS responder
+//! on 127.0.0.1, and the binary (`run.rs` for timed runs). Nothing here reaches beyond
 //! loopback.
 
 #![allow(dead_code)]
 
 pub mod ftps;
+pub mod hostile;
+pub mod run;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
@@ -16,7 +19,7 @@ use std::time::Duration;
 use assert_cmd::Command;
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::{RData, Record, RecordType, rdata};
-use pasv_doctor::demo::server::{Script, ScriptedServer};
+use pasv_doctor::fake::{FakeServer, Script};
 
 pub fn bin() -> Command {
     let mut cmd = Command::cargo_bin("pasv-doctor").expect("binary built");
@@ -25,11 +28,11 @@ pub fn bin() -> Command {
     cmd
 }
 
-/// A scripted FTP server on 127.0.0.1 with a runtime of its own, so the test thread can
-/// run the binary while it serves.
+/// The fake FTP server on 127.0.0.1 with a runtime of its own, so the test thread can run
+/// the binary while it serves. Dropping it stops the server and every session.
 pub struct Ftp {
-    pub server: Option<ScriptedServer>,
-    rt: tokio::runtime::Runtime,
+    server: Option<FakeServer>,
+    rt: Option<tokio::runtime::Runtime>,
 }
 
 impl Ftp {
@@ -44,29 +47,54 @@ impl Ftp {
             .build()
             .expect("runtime");
         let server = rt
-            .block_on(ScriptedServer::start(ip, script))
-            .expect("scripted server starts");
+            .block_on(FakeServer::start(ip, script))
+            .expect("fake server starts");
         Ftp {
             server: Some(server),
-            rt,
+            rt: Some(rt),
         }
     }
 
+    fn server(&self) -> &FakeServer {
+        self.server.as_ref().expect("running")
+    }
+
     pub fn addr(&self) -> SocketAddr {
-        self.server.as_ref().expect("running").addr()
+        self.server().addr()
+    }
+
+    /// `127.0.0.1:PORT`, a TARGET for an anonymous check.
+    pub fn target(&self) -> String {
+        self.addr().to_string()
     }
 
     /// `ftp://user@127.0.0.1:PORT/`
     pub fn url(&self, user: &str) -> String {
         format!("ftp://{user}@{}/", self.addr())
     }
+
+    /// Control connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.server().control_connections()
+    }
+
+    /// Every command line received so far, `plain: ...` or `tls: ...` (PASS masked).
+    pub fn commands(&self) -> Vec<String> {
+        self.server()
+            .commands()
+            .into_iter()
+            .map(|r| format!("{}: {}", if r.tls { "tls" } else { "plain" }, r.line))
+            .collect()
+    }
 }
 
 impl Drop for Ftp {
     fn drop(&mut self) {
         if let Some(s) = self.server.take() {
-            let _guard = self.rt.enter();
             s.shutdown();
+        }
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
         }
     }
 }
@@ -161,7 +189,6 @@ pub fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
 }
-pub mod hostile;
 
 /// A finished `--format json` run of the binary.
 pub struct Run {

@@ -1,14 +1,20 @@
-//! The scriptable demo FTP server (`pasv_doctor::demo::server`) spoken to with a plain
-//! `TcpStream`, on loopback only: a healthy session, each data mode, PASV/EPSV details,
-//! overrides, port ranges and login rules.
+//! The fake FTP server (`pasv_doctor::fake`) spoken to with a plain `TcpStream`, on loopback
+//! only: a healthy session, each kind of data port, PASV/EPSV details, overrides, port ranges
+//! and login rules, and the script's acts (trickled, flooded and cut-off replies, a reset,
+//! silence, a data port opened and played by the script).
 
-use std::collections::HashMap;
+mod support;
+
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
-use pasv_doctor::demo::server::{Advertise, DataMode, Script, ScriptedServer};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use pasv_doctor::demo::Scenario;
+use pasv_doctor::fake::{Act, Advertise, DataAct, DataPlay, DataPort, FakeServer, Login, Script};
+use rustls::pki_types::ServerName;
+use support::ftps::{self, Pki};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::time::timeout;
@@ -118,8 +124,8 @@ impl Client {
     }
 }
 
-async fn start(script: Script) -> ScriptedServer {
-    ScriptedServer::start(LOOPBACK, script)
+async fn start(script: Script) -> FakeServer {
+    FakeServer::start(LOOPBACK, script)
         .await
         .expect("server starts")
 }
@@ -228,7 +234,10 @@ async fn greeting_login_feat_syst_quit() {
 #[tokio::test]
 async fn anonymous_and_passwordless_users() {
     let script = Script {
-        users: vec![("guest".to_string(), None)],
+        login: Login::Accounts {
+            users: vec![("guest".to_string(), None)],
+            anonymous: true,
+        },
         ..Script::default()
     };
     let server = start(script).await;
@@ -241,7 +250,10 @@ async fn anonymous_and_passwordless_users() {
     assert_eq!(c.cmd("PASS me@example.org").await.code, 230);
 
     let closed = start(Script {
-        anonymous: false,
+        login: Login::Accounts {
+            users: vec![("demo".to_string(), Some("demo-password".to_string()))],
+            anonymous: false,
+        },
         ..Script::default()
     })
     .await;
@@ -405,7 +417,7 @@ async fn second_pasv_closes_the_first_listener() {
 #[tokio::test]
 async fn refuse_mode_gives_connection_refused() {
     let server = start(Script {
-        data: DataMode::Refuse,
+        data: vec![DataPort::Refuse],
         ..Script::default()
     })
     .await;
@@ -426,7 +438,7 @@ async fn refuse_mode_gives_connection_refused() {
 #[tokio::test]
 async fn filter_mode_gives_a_connect_timeout() {
     let server = start(Script {
-        data: DataMode::Filter,
+        data: vec![DataPort::Filter],
         ..Script::default()
     })
     .await;
@@ -448,11 +460,7 @@ async fn filter_mode_gives_a_connect_timeout() {
 
 #[tokio::test]
 async fn bad_ip_mode_gives_425_after_connect() {
-    let server = start(Script {
-        data: DataMode::BadIp,
-        ..Script::default()
-    })
-    .await;
+    let server = start(Scenario::BadIp.script()).await;
     let mut c = Client::greeted(server.addr()).await;
     c.login().await;
     let port = pasv_port(&mut c).await;
@@ -506,12 +514,11 @@ async fn fixed_advertise_is_in_the_227_text() {
 
 #[tokio::test]
 async fn disabled_pasv_and_epsv_get_502() {
-    let server = start(Script {
-        pasv: false,
-        epsv: false,
-        ..Script::default()
-    })
-    .await;
+    let mut script = Script::default();
+    for verb in ["PASV", "EPSV"] {
+        script.on(verb, vec![Act::line("502 Command not implemented.")]);
+    }
+    let server = start(script).await;
     let mut c = Client::greeted(server.addr()).await;
     c.login().await;
     assert_eq!(c.cmd("PASV").await.lines, ["502 Command not implemented."]);
@@ -520,20 +527,16 @@ async fn disabled_pasv_and_epsv_get_502() {
 
 #[tokio::test]
 async fn overrides_are_sent_verbatim() {
-    let mut overrides = HashMap::new();
-    overrides.insert(
-        "PASV".to_string(),
-        vec!["227 Entering Passive Mode (10,0,0,256,1,2)".to_string()],
+    let mut script = Script::default();
+    script.on(
+        "PASV",
+        vec![Act::line("227 Entering Passive Mode (10,0,0,256,1,2)")],
     );
-    overrides.insert(
-        "SYST".to_string(),
-        vec!["215-first".to_string(), "215 UNIX emulated".to_string()],
+    script.on(
+        "SYST",
+        vec![Act::lines(&["215-first", "215 UNIX emulated"])],
     );
-    let server = start(Script {
-        overrides,
-        ..Script::default()
-    })
-    .await;
+    let server = start(script).await;
     let mut c = Client::greeted(server.addr()).await;
     c.login().await;
 
@@ -555,14 +558,10 @@ async fn overrides_are_sent_verbatim() {
 }
 
 #[tokio::test]
-async fn an_empty_override_closes_the_connection() {
-    let mut overrides = HashMap::new();
-    overrides.insert("PASV".to_string(), Vec::new());
-    let server = start(Script {
-        overrides,
-        ..Script::default()
-    })
-    .await;
+async fn an_override_can_close_the_connection() {
+    let mut script = Script::default();
+    script.on("PASV", vec![Act::Close]);
+    let server = start(script).await;
     let mut c = Client::greeted(server.addr()).await;
     c.login().await;
     c.send("PASV").await;
@@ -652,14 +651,13 @@ async fn at_most_64_sessions() {
 
 #[tokio::test]
 async fn ipv6_loopback_uses_epsv() {
-    let server =
-        match ScriptedServer::start(IpAddr::V6(Ipv6Addr::LOCALHOST), Script::default()).await {
-            Ok(server) => server,
-            Err(e) => {
-                eprintln!("skipped: cannot bind ::1 ({e})");
-                return;
-            }
-        };
+    let server = match FakeServer::start(IpAddr::V6(Ipv6Addr::LOCALHOST), Script::default()).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("skipped: cannot bind ::1 ({e})");
+            return;
+        }
+    };
     let listing = Script::default().listing;
     let mut c = Client::greeted(server.addr()).await;
     c.login().await;
@@ -670,4 +668,247 @@ async fn ipv6_loopback_uses_epsv() {
     let port = parse_229(&c.cmd("EPSV").await);
     let data = connect_data(IpAddr::V6(Ipv6Addr::LOCALHOST), port).await;
     assert_eq!(transfer(&mut c, data, "LIST").await, listing);
+}
+
+/// Everything the server sends until it closes.
+async fn read_to_close(addr: SocketAddr) -> std::io::Result<Vec<u8>> {
+    let mut stream = TcpStream::connect(addr).await?;
+    let mut got = Vec::new();
+    timeout(WAIT, stream.read_to_end(&mut got))
+        .await
+        .expect("closed in time")?;
+    Ok(got)
+}
+
+#[tokio::test]
+async fn greeting_acts_trickle_flood_and_close_mid_reply() {
+    let trickled = start(Script {
+        greeting: vec![
+            Act::Trickle {
+                bytes: b"220-slow\r\n".to_vec(),
+                chunk: 3,
+                every: Duration::from_millis(30),
+            },
+            Act::Send(b"220-more to c".to_vec()),
+            Act::Close,
+        ],
+        ..Script::default()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let got = read_to_close(trickled.addr()).await.expect("read");
+    assert_eq!(got, b"220-slow\r\n220-more to c");
+    assert!(started.elapsed() >= Duration::from_millis(90), "trickled");
+
+    let flooded = start(Script {
+        greeting: vec![
+            Act::Send(b"220-".to_vec()),
+            Act::Flood {
+                bytes: b"xy".to_vec(),
+                cap: 100_001,
+            },
+            Act::Close,
+        ],
+        ..Script::default()
+    })
+    .await;
+    let got = read_to_close(flooded.addr()).await.expect("read");
+    assert_eq!(got.len(), 4 + 100_001);
+    assert!(got[4..].starts_with(b"xyxy") && got.ends_with(b"x"));
+}
+
+#[tokio::test]
+async fn a_reset_and_a_silent_server() {
+    let reset = start(Script {
+        greeting: vec![Act::Reset],
+        ..Script::default()
+    })
+    .await;
+    let err = read_to_close(reset.addr()).await.expect_err("reset");
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err}");
+
+    let silent = start(Script {
+        greeting: vec![Act::line("220 then nothing"), Act::Silent],
+        ..Script::default()
+    })
+    .await;
+    let mut c = Client::greeted(silent.addr()).await;
+    c.send("USER demo").await;
+    let mut buf = [0u8; 16];
+    let read = timeout(Duration::from_millis(300), c.reader.read(&mut buf)).await;
+    assert!(read.is_err(), "no answer: {read:?}");
+    // Commands are logged as they are read; a silent server reads none.
+    assert!(silent.commands().is_empty());
+}
+
+#[tokio::test]
+async fn a_script_opens_and_plays_its_own_data_port() {
+    let mut script = Script::default();
+    let hello = DataPort::Accept(DataPlay::acts(vec![
+        DataAct::Send(b"hello".to_vec()),
+        DataAct::Close,
+    ]));
+    script.on(
+        "PASV",
+        vec![
+            Act::Listen(hello),
+            Act::line("227 Entering Passive Mode (127,0,0,1,{p1},{p2}) port {port}"),
+        ],
+    );
+    script.on(
+        "LIST",
+        vec![Act::line("150 {arg}"), Act::Transfer, Act::line("226 done")],
+    );
+    let server = start(script).await;
+    let mut c = Client::greeted(server.addr()).await;
+    c.login().await;
+    let reply = c.cmd("PASV").await;
+    let (_, port) = parse_227(&reply);
+    assert!(
+        reply.last().ends_with(&format!(" port {port}")),
+        "{reply:?}"
+    );
+    let data = connect_data(LOOPBACK, port).await;
+    assert_eq!(c.cmd("LIST /pub").await.lines, ["150 /pub"]);
+    assert_eq!(read_all(data).await, b"hello");
+    assert_eq!(c.reply().await.lines, ["226 done"]);
+    let lines: Vec<String> = server.commands().into_iter().map(|r| r.line).collect();
+    assert_eq!(lines, ["USER demo", "PASS ********", "PASV", "LIST /pub"]);
+}
+
+#[tokio::test]
+async fn data_plays_reset_or_answer_without_a_150() {
+    let reset = DataPort::Accept(DataPlay::acts(vec![DataAct::Reset]));
+    let server = start(Script {
+        data: vec![reset],
+        ..Script::default()
+    })
+    .await;
+    let mut c = Client::greeted(server.addr()).await;
+    c.login().await;
+    let port = pasv_port(&mut c).await;
+    let mut data = connect_data(LOOPBACK, port).await;
+    assert_eq!(c.cmd("LIST").await.code, 150);
+    let mut got = Vec::new();
+    let read = timeout(WAIT, data.read_to_end(&mut got))
+        .await
+        .expect("in time");
+    assert_eq!(read.expect_err("reset").kind(), ErrorKind::ConnectionReset);
+    assert_eq!(c.reply().await.lines, ["226 Directory send OK."]);
+
+    let refused = DataPort::Accept(DataPlay {
+        announce: false,
+        acts: vec![DataAct::Close],
+        reply: Some("425 Go away.".to_string()),
+        ..DataPlay::default()
+    });
+    let server = start(Script {
+        data: vec![refused],
+        ..Script::default()
+    })
+    .await;
+    let mut c = Client::greeted(server.addr()).await;
+    c.login().await;
+    let port = pasv_port(&mut c).await;
+    let _data = connect_data(LOOPBACK, port).await;
+    assert_eq!(c.cmd("RETR x").await.lines, ["425 Go away."]);
+}
+
+/// Sends a command and reads a one-line reply, over any stream.
+async fn ask<S: AsyncRead + AsyncWrite + Unpin>(s: &mut BufReader<S>, line: &str) -> String {
+    if !line.is_empty() {
+        let inner = s.get_mut();
+        inner
+            .write_all(format!("{line}\r\n").as_bytes())
+            .await
+            .expect("send");
+        inner.flush().await.expect("flush");
+    }
+    let mut reply = String::new();
+    timeout(WAIT, s.read_line(&mut reply))
+        .await
+        .expect("reply in time")
+        .expect("read a reply");
+    reply.trim_end().to_string()
+}
+
+#[tokio::test]
+async fn explicit_tls_protects_the_login_and_data_that_resume_the_session() {
+    let pki = Pki::new();
+    let mut script = ftps::script(&pki.leaf(&["127.0.0.1"], -1, 365));
+    ftps::tls(&mut script).require_reuse = true;
+    let server = start(script).await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca_der()).expect("trust anchor");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let name = ServerName::IpAddress(Ipv4Addr::LOCALHOST.into());
+
+    let mut plain = BufReader::new(connect_data(LOOPBACK, server.addr().port()).await);
+    assert!(ask(&mut plain, "").await.starts_with("220 "));
+    assert!(ask(&mut plain, "FEAT").await.starts_with("211-"));
+    for feature in [" AUTH TLS", " PBSZ", " PROT", " EPSV", " PASV", "211 End"] {
+        assert_eq!(ask(&mut plain, "").await, feature);
+    }
+    assert_eq!(
+        ask(&mut plain, "AUTH TLS").await,
+        "234 Proceed with negotiation."
+    );
+    assert!(plain.buffer().is_empty());
+    let tls = connector
+        .connect(name.clone(), plain.into_inner())
+        .await
+        .expect("control handshake");
+    let mut c = BufReader::new(tls);
+    assert_eq!(
+        ask(&mut c, "USER alice").await,
+        "331 Please specify the password."
+    );
+    assert_eq!(ask(&mut c, "PASS secret").await, "230 Login successful.");
+    assert_eq!(ask(&mut c, "PBSZ 0").await, "200 PBSZ=0");
+    assert_eq!(ask(&mut c, "PROT P").await, "200 PROT now set.");
+    let port = parse_229(&Reply {
+        code: 229,
+        lines: vec![ask(&mut c, "EPSV").await],
+    });
+    let data = connect_data(LOOPBACK, port).await;
+    assert_eq!(
+        ask(&mut c, "LIST").await,
+        "150 Here comes the directory listing."
+    );
+    let mut data = connector.connect(name, data).await.expect("data handshake");
+    let mut got = Vec::new();
+    timeout(WAIT, data.read_to_end(&mut got))
+        .await
+        .expect("data in time")
+        .expect("read the listing");
+    assert_eq!(got, ftps::LISTING);
+    assert_eq!(
+        data.get_ref().1.handshake_kind(),
+        Some(rustls::HandshakeKind::Resumed)
+    );
+    assert_eq!(ask(&mut c, "").await, "226 Directory send OK.");
+
+    let log: Vec<(String, bool)> = server
+        .commands()
+        .into_iter()
+        .map(|r| (r.line, r.tls))
+        .collect();
+    let want = [
+        ("FEAT", false),
+        ("AUTH TLS", false),
+        ("USER alice", true),
+        ("PASS ********", true),
+        ("PBSZ 0", true),
+        ("PROT P", true),
+        ("EPSV", true),
+        ("LIST", true),
+    ]
+    .map(|(line, tls)| (line.to_string(), tls));
+    assert_eq!(log, want);
 }
