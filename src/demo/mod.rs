@@ -7,10 +7,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::fake::{Advertise, DataAct, DataPlay, DataPort, DataTls, FakeServer, Script};
-use crate::probe::{self, ProbeConfig};
+use crate::config::{Overrides, Resolver};
+use crate::probe;
 use crate::secret::Secret;
 use crate::target::{Host, Target};
-use crate::transcript::{Family, Transcript};
+use crate::transcript::{TlsRequest, Transcript};
 
 /// What the demo server gets wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,34 +96,28 @@ const DEMO_PASSWORD: &str = "demo-password";
 pub async fn run(scenario: Scenario, samples: u32, timeout: Duration) -> io::Result<Transcript> {
     let server = FakeServer::start(IpAddr::V4(Ipv4Addr::LOCALHOST), scenario.script()).await?;
     let addr = server.addr();
-    let config = ProbeConfig {
-        input: format!("ftp://{DEMO_USER}@{addr}/"),
-        target: Target {
-            host: Host::Ip(addr.ip()),
-            port: addr.port(),
-            user: Some(DEMO_USER.to_string()),
-            path: None,
-            implicit_tls: false,
-        },
-        user: DEMO_USER.to_string(),
-        password: Some(Secret::new(DEMO_PASSWORD.to_string())),
-        dns_server: None,
-        family: Family::Any,
-        samples,
-        transfers: 2,
-        timeout,
-        deadline: timeout.saturating_mul(10).max(Duration::from_secs(10)),
-        probe_advertised: false,
-        expect_range: None,
-        expect_address: None,
-        my_ip_url: None,
-        // The demo server speaks plain FTP only.
-        tls: crate::transcript::TlsRequest::Off,
-        tls_options: Default::default(),
-        prot_clear: false,
-        cert_warn_days: 21,
-        compare_plain: false,
+    let input = format!("ftp://{DEMO_USER}@{addr}/");
+    let target = Target {
+        host: Host::Ip(addr.ip()),
+        port: addr.port(),
+        user: Some(DEMO_USER.to_string()),
+        path: None,
+        implicit_tls: false,
     };
+    // The same resolution as a check's; the demo password is the one setting that comes
+    // from neither an environment variable nor a file.
+    let settings = Overrides {
+        samples: Some(samples),
+        timeout: Some(timeout),
+        deadline: Some(timeout.saturating_mul(10).max(Duration::from_secs(10))),
+        // The demo server speaks plain FTP only.
+        tls: Some(TlsRequest::Off),
+        ..Overrides::default()
+    };
+    let mut config = Resolver::new(None, None, &settings)
+        .and_then(|mut r| r.resolve(&input, target, None, &Overrides::default()))
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    config.password = Some(Secret::new(DEMO_PASSWORD.to_string()));
     let transcript = probe::run(&config)
         .await
         .map_err(|e| io::Error::other(e.to_string()));

@@ -340,35 +340,21 @@ mod tests {
             elapsed_us: 0,
         };
         let addr = "127.0.0.1:21".parse().unwrap();
-        ServerSession {
-            server: addr,
-            source: "literal".into(),
-            connect: Attempt {
-                addr,
-                outcome: ConnectOutcome::Connected,
-                at_us: 0,
-                elapsed_us: 0,
-            },
-            local: None,
-            lines: vec![],
-            greeting: vec![rec(220, greeting)],
-            feat: None,
-            syst: Some(Exchange {
-                command: "SYST".into(),
-                reply: Some(rec(215, syst)),
-                failure: None,
-            }),
-            login: None,
-            type_i: None,
-            pwd: None,
-            samples: vec![],
-            transfers: vec![],
-            end: SessionEnd::Completed,
-            total_us: 0,
-            tls: None,
-            plain_comparison: None,
-            active: Vec::new(),
-        }
+        let connect = Attempt {
+            addr,
+            outcome: ConnectOutcome::Connected,
+            at_us: 0,
+            elapsed_us: 0,
+        };
+        let mut s = ServerSession::new(addr, "literal", connect);
+        s.greeting = vec![rec(220, greeting)];
+        s.syst = Some(Exchange {
+            command: "SYST".into(),
+            reply: Some(rec(215, syst)),
+            failure: None,
+        });
+        s.end = SessionEnd::Completed;
+        s
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::transfer::{
     FROM_MESSAGE, Flushed, Pending, elapsed, exchange, final_exchange, flush, no_such_file, record,
     sample,
 };
-use crate::proto::{PassiveKind, is_anonymous};
+use crate::proto::PassiveKind;
 use crate::transcript::{
     ActiveTransfer, Advertised, Attempt, ConnectOutcome, ControlTls, Exchange, FAILED_UNSAID, Line,
     Login, LoginOutcome, PassiveSample, Phase, ServerSession, SessionEnd, TlsHandshake, TlsRequest,
@@ -133,29 +133,20 @@ impl Lowered {
     fn login_step(&mut self, ex: &Ex, verb: &str, code: Option<u16>, tls: bool) {
         if verb == "USER" {
             let user = ex.arg().to_string();
-            self.session.login = Some(Login {
-                anonymous: is_anonymous(&user),
-                user,
-                password_sent: false,
-                tls,
-                outcome: match code {
-                    Some(230) => LoginOutcome::LoggedIn,
-                    Some(332) => LoginOutcome::AccountRequired,
-                    Some(331) | None => LoginOutcome::NoReply,
-                    Some(_) => LoginOutcome::Rejected,
-                },
-                elapsed_us: 0,
-            });
+            let mut login = Login::new(&user, tls);
+            login.outcome = match code {
+                Some(230) => LoginOutcome::LoggedIn,
+                Some(332) => LoginOutcome::AccountRequired,
+                Some(331) | None => LoginOutcome::NoReply,
+                Some(_) => LoginOutcome::Rejected,
+            };
+            self.session.login = Some(login);
             return;
         }
         // PASS: the log may not show the USER before it (a fragment, the ftp client).
-        let login = self.session.login.get_or_insert_with(|| Login {
-            user: "unknown".to_string(),
-            anonymous: false,
-            password_sent: false,
-            tls,
-            outcome: LoginOutcome::NoReply,
-            elapsed_us: 0,
+        let login = self.session.login.get_or_insert_with(|| {
+            // "unknown" is no anonymous name, so the login is not taken for anonymous.
+            Login::new("unknown", tls)
         });
         login.password_sent = true;
         login.tls = tls;
@@ -215,21 +206,14 @@ pub fn lower(seg: &Seg, f: &Frame<'_>) -> Lowered {
     let data_phase = st.pending.as_ref().is_some_and(|p| p.cmd.is_some()) || st.active.is_some();
     out.take_pending(&mut st, f);
     if let Some(error) = st.tls_failure.take() {
-        out.session.tls = Some(ControlTls {
-            mode: if st.auth.is_some() {
-                TlsRequest::Explicit
-            } else {
-                TlsRequest::Implicit
-            },
-            auth: st.auth.take(),
-            handshake: Some(handshake_error(error)),
-            certificate: None,
-            verdict: None,
-            problems: Vec::new(),
-            insecure: false,
-            pbsz: None,
-            prot: None,
-        });
+        let mode = if st.auth.is_some() {
+            TlsRequest::Explicit
+        } else {
+            TlsRequest::Implicit
+        };
+        let mut tls = ControlTls::new(mode, st.auth.take(), false);
+        tls.handshake = Some(handshake_error(error));
+        out.session.tls = Some(tls);
         out.session.end = SessionEnd::TlsFailed;
         return out;
     }
