@@ -59,6 +59,14 @@ pub async fn run(config: &ProbeConfig) -> Result<Transcript, ProbeError> {
     probe::run(config).await
 }
 
+/// Checks a resolved configuration, telling `progress` each step as it happens.
+pub async fn run_observed(
+    config: &ProbeConfig,
+    progress: probe::progress::Progress,
+) -> Result<Transcript, ProbeError> {
+    probe::run_observed(config, probe::net::Tcp::shared(), progress).await
+}
+
 /// Checks a resolved configuration and always returns a transcript: a check that could not
 /// run, or overran its deadline by more than a grace period (a bug, not a server's doing),
 /// is recorded as such rather than lost.

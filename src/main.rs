@@ -12,9 +12,10 @@ fn main() -> ExitCode {
         Err(status) => return status.into(),
     };
     let stdout = io::stdout();
-    let stderr = io::stderr();
     let mut out = stdout.lock();
-    let mut err = stderr.lock();
+    // Not locked for the whole run: the status line and the Ctrl-C notice write to stderr
+    // from other threads.
+    let mut err = io::stderr();
     match cli::run(parsed, &mut out, &mut err) {
         Ok(status) => status.into(),
         // `pasv-doctor ... | head`: the reader went away; that is not an error.

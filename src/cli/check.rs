@@ -142,7 +142,14 @@ pub fn run_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         Err(e) => return fail(err, &e),
     };
     let rt = super::runtime(1)?;
-    let transcript = match rt.block_on(super::interrupt::interruptible(check::run(&config))) {
+    let (status_line, progress) = super::status::StatusLine::start(&config.input);
+    let checked = rt.block_on(super::interrupt::interruptible(check::run_observed(
+        &config, progress,
+    )));
+    if let Some(line) = status_line {
+        line.finish();
+    }
+    let transcript = match checked {
         Ok(t) => t,
         Err(e) => return fail(err, &e),
     };
@@ -169,11 +176,28 @@ pub fn run_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
 pub fn run_demo(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<Status> {
     let scenario = crate::demo::Scenario::from(args.scenario);
     let rt = super::runtime(1)?;
+    // The banner first: the check takes seconds on the filtered scenario.
+    if args.output.format == CheckFormat::Table {
+        writeln!(
+            out,
+            "Demo scenario \"{}\":\n  {}.\nA built-in FTP server on 127.0.0.1 plays it; other \
+             scenarios:\n  healthy, wrong-public-address, refused-data-port, filtered-data-port, \
+             bad-ip (--scenario NAME)\n",
+            scenario.name(),
+            scenario.description()
+        )?;
+        out.flush()?;
+    }
+    let (status_line, progress) = super::status::StatusLine::start("demo");
     let result = rt.block_on(super::interrupt::interruptible(crate::demo::run(
         scenario,
         args.samples,
         args.timeout,
+        progress,
     )));
+    if let Some(line) = status_line {
+        line.finish();
+    }
     let transcript = match result {
         Ok(t) => t,
         Err(e) => {
@@ -184,15 +208,5 @@ pub fn run_demo(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> io
             return Ok(Status::Unknown);
         }
     };
-    if args.output.format == CheckFormat::Table {
-        writeln!(
-            out,
-            "Demo scenario \"{}\":\n  {}.\nA built-in FTP server on 127.0.0.1 plays it; other \
-             scenarios:\n  healthy, wrong-public-address, refused-data-port, filtered-data-port, \
-             bad-ip (--scenario NAME)\n",
-            scenario.name(),
-            scenario.description()
-        )?;
-    }
     render(&transcript, &args.output, Thresholds::default(), out)
 }

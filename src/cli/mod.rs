@@ -12,6 +12,7 @@ mod delivery;
 pub mod docs;
 pub mod explain;
 mod interrupt;
+mod status;
 use interrupt::paste_hint;
 pub mod password;
 

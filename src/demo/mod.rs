@@ -6,8 +6,8 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use crate::fake::{Advertise, DataAct, DataPlay, DataPort, DataTls, FakeServer, Script};
 use crate::config::{Overrides, Resolver};
+use crate::fake::{Advertise, DataAct, DataPlay, DataPort, DataTls, FakeServer, Script};
 use crate::probe;
 use crate::secret::Secret;
 use crate::target::{Host, Target};
@@ -93,7 +93,12 @@ pub const DEMO_USER: &str = "demo";
 const DEMO_PASSWORD: &str = "demo-password";
 
 /// Starts the scenario's server on 127.0.0.1, checks it, stops it.
-pub async fn run(scenario: Scenario, samples: u32, timeout: Duration) -> io::Result<Transcript> {
+pub async fn run(
+    scenario: Scenario,
+    samples: u32,
+    timeout: Duration,
+    progress: probe::progress::Progress,
+) -> io::Result<Transcript> {
     let server = FakeServer::start(IpAddr::V4(Ipv4Addr::LOCALHOST), scenario.script()).await?;
     let addr = server.addr();
     let input = format!("ftp://{DEMO_USER}@{addr}/");
@@ -118,7 +123,7 @@ pub async fn run(scenario: Scenario, samples: u32, timeout: Duration) -> io::Res
         .and_then(|mut r| r.resolve(&input, target, None, &Overrides::default()))
         .map_err(|e| io::Error::other(e.to_string()))?;
     config.password = Some(Secret::new(DEMO_PASSWORD.to_string()));
-    let transcript = probe::run(&config)
+    let transcript = probe::run_observed(&config, probe::net::Tcp::shared(), progress)
         .await
         .map_err(|e| io::Error::other(e.to_string()));
     server.shutdown();

@@ -12,6 +12,7 @@ pub mod data;
 pub mod dns;
 pub mod myip;
 pub mod net;
+pub mod progress;
 pub mod session;
 pub mod tls;
 
@@ -136,6 +137,15 @@ pub async fn run(config: &ProbeConfig) -> Result<Transcript, ProbeError> {
 
 /// Runs the whole probe, every connection opened through `net`.
 pub async fn run_with(config: &ProbeConfig, net: net::Net) -> Result<Transcript, ProbeError> {
+    run_observed(config, net, progress::Progress::default()).await
+}
+
+/// Runs the whole probe through `net`, telling `progress` each step as it happens.
+pub async fn run_observed(
+    config: &ProbeConfig,
+    net: net::Net,
+    progress: progress::Progress,
+) -> Result<Transcript, ProbeError> {
     let clock = Clock::new(config.timeout, config.deadline);
     let start = clock.start;
     let mut transcript = Transcript::new(
@@ -236,6 +246,7 @@ pub async fn run_with(config: &ProbeConfig, net: net::Net) -> Result<Transcript,
         tls_options: config.tls_options.clone(),
         prot_clear: config.prot_clear,
         compare_plain: config.compare_plain,
+        progress,
     };
     let mut set = JoinSet::new();
     for (i, (ip, source)) in addresses.iter().copied().enumerate() {

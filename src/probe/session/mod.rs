@@ -26,6 +26,7 @@ use std::time::Instant;
 use super::control::{Control, StepFailure};
 use super::data;
 use super::net::Net;
+use super::progress::Step;
 use super::tls::TlsClient;
 use crate::proto::{PassiveKind, is_anonymous};
 use crate::transcript::{LoginOutcome, Phase, ServerSession, SessionEnd, TlsRequest};
@@ -55,6 +56,11 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// Tells whoever watches what this session does now.
+    fn tell(&self, step: Step) {
+        self.plan.progress.emit(self.s.server, step);
+    }
+
     fn finish(mut self, control: Option<Control>) -> ServerSession {
         if let Some(c) = control {
             self.s.lines = c.lines;
@@ -83,6 +89,7 @@ pub async fn check(
 ) -> ServerSession {
     let clock = plan.clock;
     let started = Instant::now();
+    plan.progress.emit(server, Step::Connecting);
     let (connect, conn) = data::connect(&net, server, clock).await;
     let mut run = Run {
         plan,
@@ -122,9 +129,11 @@ pub async fn check(
         c.quit().await;
     }
     if wants_comparison(&run) {
+        plan.progress.emit(server, Step::Comparing);
         let net = run.net.clone();
         run.s.plain_comparison = Some(compare::plain_comparison(&net, server, plan).await);
     }
+    plan.progress.emit(server, Step::Done);
     run.finish(Some(c))
 }
 
@@ -152,8 +161,10 @@ fn wants_comparison(run: &Run<'_>) -> bool {
 /// check costs about as many round trips as a client's listing (docs/performance.md).
 async fn steps(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
     greeting::greeting(run, c).await?;
+    run.tell(Step::Greeted);
     greeting::features(run, c).await?;
     login::login(run, c).await?;
+    run.tell(Step::LoggedIn);
     if run.tls.is_some() {
         secure::protect_data(run, c).await?;
     }

@@ -6,6 +6,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::super::control::Clock;
+use super::super::progress::Progress;
 use super::super::tls::TlsOptions;
 use crate::proto::PassiveKind;
 use crate::secret::Secret;
@@ -34,6 +35,8 @@ pub struct SessionPlan {
     pub prot_clear: bool,
     /// After a TLS session, compare with a plain-text session's PASV (ALG detection).
     pub compare_plain: bool,
+    /// Who is told each step as it happens.
+    pub progress: Progress,
 }
 
 impl SessionPlan {

@@ -4,6 +4,7 @@
 
 use super::super::control::{Control, StepFailure};
 use super::super::data;
+use super::super::progress::Step;
 use super::plan::{probe_plan, record_probes};
 use super::transfer::transfer_over;
 use super::{Flow, Run, end_for};
@@ -60,6 +61,12 @@ async fn record_samples(
         answered.push(ok);
         run.s.samples.push(sample);
         *last_ok = ok.then(|| run.s.samples.len() - 1);
+        let done = run.s.samples.iter().filter(|s| s.command == *kind).count();
+        run.tell(Step::Samples {
+            via: *kind,
+            done,
+            of: run.plan.samples as usize,
+        });
         if let Some(f) = fail {
             return Err(end_for(&f, phase));
         }
@@ -87,9 +94,21 @@ pub(super) async fn test_ports(
     let clock = c.clock();
     let peer = run.s.peer();
     let (wanted, repeats) = probe_plan(&mut run.s.samples, run.plan, peer, reserved, clock);
-    let addrs = wanted.iter().map(|w| w.2).collect();
+    let addrs: Vec<_> = wanted.iter().map(|w| w.2).collect();
+    if !addrs.is_empty() {
+        run.tell(Step::TestingPorts {
+            ports: addrs.len(),
+            timeout: clock.step,
+        });
+    }
     let net = run.net.clone();
-    let (attempts, first) = tokio::join!(data::probe_all(&net, addrs, clock), async {
+    let (progress, server) = (run.plan.progress.clone(), run.s.server);
+    let ports = async {
+        let attempts = data::probe_all(&net, addrs, clock).await;
+        progress.emit(server, Step::PortsTested);
+        attempts
+    };
+    let (attempts, first) = tokio::join!(ports, async {
         match reserved {
             Some(i) => {
                 let sample = run.s.samples[i].clone();

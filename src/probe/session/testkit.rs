@@ -322,6 +322,7 @@ pub fn plan(user: &str, password: Option<&str>, tls: TlsRequest) -> SessionPlan 
         },
         prot_clear: false,
         compare_plain: false,
+        progress: Default::default(),
     }
 }
 

@@ -457,3 +457,45 @@ async fn when_every_port_is_filtered_no_second_listing_waits_again() {
         "the PASV port was only test-connected"
     );
 }
+
+#[tokio::test]
+async fn each_step_is_told_as_it_happens() {
+    use crate::probe::progress::{Progress, Step};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let mut p = plan("anonymous", None, TlsRequest::Off);
+    p.progress = Progress::new(move |e| sink.lock().unwrap().push(e.step.clone()));
+    let s = check(&healthy(), &p).await;
+    assert_eq!(s.end, SessionEnd::Completed);
+    let steps = seen.lock().unwrap().clone();
+    assert_eq!(steps.first(), Some(&Step::Connecting));
+    assert_eq!(steps.last(), Some(&Step::Done));
+    for want in [
+        Step::Greeted,
+        Step::LoggedIn,
+        Step::Samples {
+            via: PassiveKind::Epsv,
+            done: 1,
+            of: 1,
+        },
+        Step::Listed {
+            bytes: LISTING.len() as u64,
+        },
+    ] {
+        assert!(steps.contains(&want), "{want:?} in {steps:?}");
+    }
+    assert!(
+        steps
+            .iter()
+            .any(|s| matches!(s, Step::TestingPorts { ports: 1, .. })),
+        "{steps:?}"
+    );
+    assert_eq!(
+        steps
+            .iter()
+            .filter(|s| matches!(s, Step::Listing { .. }))
+            .count(),
+        2
+    );
+    assert_eq!(steps[3].to_string(), "PASV 1/1");
+}

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::super::control::{Control, StepFailure, logged_command};
 use super::super::data::{self, DataRead};
+use super::super::progress::Step;
 use super::plan::listing_commands;
 use super::samples::passive_command;
 use super::{Flow, Run, end_for, secure};
@@ -64,6 +65,10 @@ async fn listing(
         return Ok(Flow::Continue);
     };
     let commands = listing_commands(&run.s.features(), run.plan.path.as_deref());
+    run.tell(Step::Listing {
+        via: t.passive.command,
+        port: addr.port(),
+    });
     let since = Instant::now();
     let clock = c.clock();
     let ((attempt, conn), sent) =
@@ -141,6 +146,7 @@ async fn listing(
                     Some(mut tcp) => data::read_to_end(&mut tcp, c.clock(), max_wait).await,
                     None => DataRead::default(),
                 };
+                run.tell(Step::Listed { bytes: read.bytes });
                 t.bytes = read.bytes;
                 t.first_byte_us = read.first_byte_us;
                 t.data_end_us = read.end_us;
