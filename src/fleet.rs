@@ -9,23 +9,42 @@ use tokio::sync::{Semaphore, mpsc};
 
 use crate::check;
 use crate::probe::ProbeConfig;
+use crate::probe::clock::Interrupt;
 use crate::transcript::Transcript;
 
 /// Finished checks waiting to be taken before the checks behind them block.
 const QUEUE: usize = 64;
 
+/// Told the TARGET of each check as it starts.
+pub type OnStart = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// Starts a check of every configuration, at most `concurrency` (at least 1) at a time,
 /// and returns the transcripts in the order they finish; the channel closes after the
 /// last. Call it inside a tokio runtime.
 pub fn spawn(configs: Vec<ProbeConfig>, concurrency: usize) -> mpsc::Receiver<Transcript> {
+    spawn_observed(configs, concurrency, Arc::new(|_: &str| {}))
+}
+
+/// [`spawn`], telling `on_start` each target as its check starts. Once Ctrl-C has raised
+/// the interrupt, checks not yet started are not started: they are not checked, and
+/// nothing is reported for them.
+pub fn spawn_observed(
+    configs: Vec<ProbeConfig>,
+    concurrency: usize,
+    on_start: OnStart,
+) -> mpsc::Receiver<Transcript> {
     let (tx, rx) = mpsc::channel(QUEUE);
     let limit = Arc::new(Semaphore::new(concurrency.max(1)));
     for config in configs {
-        let (tx, limit) = (tx.clone(), limit.clone());
+        let (tx, limit, on_start) = (tx.clone(), limit.clone(), on_start.clone());
         tokio::spawn(async move {
             let Ok(_permit) = limit.acquire().await else {
                 return;
             };
+            if Interrupt::process().is_raised() {
+                return;
+            }
+            on_start(&config.input);
             let _ = tx.send(check::run_recorded(&config).await).await;
         });
     }

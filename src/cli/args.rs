@@ -240,9 +240,10 @@ pub struct BatchArgs {
     #[command(flatten)]
     pub probe: ProbeOptions,
 
-    /// Output: JSON Lines (one report per target, as each finishes) or one Prometheus
-    /// exposition for the whole run at the end.
-    #[arg(long, value_enum, default_value_t = BatchFormat::Jsonl)]
+    /// Output: one line per target for people (the default on a terminal), JSON Lines (one
+    /// report per target as each finishes; the default into a pipe or a file), or one
+    /// Prometheus exposition for the whole run at the end.
+    #[arg(long, value_enum, default_value_t = BatchFormat::Auto)]
     pub format: BatchFormat,
 
     #[command(flatten)]
@@ -251,6 +252,10 @@ pub struct BatchArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BatchFormat {
+    /// Lines for people on a terminal, JSON Lines into a pipe or a file.
+    Auto,
+    /// One line per target as it finishes: verdict, target, root cause, time.
+    Lines,
     /// One JSON report per line, written as each target finishes.
     #[value(alias = "json")]
     Jsonl,

@@ -4,7 +4,8 @@
 //! done), with a summary and an optional progress bar on stderr.
 
 use std::io::{self, IsTerminal, Read, Write};
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::{BatchArgs, BatchFormat};
 use crate::batch;
@@ -95,46 +96,72 @@ pub fn run(args: &BatchArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Re
     let rt = super::runtime(2)?;
     let started = Instant::now();
     let total = configs.len();
-    let progress = io::stderr().is_terminal().then(|| {
-        let pb = indicatif::ProgressBar::new(total as u64);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        pb
-    });
-    let mut counts = [0usize; 4];
-    let mut worst = if bad > 0 { Status::Unknown } else { Status::Ok };
+    let format = match args.format {
+        BatchFormat::Auto if io::stdout().is_terminal() => BatchFormat::Lines,
+        BatchFormat::Auto => BatchFormat::Jsonl,
+        f => f,
+    };
+    let color = super::check::use_color(crate::cli::ColorChoice::Auto);
+    let running: Running = Arc::default();
+    let bar = io::stderr()
+        .is_terminal()
+        .then(|| progress_bar(total, &running));
+    let mut tally = Tally {
+        counts: [0; 4],
+        worst: if bad > 0 { Status::Unknown } else { Status::Ok },
+        failed: Vec::new(),
+    };
     let mut kept: Vec<Transcript> = Vec::new();
     let line = RenderOptions::new(Format::JsonLine);
-    let post_failures = rt.block_on(async {
-        let mut rx = fleet::spawn(configs, args.concurrency as usize);
+    let post_failures = rt.block_on(super::interrupt::interruptible(async {
+        let on_start = {
+            let running = running.clone();
+            Arc::new(move |input: &str| {
+                if let Ok(mut r) = running.lock() {
+                    r.push(input.to_string());
+                }
+            })
+        };
+        let mut rx = fleet::spawn_observed(configs, args.concurrency as usize, on_start);
         let client = match &receiver {
             Some(_) => crate::webhook::http_client(crate::webhook::TIMEOUT).ok(),
             None => None,
         };
         let mut posts = tokio::task::JoinSet::new();
         while let Some(transcript) = rx.recv().await {
+            if let Ok(mut r) = running.lock()
+                && let Some(i) = r.iter().position(|t| *t == transcript.target.input)
+            {
+                r.remove(i);
+            }
             let report = Report::new(&transcript);
             let status = report::status(&report, &line);
-            worst = worst.max(status);
-            counts[status.code() as usize] += 1;
-            if args.format == BatchFormat::Jsonl {
-                let mut bytes = Vec::new();
-                report::render(&report, &mut bytes, &line)?;
-                // Each line is on its way before the next target finishes.
-                out.write_all(&bytes)?;
-                out.flush()?;
-                if let (Some(to), Some(client)) = (&receiver, &client) {
-                    let (to, client) = (to.clone(), client.clone());
-                    bytes.pop();
-                    posts
-                        .spawn(async move { crate::webhook::post_json(&client, &to, bytes).await });
+            tally.add(&report, status);
+            let mut bytes = Vec::new();
+            report::render(&report, &mut bytes, &line)?;
+            match format {
+                BatchFormat::Jsonl => {
+                    // Each line is on its way before the next target finishes.
+                    out.write_all(&bytes)?;
+                    out.flush()?;
                 }
-            } else {
-                kept.push(transcript.clone());
+                BatchFormat::Lines => {
+                    let text = person_line(&report, status, color);
+                    match &bar {
+                        Some(pb) => pb.suspend(|| writeln!(out, "{text}").and(out.flush()))?,
+                        None => writeln!(out, "{text}")?,
+                    }
+                }
+                _ => kept.push(transcript.clone()),
             }
-            if let Some(pb) = &progress {
+            if let (Some(to), Some(client)) = (&receiver, &client)
+                && format != BatchFormat::Prometheus
+            {
+                let (to, client) = (to.clone(), client.clone());
+                bytes.pop();
+                posts.spawn(async move { crate::webhook::post_json(&client, &to, bytes).await });
+            }
+            if let Some(pb) = &bar {
                 pb.inc(1);
             }
         }
@@ -145,11 +172,11 @@ pub fn run(args: &BatchArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Re
             }
         }
         Ok::<_, io::Error>(failures)
-    })?;
-    if let Some(pb) = progress {
+    }))?;
+    if let Some(pb) = bar {
         pb.finish_and_clear();
     }
-    if args.format == BatchFormat::Prometheus {
+    if format == BatchFormat::Prometheus {
         let reports: Vec<Report<'_>> = kept.iter().map(Report::new).collect();
         // One exposition for the whole run: each metric family once (see write_all).
         prometheus::write_all(out, &reports)?;
@@ -168,19 +195,113 @@ pub fn run(args: &BatchArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Re
     for e in &post_failures {
         writeln!(err, "pasv-doctor: {e}")?;
     }
-    writeln!(
-        err,
-        "pasv-doctor batch: {total} target(s) in {:.1} s: {} ok, {} warning, {} critical, {} unknown{}",
-        started.elapsed().as_secs_f64(),
-        counts[0],
-        counts[1],
-        counts[2],
-        counts[3],
-        if bad > 0 {
-            format!("; {bad} line(s) skipped")
-        } else {
-            String::new()
+    tally.summary(err, total, bad, started.elapsed().as_secs_f64())?;
+    Ok(tally.worst)
+}
+
+/// The targets whose checks are under way, for the progress bar.
+type Running = Arc<Mutex<Vec<String>>>;
+
+/// A progress bar whose clock keeps moving and which names the targets still running.
+fn progress_bar(total: usize, running: &Running) -> indicatif::ProgressBar {
+    let shown = running.clone();
+    let style = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {running}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .with_key(
+            "running",
+            move |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let Ok(r) = shown.lock() else { return };
+                let _ = match r.len() {
+                    0 => Ok(()),
+                    1..=3 => write!(w, "running: {}", r.join(", ")),
+                    n => write!(w, "running: {}, {} (+{} more)", r[0], r[1], n - 2),
+                };
+            },
+        );
+    let pb = indicatif::ProgressBar::new(total as u64);
+    pb.set_style(style);
+    pb.enable_steady_tick(Duration::from_millis(500));
+    pb
+}
+
+/// One finished target for people: verdict, target, root cause.
+fn person_line(report: &Report<'_>, status: Status, color: bool) -> String {
+    let verdict = report.verdict.as_str().to_uppercase();
+    let shown = if color {
+        let code = match status {
+            Status::Ok => "32",
+            Status::Warning => "33",
+            Status::Critical => "1;31",
+            Status::Unknown => "35",
+        };
+        format!("\x1b[{code}m{verdict:<8}\x1b[0m")
+    } else {
+        format!("{verdict:<8}")
+    };
+    format!(
+        "{shown} {}  {}",
+        report.transcript.target.input,
+        root_cause(report)
+    )
+}
+
+/// The summary without its verdict word (the line already shows it).
+fn root_cause(report: &Report<'_>) -> String {
+    let summary = report.summary();
+    match summary.split_once(": ") {
+        Some((_, rest)) => rest.to_string(),
+        None => summary,
+    }
+}
+
+/// What the summary needs: counts, the worst status, and the targets that failed.
+struct Tally {
+    counts: [usize; 4],
+    worst: Status,
+    failed: Vec<(String, String, String)>,
+}
+
+impl Tally {
+    fn add(&mut self, report: &Report<'_>, status: Status) {
+        self.worst = self.worst.max(status);
+        self.counts[status.code() as usize] += 1;
+        if matches!(status, Status::Critical | Status::Unknown) {
+            self.failed.push((
+                report.verdict.as_str().to_uppercase(),
+                report.transcript.target.input.clone(),
+                root_cause(report),
+            ));
         }
-    )?;
-    Ok(worst)
+    }
+
+    fn summary(&self, err: &mut dyn Write, total: usize, bad: usize, secs: f64) -> io::Result<()> {
+        let done: usize = self.counts.iter().sum();
+        let c = &self.counts;
+        writeln!(
+            err,
+            "pasv-doctor batch: {total} target(s) in {secs:.1} s: {} ok, {} warning, {} \
+             critical, {} unknown{}{}",
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            if bad > 0 {
+                format!("; {bad} line(s) skipped")
+            } else {
+                String::new()
+            },
+            if done < total {
+                format!("; interrupted: {} not checked", total - done)
+            } else {
+                String::new()
+            }
+        )?;
+        if !self.failed.is_empty() {
+            writeln!(err, "failed:")?;
+            for (verdict, target, cause) in &self.failed {
+                writeln!(err, "  {verdict:<8} {target}  {cause}")?;
+            }
+        }
+        Ok(())
+    }
 }

@@ -99,7 +99,9 @@ pub async fn check(
         tls: None,
     };
     let Some(conn) = conn else {
-        run.s.end = if clock.deadline <= Instant::now() {
+        run.s.end = if clock.interrupted() {
+            SessionEnd::Interrupted(Phase::Connect)
+        } else if clock.deadline <= Instant::now() {
             SessionEnd::Deadline(Phase::Connect)
         } else {
             SessionEnd::ConnectFailed
