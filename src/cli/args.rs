@@ -52,6 +52,18 @@ pub struct CheckOptions {
     #[arg(long, value_name = "IP", value_parser = value::ip)]
     pub expect_address: Option<IpAddr>,
 
+    /// After the checks, test-connect every port of this passive range at the server's own
+    /// address and map which part is forwarded: LOW-HIGH, or `auto` (--expect-range, else
+    /// the lowest to the highest port the server handed out). Silent ports cost about one
+    /// --timeout together; the report says how long it will take.
+    #[arg(long, value_name = "LOW-HIGH|auto", value_parser = value::scan_range)]
+    pub scan_range: Option<crate::probe::ScanRange>,
+
+    /// With --scan-range: connection attempts started per second at most (256 wait at once
+    /// at most).
+    #[arg(long, value_name = "N", value_parser = value::scan_rate)]
+    pub scan_rate: Option<u32>,
+
     /// With --format nagios: WARNING when the whole check takes longer than this.
     #[arg(long, value_name = "DURATION", value_parser = value::duration)]
     pub warning: Option<Duration>,
@@ -194,6 +206,8 @@ impl CheckOptions {
         o.password_file = self.password_file.clone();
         o.expect_range = self.expect_range;
         o.expect_address = self.expect_address;
+        o.scan_range = self.scan_range;
+        o.scan_rate = self.scan_rate;
         o
     }
 }

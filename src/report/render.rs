@@ -103,6 +103,7 @@ mod tests {
                 path: None,
             },
             Settings {
+                scan_range: None,
                 samples: 1,
                 timeout_us: 1,
                 deadline_us: 1,

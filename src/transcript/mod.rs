@@ -135,6 +135,9 @@ pub struct Settings {
     /// Wall-clock time of the check, seconds since the Unix epoch (for certificate dates).
     #[serde(default)]
     pub checked_at_unix: i64,
+    /// The passive range map asked for (`auto` or `LOW-HIGH`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_range: Option<String>,
 }
 
 fn default_tls() -> TlsRequest {

@@ -3,6 +3,7 @@
 //! decided once by the caller (`HumanOptions::color`) and never guessed here, so piped
 //! output has no escape codes and fits the width it is given.
 
+mod strip;
 mod tables;
 
 use crate::knowledge::clients::Works;
@@ -278,6 +279,11 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>, opts: HumanOptions) -> io
         }
         if !s.samples.is_empty() || !s.transfers.is_empty() {
             writeln!(out, "{}", checks_table(&p, s))?;
+        }
+        if let Some(map) = crate::analyze::range_scan::read(s) {
+            for line in strip::lines(&map) {
+                writeln!(out, "{line}")?;
+            }
         }
         let skipped: Vec<String> = s
             .samples
