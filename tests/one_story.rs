@@ -2,13 +2,16 @@
 //! client logs and the corpus of real pastes), the client table never says "yes" for a
 //! client a finding says fails, a finding's "Breaks ..." sentence never names a client the
 //! table says works, the verdict is the worst severity (UNKNOWN only with nothing worse
-//! than information), and a "yes" always rests on a data connection that worked.
+//! than information), and a "yes" always rests on a data connection that worked. The
+//! headline that opens the reports for people tells the same story: its verdict, root
+//! cause, fix and client lists come from the findings and the table, never beside them.
 
 use std::path::Path;
 
 use pasv_doctor::finding::{Severity, Verdict};
 use pasv_doctor::knowledge::clients::{Works, names};
 use pasv_doctor::report::Report;
+use pasv_doctor::report::headline::Headline;
 use pasv_doctor::transcript::Transcript;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -107,6 +110,79 @@ fn story_errors(name: &str, r: &Report<'_>) -> Vec<String> {
     errors
 }
 
+fn headline_errors(name: &str, r: &Report<'_>) -> Vec<String> {
+    let mut errors = Vec::new();
+    let h = Headline::of(r);
+    let mut err = |e: String| errors.push(format!("{name}: headline: {e}"));
+    if h.verdict != r.verdict {
+        err(format!("verdict {:?}, report {:?}", h.verdict, r.verdict));
+    }
+    let worst = r.findings.iter().map(|f| f.severity).max();
+    let root = h.code.and_then(|c| r.findings.iter().find(|f| f.code == c));
+    if h.code.is_some() && root.is_none() {
+        err(format!("{:?} is no finding of the report", h.code));
+    }
+    match r.verdict {
+        Verdict::Warning | Verdict::Critical => match root {
+            Some(f) if Some(f.severity) == worst => {
+                if !h.answer.contains(&f.title) {
+                    err(format!("answer {:?} lacks the root title", h.answer));
+                }
+                for b in &f.breaks {
+                    if !h.clients.fail.contains(b) {
+                        err(format!(
+                            "{} breaks {b}, the headline does not say so",
+                            f.code
+                        ));
+                    }
+                }
+            }
+            _ => err(format!("root {:?} is not a worst finding", h.code)),
+        },
+        Verdict::Ok => {
+            if root.is_some_and(|f| f.severity > Severity::Info) {
+                err("an OK headline rests on a problem".to_string());
+            }
+        }
+        Verdict::Unknown => {}
+    }
+    if let (Some(fix), Some(f)) = (&h.fix, root) {
+        if fix.remedy != f.remedy {
+            err("the fix is not the root finding's remedy".to_string());
+        }
+        if fix.setting.as_ref().is_some_and(|s| !f.fix.contains(s)) {
+            err("the setting is not one of the root finding's fix lines".to_string());
+        }
+    }
+    for code in &h.more {
+        if !r
+            .findings
+            .iter()
+            .any(|f| f.code == *code && f.severity >= Severity::Warning)
+        {
+            err(format!("also names {code}, which is no problem"));
+        }
+    }
+    let names = |w: Works| -> Vec<String> {
+        r.clients
+            .iter()
+            .filter(|c| c.works == w)
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    if h.clients.fail != names(Works::No)
+        || h.clients.work != names(Works::Yes)
+        || h.clients.unknown != names(Works::Unknown)
+    {
+        err("the client lists differ from the table".to_string());
+    }
+    let sentence = h.clients.sentence();
+    if h.clients.fail.is_empty() && sentence.contains("fail") {
+        err(format!("no client fails, the headline says {sentence:?}"));
+    }
+    errors
+}
+
 #[test]
 fn the_client_table_agrees_with_every_finding() {
     let all = transcripts();
@@ -117,6 +193,7 @@ fn the_client_table_agrees_with_every_finding() {
         let r = Report::new(t);
         rows += r.clients.len();
         errors.extend(story_errors(name, &r));
+        errors.extend(headline_errors(name, &r));
     }
     assert!(rows > 0, "no client table at all");
     assert!(errors.is_empty(), "{}", errors.join("\n"));

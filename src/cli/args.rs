@@ -271,9 +271,13 @@ pub struct OutputOptions {
     pub color: ColorChoice,
 
     /// Also show the control session (commands and replies, password masked) with
-    /// timestamps.
+    /// timestamps, and every port test in its own row.
     #[arg(long)]
     pub transcript: bool,
+
+    /// Show every port test in its own row (by default identical outcomes share one row).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -38,6 +38,8 @@ pub struct RenderOptions {
     pub width: u16,
     /// Also show the control session with timestamps (table).
     pub transcript: bool,
+    /// Every port test in its own row instead of grouped by outcome (table).
+    pub verbose: bool,
     /// Show every duration as "-" (a test switch for stable snapshots; table).
     pub deterministic: bool,
     /// Time thresholds on the whole check (Nagios perfdata and status).
@@ -52,6 +54,7 @@ impl RenderOptions {
             color: false,
             width: 100,
             transcript: false,
+            verbose: false,
             deterministic: false,
             thresholds: Thresholds::default(),
         }
@@ -68,6 +71,7 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write, opts: &RenderOptions) ->
                 color: opts.color,
                 width: opts.width,
                 transcript: opts.transcript,
+                verbose: opts.verbose,
                 deterministic: opts.deterministic,
             },
         ),
