@@ -240,8 +240,8 @@ pub struct BatchArgs {
     #[command(flatten)]
     pub probe: ProbeOptions,
 
-    /// Output: JSON Lines (one report per target, as each finishes) or one Prometheus
-    /// exposition for the whole run at the end.
+    /// Output: JSON Lines (one report per target, as each finishes), or one Prometheus
+    /// exposition or one HTML page for the whole run at the end.
     #[arg(long, value_enum, default_value_t = BatchFormat::Jsonl)]
     pub format: BatchFormat,
 
@@ -256,12 +256,17 @@ pub enum BatchFormat {
     Jsonl,
     /// Prometheus text exposition for every target, at the end.
     Prometheus,
+    /// One self-contained HTML page for the whole run, at the end: a table of every target,
+    /// worst first, linking to each target's report with its pictures.
+    Html,
 }
 
 /// How the report is shown.
 #[derive(Debug, Clone, Args)]
 pub struct OutputOptions {
-    /// Output format: tables for people, Markdown for a ticket, versioned JSON for scripts.
+    /// Output format: tables for people, Markdown for a ticket, one HTML page with pictures
+    /// of the session (self-contained: attach it to a ticket, open it offline, print it),
+    /// versioned JSON for scripts, monitoring formats.
     #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
     pub format: CheckFormat,
 
@@ -333,6 +338,9 @@ pub enum CheckFormat {
     Nagios,
     /// Prometheus text exposition (node_exporter textfile collector).
     Prometheus,
+    /// One self-contained HTML page: the answer first, a picture of the addresses, a
+    /// timeline of the session, findings, clients, certificate and transcript.
+    Html,
 }
 
 impl From<CheckFormat> for crate::report::Format {
@@ -344,6 +352,7 @@ impl From<CheckFormat> for crate::report::Format {
             CheckFormat::Markdown => Format::Markdown,
             CheckFormat::Nagios => Format::Nagios,
             CheckFormat::Prometheus => Format::Prometheus,
+            CheckFormat::Html => Format::Html,
         }
     }
 }

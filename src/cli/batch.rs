@@ -149,10 +149,14 @@ pub fn run(args: &BatchArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Re
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
-    if args.format == BatchFormat::Prometheus {
+    if args.format != BatchFormat::Jsonl {
         let reports: Vec<Report<'_>> = kept.iter().map(Report::new).collect();
-        // One exposition for the whole run: each metric family once (see write_all).
-        prometheus::write_all(out, &reports)?;
+        if args.format == BatchFormat::Html {
+            report::html::write_batch(out, &reports)?;
+        } else {
+            // One exposition for the whole run: each metric family once (see write_all).
+            prometheus::write_all(out, &reports)?;
+        }
         if let Some(to) = &receiver {
             let body: Vec<_> = reports.iter().map(json::build).collect();
             let body = serde_json::to_vec(&body).map_err(io::Error::other)?;

@@ -3,6 +3,7 @@
 
 pub mod decode;
 pub mod headline;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod nagios;

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use super::Report;
 use super::nagios::{self, Thresholds};
 use super::table::{self, HumanOptions};
-use super::{json, markdown, prometheus};
+use super::{html, json, markdown, prometheus};
 use crate::exit::Status;
 
 /// How a report is written.
@@ -26,6 +26,8 @@ pub enum Format {
     Nagios,
     /// Prometheus text exposition for this one report.
     Prometheus,
+    /// One self-contained HTML page with pictures of the session.
+    Html,
 }
 
 /// Everything a renderer may need besides the report.
@@ -80,6 +82,7 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write, opts: &RenderOptions) ->
         Format::JsonLine => json::write_line(out, report),
         Format::Nagios => nagios::write(out, report, opts.thresholds),
         Format::Prometheus => prometheus::write(out, report),
+        Format::Html => html::write(out, report),
     }
 }
 
@@ -133,6 +136,7 @@ mod tests {
             Format::JsonLine,
             Format::Nagios,
             Format::Prometheus,
+            Format::Html,
         ] {
             let mut out = Vec::new();
             let opts = RenderOptions::new(format);
