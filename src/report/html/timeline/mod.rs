@@ -145,15 +145,28 @@ fn conns(s: &ServerSession, timed: bool) -> Vec<(Conn, Option<String>)> {
                 .completion
                 .as_ref()
                 .and_then(|r| r.text.lines().last().map(str::to_string));
-            let parts: Vec<String> = [Some(bytes), t.data_error.clone(), reply]
+            let parts: Vec<String> = [t.data_error.clone(), reply]
                 .into_iter()
                 .flatten()
                 .filter(|s| !s.is_empty())
                 .collect();
-            if parts.is_empty() {
-                "connected".to_string()
-            } else {
-                parts.join(", ")
+            match (ok, bytes.is_empty(), parts.is_empty()) {
+                (true, false, _) => [vec![bytes], parts].concat().join(", "),
+                (true, true, true) => "connected".to_string(),
+                (true, true, false) => parts.join(", "),
+                (false, _, _) => format!(
+                    "connected, then {}{}",
+                    if parts.is_empty() {
+                        "no completion".to_string()
+                    } else {
+                        parts.join(", ")
+                    },
+                    if bytes.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", bytes.trim_start_matches("transferred "))
+                    }
+                ),
             }
         } else {
             probe_words(m, &a.outcome, a.elapsed_us, timed)
@@ -293,4 +306,3 @@ pub(super) fn write(html: &mut String, t: &Transcript, s: &ServerSession, id: &s
     rows.sort_by(|a, b| a.key.total_cmp(&b.key));
     draw::draw(html, t, s, id, &rows, &mut cs, timed);
 }
-
