@@ -73,6 +73,10 @@ fn marks_at(s: &ServerSession, ip: Option<IpAddr>) -> Vec<(Mark, usize, String)>
             Mark::Ok if done && t.data_error.is_none() => {
                 add(Mark::Ok, "transfer completed".into())
             }
+            Mark::Ok if t.tls.as_ref().is_some_and(|d| d.fresh_session) => add(
+                Mark::Failed,
+                "TLS reuse test: failed after connecting".into(),
+            ),
             Mark::Ok => add(Mark::Failed, "transfer failed after connecting".into()),
             m => add(
                 m,
@@ -113,10 +117,10 @@ fn lanes(t: &Transcript, s: &ServerSession) -> Vec<Lane> {
             (Some(ip), _) => {
                 let clients = connecting_to_advertised(s, ip);
                 elsewhere.extend(clients.iter().cloned());
-                let also_dns = if t.dns.is_some() && !own.contains(&ip) {
-                    ", not a DNS answer"
-                } else {
-                    ""
+                let also_dns = match (&t.dns, own.contains(&ip)) {
+                    (Some(_), false) => ", not a DNS answer",
+                    (Some(_), true) => ", another DNS answer",
+                    _ => "",
                 };
                 lanes.push(Lane {
                     title: format!("PASV names {ip} ({}){also_dns}", class(ip)),
@@ -192,20 +196,28 @@ fn between(report: &Report<'_>, s: &ServerSession) -> Vec<&'static str> {
     out
 }
 
-fn node(svg: &mut String, x: f64, y: f64, h: f64, class: &str, lines: &[(String, &str)]) {
+/// A box `w` wide, its lines centred and cut to what fits.
+#[allow(clippy::too_many_arguments)]
+fn node_w(svg: &mut String, x: f64, y: f64, w: f64, h: f64, class: &str, lines: &[(String, &str)]) {
     let _ = write!(
         svg,
-        "<rect x=\"{x}\" y=\"{y}\" width=\"{BOX_W}\" height=\"{h}\" rx=\"5\" class=\"box {class}\"/>"
+        "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" rx=\"5\" class=\"box {class}\"/>"
     );
+    let fits = (w / 6.4) as usize;
     for (i, (text, cls)) in lines.iter().enumerate() {
         let _ = write!(
             svg,
-            "<text x=\"{}\" y=\"{}\" class=\"mid {cls}\">{}</text>",
-            x + BOX_W / 2.0,
+            "<text x=\"{}\" y=\"{}\" class=\"mid {cls}\"><title>{}</title>{}</text>",
+            x + w / 2.0,
             y + 16.0 + 14.0 * i as f64,
-            esc(&clip(text, 22))
+            esc(text),
+            esc(&clip(text, fits))
         );
     }
+}
+
+fn node(svg: &mut String, x: f64, y: f64, h: f64, class: &str, lines: &[(String, &str)]) {
+    node_w(svg, x, y, BOX_W, h, class, lines);
 }
 
 fn arrow(svg: &mut String, x1: f64, x2: f64, y: f64, class: &str) {
@@ -267,12 +279,18 @@ fn picture(html: &mut String, report: &Report<'_>, s: &ServerSession) {
                 ));
             }
             for r in a.records.iter().take(3) {
-                let mark = if r.ip == s.peer() { " (this one)" } else { "" };
+                let mark = if r.ip == s.peer() {
+                    " (control peer)"
+                } else {
+                    ""
+                };
                 lines.push((format!("{rtype} {}{mark}", r.ip), "mono"));
             }
         }
         let h = 10.0 + 14.0 * lines.len() as f64;
-        node(&mut svg, SERVER_X, y, h, "", &lines);
+        // Wider than a box: names and IPv6 addresses are long.
+        let w = BOX_W * 2.0 - 20.0;
+        node_w(&mut svg, SERVER_X + BOX_W - w, y, w, h, "", &lines);
         let _ = write!(
             svg,
             "<path d=\"M{} {}v14\" class=\"path none\"/>",
@@ -303,7 +321,7 @@ fn picture(html: &mut String, report: &Report<'_>, s: &ServerSession) {
         client.push((format!("public {p}"), "mono"));
     }
     let mut net = vec![
-        ("NAT router / firewall".to_string(), "title"),
+        ("NAT / firewall".to_string(), "title"),
         ("not seen directly".to_string(), "small"),
     ];
     for l in between(report, s) {

@@ -175,7 +175,7 @@ pub(super) fn draw(
                     CX + 6.0,
                     y - 3.0,
                     esc(&c.label),
-                    esc(&clip(&c.label, 54))
+                    esc(&clip(&c.label, 64))
                 );
                 if c.inline {
                     outcome(&mut svg, c, x, *y);

@@ -15,7 +15,7 @@ use crate::transcript::{
     ConnectOutcome, Direction, PortProbe, ServerSession, SessionEnd, Transcript, is_unknown,
 };
 
-const W: f64 = 760.0;
+const W: f64 = 800.0;
 const TOP: f64 = 44.0;
 const ROW: f64 = 17.0;
 /// Pixels per millisecond, and the longest gap drawn to scale.
@@ -173,7 +173,16 @@ fn conns(s: &ServerSession, timed: bool) -> Vec<(Conn, Option<String>)> {
         };
         out.push((
             Conn {
-                label: format!("{command} over {}{}", t.passive.label(), target(p)),
+                label: format!(
+                    "{command} over {}{}{}",
+                    t.passive.label(),
+                    target(p),
+                    if t.tls.as_ref().is_some_and(|d| d.fresh_session) {
+                        " (TLS reuse test)"
+                    } else {
+                        ""
+                    }
+                ),
                 mark: m,
                 words,
                 start: a.at_us,
