@@ -255,44 +255,142 @@ fn check_figures(exe: &Path, dir: &Path, pages: &[(String, String, bool)]) -> Ve
 }
 
 /// Checks one page at both widths; returns what is wrong.
+/// The phone view: headless Chromium's window is at least 500 px wide, so the page goes in a
+/// 390 px frame (`srcdoc`, the page unchanged with its CSP) and the harness around it, which
+/// has a script, records the page's width and each SVG's rendered size as attributes that
+/// `--dump-dom` shows.
+fn phone_harness(page: &str) -> String {
+    let srcdoc = page.replace('&', "&amp;").replace('"', "&quot;");
+    format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>phone</title>\
+         <style>body{{margin:0;background:#fff}}iframe{{border:0;width:{PHONE}px;height:{PHONE_H}px;display:block}}</style>\
+         </head><body><iframe id=\"f\" srcdoc=\"{srcdoc}\"></iframe><script>\
+         var f=document.getElementById('f');var done=false;\
+         function measure(){{if(done)return;done=true;var d=f.contentDocument.documentElement;\
+         document.body.setAttribute('data-scroll-width',d.scrollWidth);\
+         document.body.setAttribute('data-client-width',d.clientWidth);\
+         f.contentDocument.querySelectorAll('figure svg').forEach(function(s){{\
+         var r=s.getBoundingClientRect();var m=document.createElement('i');m.className='svgsize';\
+         m.setAttribute('data-w',Math.round(r.width));m.setAttribute('data-h',Math.round(r.height));\
+         document.body.appendChild(m);}});}}\
+         f.addEventListener('load',measure);\
+         if(f.contentDocument&&f.contentDocument.readyState==='complete'&&f.contentDocument.body&&f.contentDocument.body.firstChild)measure();\
+         </script></body></html>"
+    )
+}
+
+/// The phone's width and the frame's height.
+const PHONE: usize = 390;
+const PHONE_H: usize = 9000;
+
+/// `png` cut to its first `width` columns, written to `path`.
+fn crop(png: &Png, width: usize, path: &Path) {
+    let w = width.min(png.width);
+    let mut data = Vec::with_capacity(w * png.height * 3);
+    for y in 0..png.height {
+        for p in &png.rgb[y * png.width..y * png.width + w] {
+            data.extend_from_slice(p);
+        }
+    }
+    let file = std::io::BufWriter::new(std::fs::File::create(path).expect("png"));
+    let mut enc = png::Encoder::new(file, w as u32, png.height as u32);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.write_header()
+        .expect("png header")
+        .write_image_data(&data)
+        .expect("png data");
+}
+
 fn check_page(exe: &Path, dir: &Path, name: &str, page: &str, pictures: bool) -> Vec<String> {
     let mut errors = Vec::new();
     let file = dir.join(format!("{name}.html"));
     std::fs::write(&file, page).expect("write page");
-    for (width, height) in [(1280u32, 4200u32), (390, 9000)] {
-        let shot = dir.join(format!("{name}-{width}.png"));
-        let run = chrome(
-            exe,
-            &file,
-            width,
-            height,
-            &[
-                format!("--screenshot={}", shot.display()),
-                "--dump-dom".into(),
-            ],
-        );
-        for m in console_messages(&run.stderr) {
-            errors.push(format!("{name} at {width} px: console: {m}"));
+    // Desktop: the page itself.
+    let shot = dir.join(format!("{name}-1280.png"));
+    let run = chrome(
+        exe,
+        &file,
+        1280,
+        4200,
+        &[
+            format!("--screenshot={}", shot.display()),
+            "--dump-dom".into(),
+        ],
+    );
+    for m in console_messages(&run.stderr) {
+        errors.push(format!("{name} at 1280 px: console: {m}"));
+    }
+    let dom = Html::parse_document(&run.stdout);
+    let count = |s: &str| dom.select(&Selector::parse(s).expect("selector")).count();
+    if count(".headline .verdict") == 0 {
+        errors.push(format!("{name}: no headline in the rendered DOM"));
+    }
+    if pictures && (count("svg.timeline") == 0 || count("svg.address") == 0) {
+        errors.push(format!("{name}: pictures missing from the rendered DOM"));
+    }
+    let png = load_png(&shot);
+    let (w, h, colours) = drawn(&png, 0, png.height);
+    if w < 640 || h < 300 || colours < 8 {
+        errors.push(format!(
+            "{name} at 1280 px: the page looks blank ({w}x{h} drawn, {colours} colours)"
+        ));
+    }
+    // Phone: the page in a 390 px frame.
+    let harness = dir.join(format!("{name}-phone.html"));
+    std::fs::write(&harness, phone_harness(page)).expect("write harness");
+    let shot = dir.join(format!("{name}-390.png"));
+    let run = chrome(
+        exe,
+        &harness,
+        500,
+        PHONE_H as u32,
+        &[
+            format!("--screenshot={}", shot.display()),
+            "--dump-dom".into(),
+        ],
+    );
+    for m in console_messages(&run.stderr) {
+        errors.push(format!("{name} at {PHONE} px: console: {m}"));
+    }
+    let dom = Html::parse_document(&run.stdout);
+    let body = dom
+        .select(&Selector::parse("body").expect("body"))
+        .next()
+        .expect("body");
+    let attr = |a: &str| body.value().attr(a).and_then(|v| v.parse::<u32>().ok());
+    match (attr("data-scroll-width"), attr("data-client-width")) {
+        (Some(scroll), Some(client)) if scroll > client => errors.push(format!(
+            "{name} at {PHONE} px: the page is {scroll} px wide, wider than the screen"
+        )),
+        (Some(_), Some(_)) => {}
+        _ => errors.push(format!("{name} at {PHONE} px: the page was not measured")),
+    }
+    let sizes: Vec<(u32, u32)> = dom
+        .select(&Selector::parse("i.svgsize").expect("svgsize"))
+        .map(|m| {
+            let n = |a: &str| m.value().attr(a).and_then(|v| v.parse().ok()).unwrap_or(0);
+            (n("data-w"), n("data-h"))
+        })
+        .collect();
+    if pictures && sizes.len() < 2 {
+        errors.push(format!(
+            "{name} at {PHONE} px: {} pictures drawn",
+            sizes.len()
+        ));
+    }
+    for (w, h) in sizes {
+        if w < 200 || h < 60 {
+            errors.push(format!("{name} at {PHONE} px: an SVG is drawn {w}x{h}"));
         }
-        let dom = Html::parse_document(&run.stdout);
-        let count = |s: &str| dom.select(&Selector::parse(s).expect("selector")).count();
-        if count(".headline .verdict") == 0 {
-            errors.push(format!(
-                "{name} at {width} px: no headline in the rendered DOM"
-            ));
-        }
-        if pictures && (count("svg.timeline") == 0 || count("svg.address") == 0) {
-            errors.push(format!(
-                "{name} at {width} px: pictures missing from the DOM"
-            ));
-        }
-        let png = load_png(&shot);
-        let (w, h, colours) = drawn(&png, 0, png.height);
-        if w < width as usize / 2 || h < 300 || colours < 8 {
-            errors.push(format!(
-                "{name} at {width} px: the page looks blank ({w}x{h} drawn, {colours} colours)"
-            ));
-        }
+    }
+    let png = load_png(&shot);
+    crop(&png, PHONE, &shot);
+    let (w, h, colours) = drawn(&png, 0, png.height);
+    if w < PHONE / 2 || h < 300 || colours < 8 {
+        errors.push(format!(
+            "{name} at {PHONE} px: the page looks blank ({w}x{h} drawn, {colours} colours)"
+        ));
     }
     errors
 }
