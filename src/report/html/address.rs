@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use super::{Mark, clip, esc};
+use super::{Mark, clip, esc, lines};
 use crate::finding::Code;
 use crate::knowledge::clients::connecting_to_advertised;
 use crate::knowledge::servers::{Product, fingerprint};
@@ -203,15 +203,21 @@ fn node_w(svg: &mut String, x: f64, y: f64, w: f64, h: f64, class: &str, lines: 
         svg,
         "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" rx=\"5\" class=\"box {class}\"/>"
     );
-    let fits = (w / 6.4) as usize;
     for (i, (text, cls)) in lines.iter().enumerate() {
+        let fits = (w / if *cls == "small" { 5.6 } else { 6.6 }) as usize;
+        let shown = clip(text, fits);
+        // The whole text as a tooltip when it had to be cut.
+        let title = if shown == *text {
+            String::new()
+        } else {
+            format!("<title>{}</title>", esc(text))
+        };
         let _ = write!(
             svg,
-            "<text x=\"{}\" y=\"{}\" class=\"mid {cls}\"><title>{}</title>{}</text>",
+            "<text x=\"{}\" y=\"{}\" class=\"mid {cls}\">{title}{}</text>",
             x + w / 2.0,
             y + 16.0 + 14.0 * i as f64,
-            esc(text),
-            esc(&clip(text, fits))
+            esc(&shown)
         );
     }
 }
@@ -336,7 +342,7 @@ fn picture(html: &mut String, report: &Report<'_>, s: &ServerSession) {
     });
     server.push((
         match peer {
-            Some(p) => format!("control peer, {}", class(p)),
+            Some(p) => format!("control peer ({})", class(p)),
             None => "control peer unknown".to_string(),
         },
         "small",
@@ -379,10 +385,22 @@ fn picture(html: &mut String, report: &Report<'_>, s: &ServerSession) {
     };
     svg.push_str(&m.shape(NET_X + BOX_W / 2.0, cy + 6.0));
     let mut y = cy + 24.0;
-    for lane in lanes(t, s) {
-        y = draw_lane(&mut svg, &lane, y);
+    if s.passive_replies().next().is_none() && s.transfers.is_empty() {
+        // No passive reply: nothing to draw of data connections, and no guess either.
+        let _ = write!(
+            svg,
+            "<text x=\"{CLIENT_X}\" y=\"{}\" class=\"none-text\">No data connection: the session ended before any passive reply.</text>",
+            y + 10.0
+        );
+        y += 22.0;
+    } else {
+        for lane in lanes(t, s) {
+            y = draw_lane(&mut svg, &lane, y);
+        }
     }
     let height = y + 4.0;
+    // One element a line, so that a snapshot's diff shows what changed.
+    let svg = lines(&svg);
     let _ = writeln!(
         html,
         "<figure><div class=\"scroll\"><svg class=\"address\" viewBox=\"0 0 {W} {height}\" role=\"img\" aria-label=\"Address picture for {}\">{svg}</svg></div>\n<figcaption>Where the client connects: the control connection, then each address a passive reply sends data connections to, with what happened there. The box in the middle is not seen directly; its notes come from the findings.</figcaption></figure>",

@@ -219,6 +219,13 @@ impl Mark {
     }
 }
 
+/// SVG markup with a line break after each element (escaped text holds no `/>`).
+fn lines(svg: &str) -> String {
+    svg.replace("/>", "/>\n")
+        .replace("</text>", "</text>\n")
+        .replace("</g>", "</g>\n")
+}
+
 /// A duration for people: "0.2 ms", "2.0 s".
 fn dur(us: u64) -> String {
     if us >= 1_000_000 {

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::super::{Mark, clip, dur, esc};
+use super::super::{Mark, clip, dur, esc, lines};
 use super::*;
 
 #[allow(clippy::too_many_arguments)]
@@ -208,6 +208,8 @@ pub(super) fn draw(
     }
     let height = bottom + 6.0;
     let caption = caption(rows, cs, timed);
+    // One element a line, so that a snapshot's diff shows what changed.
+    let svg = lines(&svg);
     let _ = writeln!(
         html,
         "<figure id=\"{id}\"><div class=\"scroll\"><svg class=\"timeline\" viewBox=\"0 0 {W} {height}\" role=\"img\" aria-label=\"Session timeline with {}\">{svg}</svg></div>\n<figcaption>{}</figcaption></figure>",

@@ -308,7 +308,7 @@ pub(super) fn write(html: &mut String, t: &Transcript, s: &ServerSession, id: &s
             key: if timed { at as f64 + 1.0 } else { f64::MAX },
             time: timed.then_some(at),
             kind: Kind::End {
-                text: format!("session {}", end_label(&s.end).replace('_', " ")),
+                text: format!("session ended: {}", end_label(&s.end).replace('_', " ")),
             },
         });
     }
