@@ -23,6 +23,9 @@ const CLIENT_X: f64 = 4.0;
 const NET_X: f64 = 164.0;
 const SERVER_X: f64 = 324.0;
 
+/// Which clients go where, when the log does not show the server's address.
+const UNKNOWN_WHO: &str = "which clients go here is not known: it depends on the server's address, which the log does not show";
+
 /// One place data connections go.
 struct Lane {
     /// What sent clients there: "PASV names 10.0.0.5 (private)".
@@ -115,7 +118,12 @@ fn lanes(t: &Transcript, s: &ServerSession) -> Vec<Lane> {
         match (addr, peer) {
             (Some(ip), Some(p)) if ip == p => {}
             (Some(ip), _) => {
-                let clients = connecting_to_advertised(s, ip);
+                // Where a client goes depends on the control peer: unknown without it.
+                let clients = if peer.is_some() {
+                    connecting_to_advertised(s, ip)
+                } else {
+                    Vec::new()
+                };
                 elsewhere.extend(clients.iter().cloned());
                 let also_dns = match (&t.dns, own.contains(&ip)) {
                     (Some(_), false) => ", not a DNS answer",
@@ -128,7 +136,9 @@ fn lanes(t: &Transcript, s: &ServerSession) -> Vec<Lane> {
                     differs: peer.is_some(),
                     unknown: false,
                     marks: marks_at(s, Some(ip)),
-                    clients: if clients.is_empty() {
+                    clients: if peer.is_none() {
+                        UNKNOWN_WHO.to_string()
+                    } else if clients.is_empty() {
                         "no client in the table goes here".to_string()
                     } else {
                         format!("taken (or refused) by: {}", clients.join(", "))
@@ -164,7 +174,9 @@ fn lanes(t: &Transcript, s: &ServerSession) -> Vec<Lane> {
         differs: false,
         unknown: peer.is_none(),
         marks: marks_at(s, peer),
-        clients: if elsewhere.is_empty() {
+        clients: if peer.is_none() {
+            UNKNOWN_WHO.to_string()
+        } else if elsewhere.is_empty() {
             "every client in the table".to_string()
         } else {
             "the other clients, and EPSV".to_string()
