@@ -1,8 +1,8 @@
 //! The HTML report: one self-contained page for a ticket, a browser or paper. Inline CSS
 //! and inline SVG only, no script and no URL of any kind outside the page (a strict
 //! Content-Security-Policy in the page itself says so), every text from the server
-//! escaped. The page: the headline, the address picture (`address.rs`), the session
-//! timeline (`timeline.rs`), the findings with their fixes, the client table, the
+//! escaped. The page: the headline, the address picture (`address/`), the session
+//! timeline (`timeline/`), the findings with their fixes, the client table, the
 //! certificate and the transcript (`sections.rs`); `batch.rs` puts many reports on one
 //! page. Unknown stays unknown: a client log without times or addresses is drawn so.
 
