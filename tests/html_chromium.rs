@@ -12,7 +12,7 @@
 //! run. Chromium is kept off the network: every host name maps to nothing and its
 //! background services are off; each run is bounded by a timeout.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -409,9 +409,11 @@ fn chromium_renders_the_demo_log_and_batch_pages() {
             "Chromium is required here (CI or PASV_DOCTOR_REQUIRE_CHROMIUM=1) but is not \
              installed: apt-get install chromium, or run scripts/test"
         );
-        eprintln!(
-            "SKIPPED: Chromium is not installed (apt-get install chromium, or run \
-             scripts/test): the HTML report was not rendered by a browser"
+        // Straight to stderr, past the test harness's capture, so that it shows.
+        let _ = writeln!(
+            std::io::stderr(),
+            "html_chromium: SKIPPED: Chromium is not installed (apt-get install chromium, or \
+             run scripts/test): the HTML report was not rendered by a browser"
         );
         return;
     };
