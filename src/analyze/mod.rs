@@ -44,6 +44,7 @@ use crate::proto::PassiveKind;
 use crate::transcript::{Advertised, PassiveSample, ReplyRecord, ServerSession, Transcript};
 
 pub use range::{PassiveRange, passive_range};
+pub use tls_certificate::unix_date;
 
 type Rule = fn(&Transcript, &mut Vec<Finding>);
 

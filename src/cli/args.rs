@@ -256,7 +256,7 @@ pub struct BatchArgs {
 
     /// Output: one line per target for people (the default on a terminal), JSON Lines (one
     /// report per target as each finishes; the default into a pipe or a file), or one
-    /// Prometheus exposition for the whole run at the end.
+    /// Prometheus exposition or one HTML page for the whole run at the end.
     #[arg(long, value_enum, default_value_t = BatchFormat::Auto)]
     pub format: BatchFormat,
 
@@ -275,12 +275,17 @@ pub enum BatchFormat {
     Jsonl,
     /// Prometheus text exposition for every target, at the end.
     Prometheus,
+    /// One self-contained HTML page for the whole run, at the end: a table of every target,
+    /// worst first, linking to each target's report with its pictures.
+    Html,
 }
 
 /// How the report is shown.
 #[derive(Debug, Clone, Args)]
 pub struct OutputOptions {
-    /// Output format: tables for people, Markdown for a ticket, versioned JSON for scripts.
+    /// Output format: tables for people, Markdown for a ticket, one HTML page with pictures
+    /// of the session (self-contained: attach it to a ticket, open it offline, print it),
+    /// versioned JSON for scripts, monitoring formats.
     #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
     pub format: CheckFormat,
 
@@ -290,9 +295,13 @@ pub struct OutputOptions {
     pub color: ColorChoice,
 
     /// Also show the control session (commands and replies, password masked) with
-    /// timestamps.
+    /// timestamps, and every port test in its own row.
     #[arg(long)]
     pub transcript: bool,
+
+    /// Show every port test in its own row (by default identical outcomes share one row).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -348,6 +357,9 @@ pub enum CheckFormat {
     Nagios,
     /// Prometheus text exposition (node_exporter textfile collector).
     Prometheus,
+    /// One self-contained HTML page: the answer first, a picture of the addresses, a
+    /// timeline of the session, findings, clients, certificate and transcript.
+    Html,
 }
 
 impl From<CheckFormat> for crate::report::Format {
@@ -359,6 +371,7 @@ impl From<CheckFormat> for crate::report::Format {
             CheckFormat::Markdown => Format::Markdown,
             CheckFormat::Nagios => Format::Nagios,
             CheckFormat::Prometheus => Format::Prometheus,
+            CheckFormat::Html => Format::Html,
         }
     }
 }
