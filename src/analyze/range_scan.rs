@@ -261,29 +261,7 @@ mod tests {
         assert_eq!(map.reachable, [(50000, 50009)]);
         assert!(map.refused.is_empty());
         assert_eq!(map.filtered, [(50010, 50019)]);
-        let mut t = crate::transcript::Transcript::new(
-            crate::transcript::TargetInfo {
-                input: "192.0.2.1".into(),
-                host: "192.0.2.1".into(),
-                port: 21,
-                user: "anonymous".into(),
-                path: None,
-            },
-            crate::transcript::Settings {
-                samples: 5,
-                timeout_us: 5_000_000,
-                deadline_us: 60_000_000,
-                family: crate::transcript::Family::Any,
-                probe_advertised: false,
-                expect_range: None,
-                expect_address: None,
-                tls: crate::transcript::TlsRequest::Off,
-                prot_clear: false,
-                cert_warn_days: 21,
-                checked_at_unix: 0,
-                scan_range: Some("50000-50019".into()),
-            },
-        );
+        let mut t = crate::transcript::Transcript::test_empty("192.0.2.1");
         t.servers = vec![s];
         let mut out = Vec::new();
         check(&t, &mut out);

@@ -98,32 +98,10 @@ pub fn status(report: &Report<'_>, opts: &RenderOptions) -> Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcript::{Settings, TargetInfo, Transcript};
+    use crate::transcript::Transcript;
 
     fn empty() -> Transcript {
-        Transcript::new(
-            TargetInfo {
-                input: "h.example".into(),
-                host: "h.example".into(),
-                port: 21,
-                user: "anonymous".into(),
-                path: None,
-            },
-            Settings {
-                scan_range: None,
-                samples: 1,
-                timeout_us: 1,
-                deadline_us: 1,
-                family: crate::transcript::Family::Any,
-                probe_advertised: false,
-                expect_range: None,
-                expect_address: None,
-                tls: crate::transcript::TlsRequest::Off,
-                prot_clear: false,
-                cert_warn_days: 21,
-                checked_at_unix: 0,
-            },
-        )
+        Transcript::test_empty("h.example")
     }
 
     #[test]

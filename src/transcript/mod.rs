@@ -246,3 +246,33 @@ pub struct ClientMessage {
     pub line: u64,
     pub text: String,
 }
+
+#[cfg(test)]
+impl Transcript {
+    /// A transcript of `host` with nothing recorded, for tests of what reads transcripts.
+    pub fn test_empty(host: &str) -> Transcript {
+        Transcript::new(
+            TargetInfo {
+                input: host.into(),
+                host: host.into(),
+                port: 21,
+                user: "anonymous".into(),
+                path: None,
+            },
+            Settings {
+                samples: 1,
+                timeout_us: 1,
+                deadline_us: 1,
+                family: Family::Any,
+                probe_advertised: false,
+                expect_range: None,
+                expect_address: None,
+                tls: TlsRequest::Off,
+                prot_clear: false,
+                cert_warn_days: 21,
+                checked_at_unix: 0,
+                scan_range: None,
+            },
+        )
+    }
+}
