@@ -42,7 +42,7 @@ pub use log::Log;
 
 /// The shortest token accepted: a guessable token is no protection.
 const MIN_TOKEN: usize = 16;
-/// How long a client may take to send its request headers (slowloris).
+/// How long a client may take to send its request headers (slowloris), by default.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once; more wait to be accepted.
 const MAX_CONNECTIONS: usize = 1024;
@@ -66,6 +66,8 @@ pub struct Settings {
     pub probe_token: Option<Secret>,
     pub origins: Vec<String>,
     pub rate_limit_per_minute: u32,
+    /// How long a client may take to send its request headers.
+    pub header_timeout: Duration,
 }
 
 impl Settings {
@@ -118,6 +120,7 @@ impl Settings {
                 probe_token,
                 origins: table.allowed_origins.clone(),
                 rate_limit_per_minute: table.rate_limit_per_minute.unwrap_or(60),
+                header_timeout: HEADER_TIMEOUT,
             },
             warnings,
         ))
@@ -196,7 +199,7 @@ impl Server {
         let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
-            .header_read_timeout(HEADER_TIMEOUT);
+            .header_read_timeout(self.app.settings.header_timeout);
         tokio::pin!(shutdown);
         loop {
             let slot = tokio::select! {
