@@ -54,12 +54,13 @@ pub enum Code {
     ActiveModeBlocked,
     PortRefused,
     CheckInterrupted,
+    PassiveRangeMap,
 }
 
 impl Code {
     /// Every code, in declaration order: monitoring emits a series for each, every run, so
     /// an alert on one clears when its problem goes away. A test keeps it complete.
-    pub const ALL: [Code; 41] = [
+    pub const ALL: [Code; 42] = [
         Code::DnsFailed,
         Code::ConnectFailed,
         Code::ServerUnavailable,
@@ -101,6 +102,7 @@ impl Code {
         Code::ActiveModeBlocked,
         Code::PortRefused,
         Code::CheckInterrupted,
+        Code::PassiveRangeMap,
     ];
 
     /// The code as it appears in every output, e.g. `PASV_ADDRESS_PRIVATE`.
@@ -142,6 +144,7 @@ impl Code {
             Code::ActiveModeBlocked => "ACTIVE_MODE_BLOCKED",
             Code::PortRefused => "PORT_REFUSED",
             Code::CheckInterrupted => "CHECK_INTERRUPTED",
+            Code::PassiveRangeMap => "PASSIVE_RANGE_MAP",
             Code::SubstitutedAddressTimedOut => "SUBSTITUTED_ADDRESS_TIMED_OUT",
             Code::EpsvFallbackToPasv => "EPSV_FALLBACK_TO_PASV",
             Code::TlsSessionReuseRefused => "TLS_SESSION_REUSE_REFUSED",
@@ -190,6 +193,7 @@ impl Code {
             | TlsDataCertChanged
             | TlsDataNoCloseNotify => 5,
             SessionInterrupted | CheckInterrupted => 6,
+            PassiveRangeMap => 3,
             CleartextLogin | DataPathOk | ActiveModeOk => 7,
         }
     }
@@ -286,6 +290,7 @@ impl Code {
             Code::ServerUnavailable => "the server greets with 220 and accepts logins.",
             Code::SessionInterrupted => "the session runs to the end without being cut off.",
             Code::CheckInterrupted => "a check left to finish shows every step.",
+            Code::PassiveRangeMap => "every port of the passive range reaches the server.",
             Code::LoginFailed => "the login succeeds and the data-connection checks can run.",
             Code::CleartextLogin => "passwords travel encrypted (FTPS).",
             Code::PasvAddressPrivate | Code::PasvAddressUnspecified | Code::PasvAddressMismatch => {

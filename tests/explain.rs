@@ -509,7 +509,7 @@ fn table_and_markdown_say_where_the_report_comes_from() {
     let run = explain(&["--format", "markdown", p], None);
     assert!(
         run.stdout
-            .starts_with("> Read from the customer's WinSCP session log")
+            .contains("\n> Explained from a WinSCP session log")
     );
 }
 

@@ -26,11 +26,16 @@ fn load(name: &str) -> Transcript {
 }
 
 fn human(t: &Transcript, color: bool) -> String {
+    human_with(t, color, true)
+}
+
+fn human_with(t: &Transcript, color: bool, transcript: bool) -> String {
     let mut out = Vec::new();
     let opts = HumanOptions {
         color,
         width: 100,
-        transcript: true,
+        transcript,
+        verbose: false,
         deterministic: true,
     };
     table::write(&mut out, &Report::new(t), opts).expect("render");
@@ -51,6 +56,22 @@ fn table_without_colour() {
             "{name}: wider than 100"
         );
         insta::assert_snapshot!(format!("table-{name}"), text);
+    }
+}
+
+/// The default view: the headline first, port tests with the same outcome in one row,
+/// clients with the same result and reason in one row.
+#[test]
+fn table_compact() {
+    for name in cases().iter().filter(|n| n.starts_with("demo-")) {
+        let text = human_with(&load(name), false, false);
+        assert!(text.starts_with("pasv-doctor check of"), "{name}");
+        assert!(
+            text.lines()
+                .nth(2)
+                .is_some_and(|l| l.starts_with("Verdict: "))
+        );
+        insta::assert_snapshot!(format!("table-compact-{name}"), text);
     }
 }
 

@@ -23,6 +23,7 @@ mod pasv_port_range;
 mod pasv_rewritten;
 mod pasv_unsupported;
 pub mod range;
+pub mod range_scan;
 mod reply_malformed;
 mod reply_nonstandard;
 mod server_unavailable;
@@ -43,6 +44,7 @@ use crate::proto::PassiveKind;
 use crate::transcript::{Advertised, PassiveSample, ReplyRecord, ServerSession, Transcript};
 
 pub use range::{PassiveRange, passive_range};
+pub use tls_certificate::unix_date;
 
 type Rule = fn(&Transcript, &mut Vec<Finding>);
 
@@ -67,6 +69,7 @@ const RULES: &[Rule] = &[
     reply_nonstandard::check,
     data_ports::check,
     data_transfer::check,
+    range_scan::check,
     active_mode::check,
     substituted_address_timed_out::check,
     tls_session_reuse_refused::check,

@@ -52,6 +52,18 @@ pub struct CheckOptions {
     #[arg(long, value_name = "IP", value_parser = value::ip)]
     pub expect_address: Option<IpAddr>,
 
+    /// After the checks, test-connect every port of this passive range at the server's own
+    /// address and map which part is forwarded: LOW-HIGH, or `auto` (--expect-range, else
+    /// the lowest to the highest port the server handed out). Silent ports cost about one
+    /// --timeout together; the report says how long it will take.
+    #[arg(long, value_name = "LOW-HIGH|auto", value_parser = value::scan_range)]
+    pub scan_range: Option<crate::probe::ScanRange>,
+
+    /// With --scan-range: connection attempts started per second at most (256 wait at once
+    /// at most).
+    #[arg(long, value_name = "N", value_parser = value::scan_rate)]
+    pub scan_rate: Option<u32>,
+
     /// With --format nagios: WARNING when the whole check takes longer than this.
     #[arg(long, value_name = "DURATION", value_parser = value::duration)]
     pub warning: Option<Duration>,
@@ -194,6 +206,8 @@ impl CheckOptions {
         o.password_file = self.password_file.clone();
         o.expect_range = self.expect_range;
         o.expect_address = self.expect_address;
+        o.scan_range = self.scan_range;
+        o.scan_rate = self.scan_rate;
         o
     }
 }
@@ -242,7 +256,7 @@ pub struct BatchArgs {
 
     /// Output: one line per target for people (the default on a terminal), JSON Lines (one
     /// report per target as each finishes; the default into a pipe or a file), or one
-    /// Prometheus exposition for the whole run at the end.
+    /// Prometheus exposition or one HTML page for the whole run at the end.
     #[arg(long, value_enum, default_value_t = BatchFormat::Auto)]
     pub format: BatchFormat,
 
@@ -261,12 +275,17 @@ pub enum BatchFormat {
     Jsonl,
     /// Prometheus text exposition for every target, at the end.
     Prometheus,
+    /// One self-contained HTML page for the whole run, at the end: a table of every target,
+    /// worst first, linking to each target's report with its pictures.
+    Html,
 }
 
 /// How the report is shown.
 #[derive(Debug, Clone, Args)]
 pub struct OutputOptions {
-    /// Output format: tables for people, Markdown for a ticket, versioned JSON for scripts.
+    /// Output format: tables for people, Markdown for a ticket, one HTML page with pictures
+    /// of the session (self-contained: attach it to a ticket, open it offline, print it),
+    /// versioned JSON for scripts, monitoring formats.
     #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
     pub format: CheckFormat,
 
@@ -276,9 +295,13 @@ pub struct OutputOptions {
     pub color: ColorChoice,
 
     /// Also show the control session (commands and replies, password masked) with
-    /// timestamps.
+    /// timestamps, and every port test in its own row.
     #[arg(long)]
     pub transcript: bool,
+
+    /// Show every port test in its own row (by default identical outcomes share one row).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -334,6 +357,9 @@ pub enum CheckFormat {
     Nagios,
     /// Prometheus text exposition (node_exporter textfile collector).
     Prometheus,
+    /// One self-contained HTML page: the answer first, a picture of the addresses, a
+    /// timeline of the session, findings, clients, certificate and transcript.
+    Html,
 }
 
 impl From<CheckFormat> for crate::report::Format {
@@ -345,6 +371,7 @@ impl From<CheckFormat> for crate::report::Format {
             CheckFormat::Markdown => Format::Markdown,
             CheckFormat::Nagios => Format::Nagios,
             CheckFormat::Prometheus => Format::Prometheus,
+            CheckFormat::Html => Format::Html,
         }
     }
 }

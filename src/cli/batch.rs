@@ -155,7 +155,7 @@ pub fn run(args: &BatchArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Re
                 _ => kept.push(transcript.clone()),
             }
             if let (Some(to), Some(client)) = (&receiver, &client)
-                && format != BatchFormat::Prometheus
+                && matches!(format, BatchFormat::Jsonl | BatchFormat::Lines)
             {
                 let (to, client) = (to.clone(), client.clone());
                 bytes.pop();
@@ -176,10 +176,14 @@ pub fn run(args: &BatchArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::Re
     if let Some(pb) = bar {
         pb.finish_and_clear();
     }
-    if format == BatchFormat::Prometheus {
+    if matches!(format, BatchFormat::Prometheus | BatchFormat::Html) {
         let reports: Vec<Report<'_>> = kept.iter().map(Report::new).collect();
-        // One exposition for the whole run: each metric family once (see write_all).
-        prometheus::write_all(out, &reports)?;
+        if format == BatchFormat::Html {
+            report::html::write_batch(out, &reports)?;
+        } else {
+            // One exposition for the whole run: each metric family once (see write_all).
+            prometheus::write_all(out, &reports)?;
+        }
         if let Some(to) = &receiver {
             let body: Vec<_> = reports.iter().map(json::build).collect();
             let body = serde_json::to_vec(&body).map_err(io::Error::other)?;

@@ -46,6 +46,7 @@ pub fn render_options(output: &OutputOptions, thresholds: Thresholds) -> RenderO
         color: use_color(output.color),
         width: width(),
         transcript: output.transcript,
+        verbose: output.verbose,
         // A test switch, so snapshots of live runs are stable (as xh's XH_TEST_MODE).
         deterministic: std::env::var_os("PASV_DOCTOR_TEST_MODE").is_some(),
         thresholds,

@@ -5,12 +5,13 @@
 
 use std::io::{self, Read, Write};
 
-use super::check::render;
-use super::{CheckFormat, ExplainArgs};
+use super::ExplainArgs;
+use super::check::render_options;
 use crate::exit::Status;
 use crate::explain::{self, ExplainError, MAX_INPUT, Options};
 use crate::knowledge::servers::{Product, fingerprint};
 use crate::report::nagios::Thresholds;
+use crate::report::{self, Report};
 use crate::transcript::Transcript;
 
 /// `--from NAME`: the log formats by the names `Format::name` gives them.
@@ -44,10 +45,10 @@ fn read_input(file: &str, stdin: &mut dyn Read) -> Result<Vec<u8>, String> {
     read_bounded(&mut f).map_err(|e| format!("cannot read {file}: {e}"))
 }
 
-/// Who wrote the log and what it lacks, before the report (tables and Markdown).
-fn preface(t: &Transcript, format: explain::Format, markdown: bool) -> String {
+/// Who wrote the log and what it lacks: the report's preface (after its headline).
+fn preface(t: &Transcript, format: explain::Format) -> Vec<String> {
     let Some(log) = &t.client_log else {
-        return String::new();
+        return Vec::new();
     };
     let client = match (&log.client, &log.version) {
         (Some(c), Some(v)) => format!("{c} {v}"),
@@ -70,23 +71,16 @@ fn preface(t: &Transcript, format: explain::Format, markdown: bool) -> String {
     } else {
         products.join(", ")
     };
-    if markdown {
+    vec![
         format!(
-            "> Read from the customer's {} (`{}`), written by {client}; pasv-doctor sent no \
-             network traffic. Server: {server}. Not in the log: {}.\n\n",
+            "Explained from a {} ({}), written by {client}.",
             format.describe(),
-            t.target.input,
-            log.unknown.join("; ")
-        )
-    } else {
-        format!(
-            "Explained from a {} ({}), written by {client}.\nNo network traffic: the findings \
-             come from what the client did and saw.\nServer: {server}.\nNot in the log: {}.\n\n",
-            format.describe(),
-            t.target.input,
-            log.unknown.join("; ")
-        )
-    }
+            t.target.input
+        ),
+        "No network traffic: the findings come from what the client did and saw.".to_string(),
+        format!("Server: {server}."),
+        format!("Not in the log: {}.", log.unknown.join("; ")),
+    ]
 }
 
 pub fn run(
@@ -135,10 +129,8 @@ pub fn run(
         writeln!(err, "pasv-doctor: {name}: {w}")?;
     }
     let t = &explained.transcript;
-    match args.output.format {
-        CheckFormat::Table => write!(out, "{}", preface(t, explained.format, false))?,
-        CheckFormat::Markdown => write!(out, "{}", preface(t, explained.format, true))?,
-        _ => {}
-    }
-    render(t, &args.output, Thresholds::default(), out)
+    let report = Report::new(t).with_preface(preface(t, explained.format));
+    let opts = render_options(&args.output, Thresholds::default());
+    report::render(&report, out, &opts)?;
+    Ok(report::status(&report, &opts))
 }

@@ -67,4 +67,6 @@ parsed! {
     dns_server => value::dns_server: std::net::SocketAddr,
     family => value::family: crate::transcript::Family,
     url => value::url: String,
+    scan_range => value::scan_range: crate::probe::ScanRange,
+    scan_rate => value::scan_rate: u32,
 }

@@ -92,12 +92,19 @@ pub struct Overrides {
     pub family: Option<Family>,
     #[serde(default, deserialize_with = "de::url")]
     pub my_ip_url: Option<String>,
+    /// Map the passive range: `auto` or `LOW-HIGH`.
+    #[serde(default, deserialize_with = "de::scan_range")]
+    pub scan_range: Option<crate::probe::ScanRange>,
+    /// Connection attempts per second while mapping.
+    #[serde(default, deserialize_with = "de::scan_rate")]
+    pub scan_rate: Option<u32>,
 }
 
 /// The settings a batch line may name, as it names them (`_` works for `-` as well).
 pub const KEYS: &str = "user, password-env, password-file, module, tls, ca-file, insecure, \
      samples, transfers, timeout, deadline, expect-range, expect-address, prot, tls-max, \
-     cert-warn-days, compare-plain, probe-advertised, dns-server, family, my-ip-url";
+     cert-warn-days, compare-plain, probe-advertised, dns-server, family, my-ip-url, \
+     scan-range, scan-rate";
 
 /// Where passwords go instead of inline.
 pub const NO_INLINE_PASSWORD: &str = "passwords do not belong in a file: name a variable \
@@ -164,6 +171,8 @@ impl Overrides {
             dns_server,
             family,
             my_ip_url,
+            scan_range,
+            scan_rate,
         );
         if over.password_env.is_some() || over.password_file.is_some() {
             self.password_env = over.password_env.clone();
@@ -199,6 +208,8 @@ impl Overrides {
             "tls-max" => named(value::max_tls12(v).map(|x| self.max_tls12 = Some(x)))?,
             "cert-warn-days" => named(value::days(v).map(|x| self.cert_warn_days = Some(x)))?,
             "compare-plain" => named(value::boolean(v).map(|x| self.compare_plain = Some(x)))?,
+            "scan-range" => named(value::scan_range(v).map(|x| self.scan_range = Some(x)))?,
+            "scan-rate" => named(value::scan_rate(v).map(|x| self.scan_rate = Some(x)))?,
             "probe-advertised" => {
                 named(value::boolean(v).map(|x| self.probe_advertised = Some(x)))?;
             }

@@ -122,6 +122,10 @@ impl<'a> Resolver<'a> {
             prot_clear: merged.prot_clear.unwrap_or(false),
             cert_warn_days: pick(merged.cert_warn_days, builtin.cert_warn_days),
             compare_plain: merged.compare_plain.unwrap_or(false),
+            scan: merged.scan_range.map(|range| crate::probe::ScanRequest {
+                range,
+                rate: merged.scan_rate.unwrap_or(crate::probe::scan::DEFAULT_RATE),
+            }),
             target,
         })
     }

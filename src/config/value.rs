@@ -44,6 +44,21 @@ pub fn samples(s: &str) -> Result<u32, String> {
     number_in(s, 1, 50)
 }
 
+/// `--scan-range`: `auto` or `LOW-HIGH`.
+pub fn scan_range(s: &str) -> Result<crate::probe::ScanRange, String> {
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(crate::probe::ScanRange::Auto);
+    }
+    range(s)
+        .map(|(l, h)| crate::probe::ScanRange::Ports(l, h))
+        .map_err(|e| format!("{e} (or auto: --expect-range, else the ports the server handed out)"))
+}
+
+/// `--scan-rate`: connection attempts started per second, 1 to 10,000.
+pub fn scan_rate(s: &str) -> Result<u32, String> {
+    number_in(s, 1, 10_000)
+}
+
 /// Real listings: 1 or 2.
 pub fn transfers(s: &str) -> Result<u32, String> {
     number_in(s, 1, 2)

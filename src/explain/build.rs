@@ -164,6 +164,7 @@ pub fn build(items: &[Item], ctx: &Context<'_>) -> Built {
     let mut transcript = Transcript::new(
         target(ctx.input, &servers, &totals),
         Settings {
+            scan_range: None,
             samples: totals.passive_counts,
             timeout_us: timeout_s.map_or(0, |t| (t * 1e6) as u64),
             deadline_us: 0,

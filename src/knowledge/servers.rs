@@ -38,6 +38,15 @@ impl Product {
             Product::Unknown => "unknown server",
         }
     }
+
+    /// How a fix line names the product before its setting ("vsftpd: `pasv_address=...`";
+    /// IIS lines say "IIS"): the headline picks the recognised product's line by it.
+    pub fn fix_label(self) -> &'static str {
+        match self {
+            Product::MicrosoftIis => "IIS",
+            p => p.name(),
+        }
+    }
 }
 
 /// What the server was recognised as, and from what.
@@ -427,6 +436,24 @@ mod tests {
             let all = certificate_setting(Product::Unknown, change);
             assert_eq!(all.len(), Product::KNOWN.len());
             assert!(all.iter().all(|l| !l.is_empty()));
+        }
+    }
+
+    #[test]
+    fn every_setting_line_starts_with_its_products_fix_label() {
+        for p in Product::KNOWN {
+            let mut lines = external_address_setting(p, "203.0.113.7");
+            lines.extend(port_range_setting(p, 50000, 50100));
+            for c in [
+                CertChange::Replace,
+                CertChange::Chain,
+                CertChange::LeafFirst,
+            ] {
+                lines.extend(certificate_setting(p, c));
+            }
+            for l in lines {
+                assert!(l.starts_with(&format!("{}: ", p.fix_label())), "{l}");
+            }
         }
     }
 

@@ -13,6 +13,7 @@ pub mod dns;
 pub mod myip;
 pub mod net;
 pub mod progress;
+pub mod scan;
 pub mod session;
 pub mod tls;
 
@@ -58,6 +59,52 @@ pub struct ProbeConfig {
     pub cert_warn_days: u32,
     /// Compare the TLS session's PASV with a plain-text session's (ALG detection).
     pub compare_plain: bool,
+    /// Map the passive range after the checks (`--scan-range`).
+    pub scan: Option<ScanRequest>,
+}
+
+/// Which ports `--scan-range` maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanRange {
+    /// `--expect-range`, else from the lowest to the highest port the server handed out.
+    Auto,
+    Ports(u16, u16),
+}
+
+/// A scan of the passive range, and how fast its attempts may start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanRequest {
+    pub range: ScanRange,
+    /// Connection attempts started per second at most.
+    pub rate: u32,
+}
+
+impl ScanRequest {
+    /// The range to scan for a session: given, or `--expect-range`, or what the samples
+    /// suggest. `None` when nothing says which ports.
+    pub fn range_for(&self, expect: Option<(u16, u16)>, s: &ServerSession) -> Option<(u16, u16)> {
+        match self.range {
+            ScanRange::Ports(low, high) => Some((low, high)),
+            ScanRange::Auto => expect.or_else(|| {
+                let ports = s
+                    .samples
+                    .iter()
+                    .filter_map(|x| x.advertised.as_ref())
+                    .map(|a| a.port)
+                    .filter(|p| *p != 0);
+                let (low, high) = ports.fold((u16::MAX, 0), |(l, h), p| (l.min(p), h.max(p)));
+                (low <= high).then_some((low, high))
+            }),
+        }
+    }
+
+    /// How it is written on the command line.
+    pub fn label(&self) -> String {
+        match self.range {
+            ScanRange::Auto => "auto".to_string(),
+            ScanRange::Ports(l, h) => format!("{l}-{h}"),
+        }
+    }
 }
 
 impl ProbeConfig {
@@ -86,6 +133,7 @@ impl ProbeConfig {
             prot_clear: self.prot_clear,
             cert_warn_days: self.cert_warn_days,
             checked_at_unix,
+            scan_range: self.scan.map(|s| s.label()),
         }
     }
 }
@@ -246,7 +294,7 @@ pub async fn run_observed(
         tls_options: config.tls_options.clone(),
         prot_clear: config.prot_clear,
         compare_plain: config.compare_plain,
-        progress,
+        progress: progress.clone(),
     };
     let mut set = JoinSet::new();
     for (i, (ip, source)) in addresses.iter().copied().enumerate() {
@@ -268,6 +316,22 @@ pub async fn run_observed(
             s.unwrap_or_else(|| lost_session(SocketAddr::new(*ip, config.target.port), source))
         })
         .collect();
+    if let Some(scan) = config.scan {
+        for s in &mut transcript.servers {
+            let Some(range) = scan.range_for(config.expect_range, s) else {
+                continue;
+            };
+            let ports = u32::from(range.1) - u32::from(range.0) + 1;
+            progress.emit(
+                s.server,
+                progress::Step::Scanning {
+                    ports,
+                    estimate: scan::estimate(ports, scan.rate, clock.step),
+                },
+            );
+            s.range_scan = Some(scan::scan(&net, s.server.ip(), range, scan.rate, clock).await);
+        }
+    }
     transcript.deadline_hit = transcript
         .servers
         .iter()

@@ -37,6 +37,11 @@ pub enum Step {
     Listed {
         bytes: u64,
     },
+    /// The passive range map: this many ports, expected to take about this long.
+    Scanning {
+        ports: u32,
+        estimate: Duration,
+    },
     /// The plain-text comparison session.
     Comparing,
     Done,
@@ -88,6 +93,11 @@ impl fmt::Display for Step {
             Step::Listing { via, port } => write!(f, "listing over {} port {port}", via.command()),
             Step::Listed { bytes } => write!(f, "listed {}", size(*bytes)),
             Step::PortsTested => f.write_str("data ports tested"),
+            Step::Scanning { ports, estimate } => write!(
+                f,
+                "mapping {ports} passive port(s), about {} s",
+                estimate.as_secs_f64().ceil()
+            ),
             Step::Comparing => f.write_str("comparing with a plain-text session"),
             Step::Done => f.write_str("done"),
         }

@@ -76,9 +76,27 @@ pub struct JsonServer {
     pub passive: Vec<JsonPassive>,
     pub transfers: Vec<JsonTransfer>,
     pub passive_range: Option<PassiveRange>,
+    /// The map of the passive range (`--scan-range`), ranges compressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_scan: Option<JsonRangeScan>,
     /// TLS on the control connection: mode, handshake, certificate, verdict, PBSZ/PROT.
     pub tls: Option<ControlTls>,
     pub timings: JsonServerTimings,
+}
+
+/// What `--scan-range` found, read (see `analyze::range_scan`).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonRangeScan {
+    pub address: IpAddr,
+    pub low: u16,
+    pub high: u16,
+    pub reachable: Vec<String>,
+    pub refused: Vec<String>,
+    pub filtered: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_tried: Vec<String>,
+    pub elapsed_ms: f64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -218,6 +236,23 @@ fn server_of(s: &ServerSession) -> JsonServer {
             })
             .collect(),
         passive_range: crate::analyze::passive_range(s),
+        range_scan: crate::analyze::range_scan::read(s).map(|m| {
+            let text = |r: &[(u16, u16)]| -> Vec<String> {
+                r.iter()
+                    .map(|&(l, h)| crate::analyze::range_scan::ranges_text(&[(l, h)]))
+                    .collect()
+            };
+            JsonRangeScan {
+                address: m.address,
+                low: m.low,
+                high: m.high,
+                reachable: text(&m.reachable),
+                refused: text(&m.refused),
+                filtered: text(&m.filtered),
+                not_tried: text(&m.not_tried),
+                elapsed_ms: ms(m.elapsed_us),
+            }
+        }),
         tls: s.tls.clone(),
         timings: JsonServerTimings {
             connect_ms: ms(s.connect.elapsed_us),

@@ -6,6 +6,7 @@ use crate::knowledge::clients::Works;
 use std::io::{self, Write};
 
 use super::Report;
+use super::headline::Headline;
 use crate::finding::{Severity, Verdict};
 use crate::knowledge::servers::{Product, fingerprint};
 use crate::transcript::show_addr;
@@ -24,6 +25,43 @@ fn code(s: &str) -> String {
     format!("`{}`", s.replace('`', "'"))
 }
 
+/// The answer first: cause, fix and clients as a short list, then where the log came from.
+fn write_headline(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
+    let h = Headline::of(report);
+    let label = match (h.verdict, h.code.is_some() && h.note.is_none()) {
+        (Verdict::Warning | Verdict::Critical, true) => "Cause",
+        _ => "Result",
+    };
+    writeln!(out, "- **{label}:** {}", h.answer)?;
+    if let Some(note) = &h.note {
+        writeln!(out, "- **But:** {note}")?;
+    }
+    if let Some(fix) = &h.fix {
+        let label = if h.note.is_some() { "Option" } else { "Fix" };
+        writeln!(out, "- **{label}:** {}", fix.remedy)?;
+        if let Some(setting) = &fix.setting {
+            writeln!(out, "  - {setting}")?;
+        }
+        if fix.per_product {
+            writeln!(
+                out,
+                "  - the server product was not recognised: the setting of each common \
+                 product is under **What to change**"
+            )?;
+        }
+    }
+    writeln!(out, "- **Clients:** {}", h.clients.sentence())?;
+    if !h.more.is_empty() {
+        let codes: Vec<String> = h.more.iter().map(|c| code(c.as_str())).collect();
+        writeln!(out, "- **Also:** {}", codes.join(", "))?;
+    }
+    writeln!(out)?;
+    if !report.preface.is_empty() {
+        writeln!(out, "> {}\n", report.preface.join(" "))?;
+    }
+    Ok(())
+}
+
 pub fn write(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
     let t = report.transcript;
     writeln!(
@@ -32,6 +70,7 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
         t.target.host,
         verdict_badge(report.verdict)
     )?;
+    write_headline(out, report)?;
 
     // What we checked.
     let addresses: Vec<String> = t.servers.iter().map(|s| show_addr(s.server)).collect();

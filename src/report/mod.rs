@@ -2,6 +2,8 @@
 //! itself, so every format is testable and `| head` is handled in one place (`main`).
 
 pub mod decode;
+pub mod headline;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod nagios;
@@ -25,6 +27,9 @@ pub struct Report<'a> {
     pub findings: Vec<Finding>,
     pub verdict: Verdict,
     pub clients: Vec<ClientVerdict>,
+    /// Where the transcript came from, in lines a caller adds (`explain`: the log, who
+    /// wrote it, what it does not show); the reports for people print it after the headline.
+    pub preface: Vec<String>,
 }
 
 impl<'a> Report<'a> {
@@ -39,7 +44,14 @@ impl<'a> Report<'a> {
             findings,
             verdict,
             clients,
+            preface: Vec::new(),
         }
+    }
+
+    /// The same report with `lines` said about where its transcript came from.
+    pub fn with_preface(mut self, lines: Vec<String>) -> Self {
+        self.preface = lines;
+        self
     }
 }
 

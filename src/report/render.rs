@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use super::Report;
 use super::nagios::{self, Thresholds};
 use super::table::{self, HumanOptions};
-use super::{json, markdown, prometheus};
+use super::{html, json, markdown, prometheus};
 use crate::exit::Status;
 
 /// How a report is written.
@@ -26,6 +26,8 @@ pub enum Format {
     Nagios,
     /// Prometheus text exposition for this one report.
     Prometheus,
+    /// One self-contained HTML page with pictures of the session.
+    Html,
 }
 
 /// Everything a renderer may need besides the report.
@@ -38,6 +40,8 @@ pub struct RenderOptions {
     pub width: u16,
     /// Also show the control session with timestamps (table).
     pub transcript: bool,
+    /// Every port test in its own row instead of grouped by outcome (table).
+    pub verbose: bool,
     /// Show every duration as "-" (a test switch for stable snapshots; table).
     pub deterministic: bool,
     /// Time thresholds on the whole check (Nagios perfdata and status).
@@ -52,6 +56,7 @@ impl RenderOptions {
             color: false,
             width: 100,
             transcript: false,
+            verbose: false,
             deterministic: false,
             thresholds: Thresholds::default(),
         }
@@ -68,6 +73,7 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write, opts: &RenderOptions) ->
                 color: opts.color,
                 width: opts.width,
                 transcript: opts.transcript,
+                verbose: opts.verbose,
                 deterministic: opts.deterministic,
             },
         ),
@@ -76,6 +82,7 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write, opts: &RenderOptions) ->
         Format::JsonLine => json::write_line(out, report),
         Format::Nagios => nagios::write(out, report, opts.thresholds),
         Format::Prometheus => prometheus::write(out, report),
+        Format::Html => html::write(out, report),
     }
 }
 
@@ -91,31 +98,10 @@ pub fn status(report: &Report<'_>, opts: &RenderOptions) -> Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcript::{Settings, TargetInfo, Transcript};
+    use crate::transcript::Transcript;
 
     fn empty() -> Transcript {
-        Transcript::new(
-            TargetInfo {
-                input: "h.example".into(),
-                host: "h.example".into(),
-                port: 21,
-                user: "anonymous".into(),
-                path: None,
-            },
-            Settings {
-                samples: 1,
-                timeout_us: 1,
-                deadline_us: 1,
-                family: crate::transcript::Family::Any,
-                probe_advertised: false,
-                expect_range: None,
-                expect_address: None,
-                tls: crate::transcript::TlsRequest::Off,
-                prot_clear: false,
-                cert_warn_days: 21,
-                checked_at_unix: 0,
-            },
-        )
+        Transcript::test_empty("h.example")
     }
 
     #[test]
@@ -129,6 +115,7 @@ mod tests {
             Format::JsonLine,
             Format::Nagios,
             Format::Prometheus,
+            Format::Html,
         ] {
             let mut out = Vec::new();
             let opts = RenderOptions::new(format);

@@ -277,3 +277,29 @@ impl Transfer {
         }
     }
 }
+
+/// A map of a passive port range (`--scan-range`): every port test-connected at the
+/// server's address, each outcome as compressed ranges of ports, exactly as seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeScan {
+    /// The address scanned: the control peer.
+    pub address: IpAddr,
+    pub low: u16,
+    pub high: u16,
+    /// Connection attempts started per second at most.
+    pub rate: u32,
+    /// How long the scan was expected to take before it started.
+    pub estimate_us: u64,
+    /// A connection opened (something listens there now).
+    pub connected: Vec<(u16, u16)>,
+    /// A reset (nothing listens there, or a firewall rejects with a reset).
+    pub refused: Vec<(u16, u16)>,
+    /// No answer within the timeout (dropped).
+    pub timed_out: Vec<(u16, u16)>,
+    /// An ICMP rejection or another error.
+    pub unreachable: Vec<(u16, u16)>,
+    /// Not tried: the deadline ran out or Ctrl-C stopped the scan first.
+    pub not_tried: Vec<(u16, u16)>,
+    pub elapsed_us: u64,
+}

@@ -135,6 +135,9 @@ pub struct Settings {
     /// Wall-clock time of the check, seconds since the Unix epoch (for certificate dates).
     #[serde(default)]
     pub checked_at_unix: i64,
+    /// The passive range map asked for (`auto` or `LOW-HIGH`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_range: Option<String>,
 }
 
 fn default_tls() -> TlsRequest {
@@ -242,4 +245,34 @@ pub struct ClientMessage {
     /// Line number in the log (from 1).
     pub line: u64,
     pub text: String,
+}
+
+#[cfg(test)]
+impl Transcript {
+    /// A transcript of `host` with nothing recorded, for tests of what reads transcripts.
+    pub fn test_empty(host: &str) -> Transcript {
+        Transcript::new(
+            TargetInfo {
+                input: host.into(),
+                host: host.into(),
+                port: 21,
+                user: "anonymous".into(),
+                path: None,
+            },
+            Settings {
+                samples: 1,
+                timeout_us: 1,
+                deadline_us: 1,
+                family: Family::Any,
+                probe_advertised: false,
+                expect_range: None,
+                expect_address: None,
+                tls: TlsRequest::Off,
+                prot_clear: false,
+                cert_warn_days: 21,
+                checked_at_unix: 0,
+                scan_range: None,
+            },
+        )
+    }
 }

@@ -185,6 +185,9 @@ pub struct ServerSession {
     /// The plain-text comparison session, when one ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plain_comparison: Option<PlainComparison>,
+    /// The map of the passive range, with `--scan-range`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_scan: Option<RangeScan>,
     /// Active-mode transfers (client logs only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub active: Vec<ActiveTransfer>,
@@ -211,6 +214,7 @@ impl ServerSession {
             total_us: 0,
             tls: None,
             plain_comparison: None,
+            range_scan: None,
             active: Vec::new(),
         }
     }

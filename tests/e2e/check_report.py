@@ -66,6 +66,8 @@ def main():
     ap.add_argument("--data-resumed", action="store_true",
                     help="every protected data connection (but the session-reuse test) resumed the control session")
     ap.add_argument("--max-seconds", type=float, help="upper bound for the whole check (timings.total_ms)")
+    ap.add_argument("--range-map", help="REACHABLE/FILTERED: every server's --scan-range map, exactly "
+                    "(compressed ranges, comma separated, e.g. 30000-30499/30500-30999)")
     a = ap.parse_args()
 
     fails = []
@@ -112,6 +114,17 @@ def main():
             fails.append(f"{code} findings are about {got}, expected only {server}")
 
     servers = r.get("servers", [])
+    if a.range_map is not None:
+        want_reach, want_filt = (x.split(",") if x else [] for x in a.range_map.split("/"))
+        for s in servers:
+            m = s.get("range_scan")
+            if m is None:
+                fails.append(f"{s['address']}: no range_scan")
+                continue
+            if m["reachable"] != want_reach or m["filtered"] != want_filt or m["refused"]:
+                fails.append(f"{s['address']}: range map reachable={m['reachable']} "
+                             f"refused={m['refused']} filtered={m['filtered']}, expected "
+                             f"reachable={want_reach} filtered={want_filt}")
     if a.servers is not None and len(servers) != a.servers:
         fails.append(f"{len(servers)} server addresses checked, expected {a.servers}")
 

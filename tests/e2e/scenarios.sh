@@ -91,10 +91,13 @@ scenario_define() {
       S_DESC="only 30000-30499 of the server's 30000-30999 forwarded"
       S_FWD="$PASV_LOW-$((PASV_LOW + 499))"
       # 8 samples of each kind: the chance that all 16 random ports fall in one half is 3e-5.
-      S_ARGS=(--samples 8 --expect-range "$PASV_LOW-$((PASV_LOW + 499))")
-      X_EXIT=2 X_VERDICT=critical X_CODES="CLEARTEXT_LOGIN DATA_RANGE_PARTIAL PASV_PORT_OUT_OF_RANGE"
+      # And the whole range mapped: the forwarded half reachable, the rest filtered, exactly.
+      S_ARGS=(--samples 8 --expect-range "$PASV_LOW-$((PASV_LOW + 499))"
+              --scan-range "$PASV_LOW-$PASV_HIGH")
+      X_EXIT=2 X_VERDICT=critical X_CODES="CLEARTEXT_LOGIN DATA_RANGE_PARTIAL PASV_PORT_OUT_OF_RANGE PASSIVE_RANGE_MAP"
       X_MAYBE="DATA_PATH_OK DATA_TRANSFER_FAILED"
-      X_CHECKS=(--open-ports "$PASV_LOW-$((PASV_LOW + 499))" --closed-outcome timed_out)
+      X_CHECKS=(--open-ports "$PASV_LOW-$((PASV_LOW + 499))" --closed-outcome timed_out
+                --range-map "$PASV_LOW-$((PASV_LOW + 499))/$((PASV_LOW + 500))-$PASV_HIGH")
       # Whether a curl run works depends on the port the server picks: check each against it.
       X_CURL=("default-1|port||" "default-2|port||" "naive|port|$CURL_NAIVE|")
       ;;

@@ -16,7 +16,7 @@ mod secure;
 mod transfer;
 
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
 

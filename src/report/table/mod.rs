@@ -3,6 +3,8 @@
 //! decided once by the caller (`HumanOptions::color`) and never guessed here, so piped
 //! output has no escape codes and fits the width it is given.
 
+mod headline;
+mod strip;
 mod tables;
 
 use crate::knowledge::clients::Works;
@@ -29,8 +31,11 @@ pub struct HumanOptions {
     pub color: bool,
     /// Total width in columns.
     pub width: u16,
-    /// Also show the control session with timestamps.
+    /// Also show the control session with timestamps (and every port test).
     pub transcript: bool,
+    /// Every port test in its own row; without it (nor `transcript`) identical outcomes
+    /// are grouped into one row.
+    pub verbose: bool,
     /// Show every duration as "-" (a test switch for stable snapshots).
     pub deterministic: bool,
 }
@@ -258,15 +263,16 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>, opts: HumanOptions) -> io
     let t = report.transcript;
     writeln!(
         out,
-        "{} {}  {}",
+        "{} {}",
         p.heading(if t.client_log.is_some() {
             "pasv-doctor explain of"
         } else {
             "pasv-doctor check of"
         }),
         t.target.input,
-        p.verdict_word(report.verdict)
     )?;
+    writeln!(out)?;
+    headline::write(out, &p, report, width)?;
     writeln!(out)?;
     writeln!(out, "{}", p.heading("Addresses"))?;
     writeln!(out, "{}", addresses_table(&p, report))?;
@@ -278,6 +284,11 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>, opts: HumanOptions) -> io
         }
         if !s.samples.is_empty() || !s.transfers.is_empty() {
             writeln!(out, "{}", checks_table(&p, s))?;
+        }
+        if let Some(map) = crate::analyze::range_scan::read(s) {
+            for line in strip::lines(&map) {
+                writeln!(out, "{line}")?;
+            }
         }
         let skipped: Vec<String> = s
             .samples

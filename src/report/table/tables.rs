@@ -130,10 +130,97 @@ fn probe_row(
     ]
 }
 
+/// Port tests with the same command, address and outcome, as one row.
+struct Group<'a> {
+    command: &'a str,
+    first: &'a PortProbe,
+    ports: Vec<u16>,
+    times: Vec<u64>,
+    outcome: String,
+}
+
+/// The sampled port tests grouped by identical outcome, in order of first appearance.
+fn grouped<'a>(p: &Painter, s: &'a ServerSession) -> Vec<Group<'a>> {
+    let peer = s.peer();
+    let mut groups: Vec<Group<'a>> = Vec::new();
+    for x in &s.samples {
+        for probe in &x.probes {
+            let row = probe_row(p, x.command.command(), probe, peer, false);
+            let outcome = row[3].content();
+            let address = row[2].content();
+            let same = groups.iter_mut().find(|g| {
+                g.command == x.command.command()
+                    && g.outcome == outcome
+                    && probe_row(p, g.command, g.first, peer, false)[2].content() == address
+            });
+            let g = match same {
+                Some(g) => g,
+                None => {
+                    groups.push(Group {
+                        command: x.command.command(),
+                        first: probe,
+                        ports: Vec::new(),
+                        times: Vec::new(),
+                        outcome,
+                    });
+                    groups.last_mut().expect("just pushed")
+                }
+            };
+            if !is_unknown(probe.attempt.addr) {
+                g.ports.push(probe.attempt.addr.port());
+            }
+            g.times.push(probe.attempt.elapsed_us);
+        }
+    }
+    groups
+}
+
+/// One row for a group of port tests: "5 PASV", the port range, one address and outcome,
+/// the range of times.
+fn group_row(p: &Painter, g: &Group<'_>, peer: IpAddr) -> Vec<Cell> {
+    let mut row = probe_row(p, g.command, g.first, peer, false);
+    let n = g.times.len();
+    if n < 2 {
+        return row;
+    }
+    row[0] = Cell::new(format!("{n} {}", g.command));
+    let (lo, hi) = (g.ports.iter().min(), g.ports.iter().max());
+    row[1] = Cell::new(match (lo, hi) {
+        (Some(lo), Some(hi)) if lo != hi => format!("{lo}-{hi}"),
+        (Some(lo), _) => lo.to_string(),
+        _ => "?".to_string(),
+    });
+    if !matches!(g.first.attempt.outcome, ConnectOutcome::Skipped(_)) {
+        let lo = p.ms(g.times.iter().copied().min().unwrap_or(0));
+        let hi = p.ms(g.times.iter().copied().max().unwrap_or(0));
+        row[4] = Cell::new(if lo == hi {
+            lo
+        } else {
+            format!("{}-{hi}", lo.trim_end_matches(" ms"))
+        });
+    }
+    row
+}
+
 pub(super) fn checks_table(p: &Painter, s: &ServerSession) -> Table {
     let peer = s.peer();
+    let every = p.opts.verbose || p.opts.transcript;
     let mut table = p.table(&["command", "port", "address tried", "outcome", "time"]);
+    if !every {
+        for g in grouped(p, s) {
+            table.add_row(group_row(p, &g, peer));
+        }
+    }
+    // A sample whose port a transfer used shows in the transfer's row.
+    let used = |x: &crate::transcript::PassiveSample| {
+        s.transfers
+            .iter()
+            .any(|t| t.reuses_sample && t.passive == *x)
+    };
     for x in &s.samples {
+        if !every && (!x.probes.is_empty() || used(x)) {
+            continue;
+        }
         if x.probes.is_empty() {
             let reply = x.exchange.reply.as_ref().map_or_else(
                 || x.exchange.failure.clone().unwrap_or_default(),
@@ -225,9 +312,24 @@ pub(super) fn findings_table(p: &Painter, report: &Report<'_>) -> Table {
 
 pub(super) fn clients_table(p: &Painter, report: &Report<'_>) -> Table {
     let mut table = p.table(&["client", "works", "why"]);
+    let every = p.opts.verbose || p.opts.transcript;
+    // Clients with the same result for the same reason share a row (unless verbose).
+    let mut rows: Vec<(String, &crate::knowledge::clients::ClientVerdict)> = Vec::new();
     for c in &report.clients {
+        match rows
+            .iter_mut()
+            .find(|(_, r)| !every && r.works == c.works && r.reason == c.reason)
+        {
+            Some((names, _)) => {
+                names.push_str(", ");
+                names.push_str(&c.name);
+            }
+            None => rows.push((c.name.clone(), c)),
+        }
+    }
+    for (names, c) in rows {
         table.add_row(vec![
-            Cell::new(&c.name),
+            Cell::new(names),
             Cell::new(c.works.label()).fg(match c.works {
                 Works::Yes => Color::Green,
                 Works::No => Color::Red,
