@@ -211,8 +211,10 @@ fn config(serve_extra: &str, modules: &str) -> String {
 }
 
 fn alice_server(configure: impl FnOnce(&mut Script)) -> Ftp {
-    let mut script = Script::default();
-    script.login = Login::user("alice", SECRET);
+    let mut script = Script {
+        login: Login::user("alice", SECRET),
+        ..Script::default()
+    };
     configure(&mut script);
     Ftp::start(script)
 }
@@ -246,9 +248,10 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 #[test]
 fn probe_answers_with_metrics_for_a_healthy_and_a_broken_server() {
     let healthy = Ftp::start(Script::default());
-    let mut broken = Script::default();
-    broken.data = vec![DataPort::Refuse];
-    let broken = Ftp::start(broken);
+    let broken = Ftp::start(Script {
+        data: vec![DataPort::Refuse],
+        ..Script::default()
+    });
     let svc = Service::start(&config("", ""), |_| {});
 
     let r = svc.get(&format!("/probe?target={}&module=anon", healthy.target()));
@@ -340,9 +343,10 @@ fn probe_answers_with_metrics_for_a_healthy_and_a_broken_server() {
 #[test]
 fn the_scrape_timeout_bounds_the_check() {
     // A server that never greets, and a module that would wait 10 s for it.
-    let mut silent = Script::default();
-    silent.greeting = vec![Act::Silent];
-    let silent = Ftp::start(silent);
+    let silent = Ftp::start(Script {
+        greeting: vec![Act::Silent],
+        ..Script::default()
+    });
     let svc = Service::start(
         &config(
             "",
@@ -613,8 +617,10 @@ fn tokens_guard_the_api_the_desk_and_the_probe() {
     // A token too short to be one is refused at start.
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("t"), "short\n").expect("write");
-    let mut table = pasv_doctor::config::serve::ServeTable::default();
-    table.auth_token_file = Some(dir.path().join("t"));
+    let table = pasv_doctor::config::serve::ServeTable {
+        auth_token_file: Some(dir.path().join("t")),
+        ..Default::default()
+    };
     let e = Settings::new(&table, None, false).unwrap_err();
     assert!(e.contains("at least 16"), "{e}");
     assert!(!e.contains("short"), "{e}");
@@ -665,7 +671,12 @@ fn the_desk_checks_and_explains_and_refuses_other_origins() {
         "{}",
         r.body
     );
-    assert!(r.body.contains("data:application/json;base64,"));
+    // The HTML report inside the page, and the downloads.
+    assert!(r.body.contains("<article class=\"report\""), "{}", r.body);
+    assert!(r.body.contains(pasv_doctor::report::html::style_sheet()));
+    for kind in ["text/html", "text/markdown", "application/json"] {
+        assert!(r.body.contains(&format!("data:{kind};")), "{kind}");
+    }
     assert!(r.body.ends_with("</html>\n"));
 
     // The explain form: a pasted log.
@@ -697,9 +708,10 @@ fn the_desk_checks_and_explains_and_refuses_other_origins() {
 
 #[test]
 fn more_checks_than_slots_get_503_with_retry_after() {
-    let mut silent = Script::default();
-    silent.greeting = vec![Act::Silent];
-    let silent = Ftp::start(silent);
+    let silent = Ftp::start(Script {
+        greeting: vec![Act::Silent],
+        ..Script::default()
+    });
     let svc = Service::start(
         &config(
             "max_concurrent = 1\nmax_queue = 0",

@@ -1,14 +1,14 @@
 //! The desk's HTML: the page with its two forms, the pieces of a result page (streamed: the
 //! head, one line per progress event, the report, the foot), an error page, and the one
 //! Content-Security-Policy every response carries. No script anywhere; the only style is
-//! the sheet below, allowed by its hash. Every value from a request or a report is escaped.
+//! the sheet below and the HTML report's own, each allowed by its hash. Every value from a request or a report is escaped.
 
 use std::sync::OnceLock;
 
 use axum::http::StatusCode;
 use base64::Engine;
 
-use crate::report::{self, Format, RenderOptions, Report};
+use crate::report::{self, Format, RenderOptions, Report, html};
 use crate::transcript::TlsRequest;
 
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:62rem;\
@@ -24,16 +24,21 @@ font-weight:700}.ok{color:#116611}.warning{color:#8a5a00}.critical{color:#b00020
 font-family:ui-monospace,monospace;font-size:.85rem}";
 
 /// The CSP: nothing loads, nothing runs, forms post only here, no framing.
-pub fn csp() -> String {
-    static HASH: OnceLock<String> = OnceLock::new();
-    let hash = HASH.get_or_init(|| {
-        let digest = ring::digest::digest(&ring::digest::SHA256, STYLE.as_bytes());
-        base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
-    });
-    format!(
-        "default-src 'none'; style-src 'sha256-{hash}'; form-action 'self'; \
-         frame-ancestors 'none'; base-uri 'none'"
-    )
+pub fn csp() -> &'static str {
+    static CSP: OnceLock<String> = OnceLock::new();
+    CSP.get_or_init(|| {
+        let hash = |text: &str| {
+            let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+            base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+        };
+        // The report's pictures are inline SVG and data: images.
+        format!(
+            "default-src 'none'; style-src 'sha256-{}' 'sha256-{}'; img-src data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            hash(STYLE),
+            hash(html::style_sheet())
+        )
+    })
 }
 
 /// Text for HTML, in an element or an attribute.
@@ -141,34 +146,33 @@ pub fn progress_line(text: &str) -> String {
 /// The report on a result page: the verdict, the report and the downloads.
 pub fn result(report: &Report<'_>) -> String {
     let verdict = report.verdict.as_str();
-    let mut markdown = Vec::new();
-    let _ = report::render(report, &mut markdown, &RenderOptions::new(Format::Markdown));
-    let mut json = Vec::new();
-    let _ = report::render(report, &mut json, &RenderOptions::new(Format::Json));
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let rendered = |format: Format| {
+        let mut out = Vec::new();
+        let _ = report::render(report, &mut out, &RenderOptions::new(format));
+        base64::engine::general_purpose::STANDARD.encode(out)
+    };
     format!(
-        "<p class=\"verdict {verdict}\" id=\"verdict\">{}</p>\n{}\n\
-         <p>Download: <a download=\"pasv-doctor-report.md\" \
+        "<p class=\"verdict {verdict}\" id=\"verdict\">{}</p>\n\
+         <p>Download: <a download=\"pasv-doctor-report.html\" \
+         href=\"data:text/html;charset=utf-8;base64,{}\">HTML</a> · \
+         <a download=\"pasv-doctor-report.md\" \
          href=\"data:text/markdown;charset=utf-8;base64,{}\">Markdown</a> · \
          <a download=\"pasv-doctor-report.json\" \
-         href=\"data:application/json;base64,{}\">JSON</a></p>\n",
+         href=\"data:application/json;base64,{}\">JSON</a></p>\n{}",
         esc(&report.summary()),
-        report_body(report, &markdown),
-        b64(&markdown),
-        b64(&json),
+        rendered(Format::Html),
+        rendered(Format::Markdown),
+        rendered(Format::Json),
+        report_body(report),
     )
 }
 
-/// The report itself.
-// SEAM(html): `report::Format::Html` (issue #15, branch `html`) is not in this tree yet, so
-// the desk shows the Markdown report in a <pre>. Once it is merged: render the report with
-// `Format::Html` here (it is a whole page with its own inline style: serve it as the result
-// page's body, or in an `<iframe srcdoc>` with the CSP above widened to its style), and add
-// an HTML entry to the downloads in `result`.
-fn report_body(_report: &Report<'_>, markdown: &[u8]) -> String {
+/// The report itself: the HTML report's body, under its own style sheet.
+fn report_body(report: &Report<'_>) -> String {
     format!(
-        "<pre id=\"report\">{}</pre>",
-        esc(&String::from_utf8_lossy(markdown))
+        "<style>{}</style>\n<div id=\"report\">\n{}</div>\n",
+        html::style_sheet(),
+        html::body(report)
     )
 }
 

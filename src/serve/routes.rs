@@ -203,9 +203,10 @@ async fn outer(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    if let Ok(csp) = HeaderValue::from_str(&page::csp()) {
-        h.insert(header::CONTENT_SECURITY_POLICY, csp);
-    }
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(page::csp()),
+    );
     let status = response.status().as_u16();
     app.metrics.request(route, status);
     // The path only: a query is the client's business, and a refused one may hold a secret.
