@@ -407,6 +407,14 @@ fn api_check_takes_the_password_in_the_body_only() {
         );
         assert_eq!(r.status, 400, "{settings}: {}", r.body);
     }
+    // Not JSON by its type: what a cross-site form would send.
+    let r = svc.send(
+        svc.client
+            .post(svc.url("/api/check"))
+            .header("content-type", "text/plain")
+            .body(body.to_string()),
+    );
+    assert_eq!(r.status, 415, "{}", r.body);
     assert_eq!(
         ftp.connections(),
         2,
@@ -548,6 +556,33 @@ fn the_default_allows_no_loopback_target() {
         assert!(r.body.contains("only global unicast"), "{}", r.body);
     }
     assert_eq!(ftp.connections(), 0);
+}
+
+#[test]
+fn without_a_token_only_its_own_host_names_are_answered() {
+    // A page whose name an attacker re-points at 127.0.0.1 (DNS rebinding) sends its own
+    // name as Host; without a token the service answers only to its address, localhost and
+    // the origins it lists.
+    let ftp = Ftp::start(Script::default());
+    let svc = Service::start(
+        &config("allowed_origins = [\"https://desk.example.net\"]", ""),
+        |_| {},
+    );
+    let probe = format!("/probe?target={}&module=anon", ftp.target());
+    for host in ["evil.example", "evil.example:9129"] {
+        let r = svc.get_with(&probe, &[("host", host)]);
+        assert_eq!(r.status, 421, "{host}: {}", r.body);
+        assert_eq!(svc.get_with("/", &[("host", host)]).status, 421);
+    }
+    assert_eq!(ftp.connections(), 0);
+    assert_eq!(
+        svc.get_with("/healthz", &[("host", "evil.example")]).status,
+        200
+    );
+    for host in ["localhost:9129", "desk.example.net"] {
+        assert_eq!(svc.get_with("/", &[("host", host)]).status, 200, "{host}");
+    }
+    assert_eq!(svc.get(&probe).status, 200);
 }
 
 #[test]

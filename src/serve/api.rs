@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
@@ -143,7 +143,25 @@ pub fn json_report(transcript: &Transcript) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], out).into_response()
 }
 
-pub async fn check(State(app): State<Arc<App>>, body: Bytes) -> Response {
+pub async fn check(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    // A cross-site form cannot send this type without the browser asking first (CORS).
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| {
+            t.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if !json {
+        app.metrics.rejected("bad_request");
+        return Failure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the request as JSON, with Content-Type: application/json",
+            Kind::Json,
+        )
+        .into_response();
+    }
     let req = match parse_check(&body) {
         Ok(r) => r,
         Err(m) => {

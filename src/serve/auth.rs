@@ -67,6 +67,37 @@ pub fn same_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), &'stat
     }
 }
 
+/// Whether the `Host` a request names is one this service answers to without a token: an
+/// IP address, `localhost`, or the host of a configured origin. Without a token, a name
+/// that an attacker's page has re-pointed at this loopback service (DNS rebinding) would
+/// otherwise make the browser treat the service as that page's own origin.
+pub fn known_host(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        // HTTP/1.0 without Host: no browser sends that.
+        return true;
+    };
+    let host = host.trim().to_ascii_lowercase();
+    // `[::1]:9129`, `127.0.0.1:9129`, `localhost`, `name:port`.
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or_default()
+    } else {
+        host.rsplit_once(':').map_or(host.as_str(), |(n, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                n
+            } else {
+                host.as_str()
+            }
+        })
+    };
+    name.parse::<std::net::IpAddr>().is_ok()
+        || name == "localhost"
+        || allowed.iter().any(|o| {
+            o.split("://")
+                .nth(1)
+                .is_some_and(|h| h == host || h.split(':').next() == Some(name))
+        })
+}
+
 /// Whether a query names a password: `password=`, or any key that spells one
 /// (`ftp_password`, `pass`, `passwd`, `pwd`), percent-encoded or not.
 pub fn password_in_query(uri: &Uri) -> bool {
@@ -157,6 +188,27 @@ mod tests {
             ("sec-fetch-site", "cross-site"),
         ]);
         assert!(same_origin(&fetch, &[]).is_err());
+    }
+
+    #[test]
+    fn hosts_without_a_token() {
+        let allowed = ["https://desk.example.net".to_string()];
+        for ok in [
+            "127.0.0.1:9129",
+            "[::1]:9129",
+            "localhost:9129",
+            "localhost",
+            "desk.example.net",
+        ] {
+            assert!(known_host(&headers(&[("host", ok)]), &allowed), "{ok}");
+        }
+        for bad in [
+            "evil.example:9129",
+            "127.0.0.1.evil.example",
+            "desk.example.net.evil",
+        ] {
+            assert!(!known_host(&headers(&[("host", bad)]), &allowed), "{bad}");
+        }
     }
 
     #[test]

@@ -84,7 +84,7 @@ impl Metrics {
     }
 
     /// A request was refused: `busy`, `rate_limited`, `refused_target`, `unauthorized`,
-    /// `cross_origin`, `password_in_url`, `bad_request`.
+    /// `cross_origin`, `password_in_url`, `unknown_host`, `bad_request`.
     pub fn rejected(&self, reason: &'static str) {
         self.with(|c| *c.rejected.entry(reason).or_default() += 1);
     }
@@ -193,6 +193,7 @@ impl Metrics {
             "unauthorized",
             "cross_origin",
             "password_in_url",
+            "unknown_host",
             "bad_request",
         ] {
             let n = c.rejected.get(reason).copied().unwrap_or(0);

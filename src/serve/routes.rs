@@ -189,6 +189,18 @@ async fn outer(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
             kind_of(route),
         )
         .into_response()
+    } else if route != "healthz"
+        && app.settings.auth_token.is_none()
+        && !auth::known_host(request.headers(), &app.settings.origins)
+    {
+        app.metrics.rejected("unknown_host");
+        Failure::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            "this service answers to its address, localhost or a name listed in [serve] \
+             allowed_origins (without a token, other names are refused against DNS rebinding)",
+            kind_of(route),
+        )
+        .into_response()
     } else {
         next.run(request).await
     };
