@@ -29,7 +29,37 @@ fn text(a: &ActiveTransfer) -> Vec<String> {
     } else if let Some(done) = &a.completion {
         e.push(format!("then: {}", done.text));
     }
+    // What the check itself saw on the data side (`--active`).
+    if let Some(from) = a.data_from {
+        let twenty = if from.port() == 20 {
+            "from port 20, as RFC 959 has it"
+        } else {
+            "not from port 20"
+        };
+        e.push(format!(
+            "the server connected back from {from} ({twenty}) in {:.1} ms; {} bytes",
+            a.connect_us.unwrap_or(0) as f64 / 1000.0,
+            a.bytes
+        ));
+    }
+    if let Some(err) = &a.data_error {
+        e.push(err.clone());
+    }
     e
+}
+
+/// Whether the check ran from behind NAT toward a server outside it: then a connection
+/// back to it is stopped by this side's NAT, and says nothing about the server.
+fn behind_nat(s: &ServerSession) -> Option<std::net::IpAddr> {
+    use crate::proto::AddressClass;
+    let local = s.local?.ip();
+    let private = |ip| {
+        matches!(
+            AddressClass::of(ip),
+            AddressClass::Private | AddressClass::Cgnat
+        )
+    };
+    (private(local) && !private(s.server.ip())).then_some(local)
 }
 
 /// Whether some passive transfer of the session worked: then active mode failing is a
@@ -56,8 +86,11 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             .active
             .iter()
             .filter(|a| {
-                code_of(a).is_some_and(|c| c / 100 == 2)
-                    && a.completion.as_ref().is_some_and(|c| c.code / 100 >= 4)
+                let accepted = code_of(a).is_some_and(|c| c / 100 == 2);
+                let failed = a.completion.as_ref().is_some_and(|c| c.code / 100 >= 4);
+                // The check's own listener saw no connection (`--active`).
+                let never_came = a.listener.is_some() && a.data_from.is_none();
+                accepted && (failed || never_came)
             })
             .collect();
         let worked = s.active.iter().any(|a| {
@@ -82,7 +115,29 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 fix: Vec::new(),
             });
         }
-        if let Some(first) = blocked.first() {
+        if let (Some(first), Some(local)) = (blocked.first(), behind_nat(s)) {
+            let mut evidence = text(first);
+            evidence.push(format!(
+                "this check's local address {local} is private: it runs behind NAT"
+            ));
+            out.push(Finding {
+                breaks: Vec::new(),
+                code: Code::ActiveModeBlocked,
+                severity: Severity::Info,
+                phase: Phase::Data,
+                server: Some(s.server),
+                title: "active mode cannot be judged from here: the server could not connect \
+                        back, but this check runs behind NAT"
+                    .to_string(),
+                evidence,
+                impact: "A connection from the server to this machine is stopped by this \
+                         side's NAT router unless it forwards the port; that says nothing \
+                         about the server. Check active mode from a host with a public address."
+                    .to_string(),
+                remedy: USE_PASSIVE.to_string(),
+                fix: Vec::new(),
+            });
+        } else if let Some(first) = blocked.first() {
             out.push(Finding {
                 breaks: Vec::new(),
                 code: Code::ActiveModeBlocked,
@@ -108,9 +163,14 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 server: Some(s.server),
                 title: "an active-mode transfer completed".to_string(),
                 evidence: s.active.iter().flat_map(text).take(4).collect(),
-                impact: "Active mode works from this client. The log shows nothing about \
-                         passive mode."
-                    .to_string(),
+                impact: if s.active.iter().any(|a| a.listener.is_some()) {
+                    "Active mode works from where this check ran: the server connected back."
+                        .to_string()
+                } else {
+                    "Active mode works from this client. The log shows nothing about \
+                     passive mode."
+                        .to_string()
+                },
                 remedy: String::new(),
                 fix: Vec::new(),
             });

@@ -64,6 +64,16 @@ pub struct CheckOptions {
     #[arg(long, value_name = "N", value_parser = value::scan_rate)]
     pub scan_rate: Option<u32>,
 
+    /// After the passive checks, test active mode: listen, send EPRT (and PORT over IPv4),
+    /// and list over the connection the server opens back. Behind NAT this cannot be
+    /// judged from here, and the report says so.
+    #[arg(long)]
+    pub active: bool,
+
+    /// With --active: listen on this address instead of the control connection's local one.
+    #[arg(long, value_name = "IP", value_parser = value::ip, requires = "active")]
+    pub active_address: Option<IpAddr>,
+
     /// With --format nagios: WARNING when the whole check takes longer than this.
     #[arg(long, value_name = "DURATION", value_parser = value::duration)]
     pub warning: Option<Duration>,
@@ -208,6 +218,8 @@ impl CheckOptions {
         o.expect_address = self.expect_address;
         o.scan_range = self.scan_range;
         o.scan_rate = self.scan_rate;
+        o.active = self.active.then_some(true);
+        o.active_address = self.active_address;
         o
     }
 }

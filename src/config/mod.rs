@@ -98,13 +98,19 @@ pub struct Overrides {
     /// Connection attempts per second while mapping.
     #[serde(default, deserialize_with = "de::scan_rate")]
     pub scan_rate: Option<u32>,
+    /// Test active mode too.
+    #[serde(default, deserialize_with = "de::boolean")]
+    pub active: Option<bool>,
+    /// Where to listen for the server's connection in active mode.
+    #[serde(default, deserialize_with = "de::ip")]
+    pub active_address: Option<IpAddr>,
 }
 
 /// The settings a batch line may name, as it names them (`_` works for `-` as well).
 pub const KEYS: &str = "user, password-env, password-file, module, tls, ca-file, insecure, \
      samples, transfers, timeout, deadline, expect-range, expect-address, prot, tls-max, \
      cert-warn-days, compare-plain, probe-advertised, dns-server, family, my-ip-url, \
-     scan-range, scan-rate";
+     scan-range, scan-rate, active, active-address";
 
 /// Where passwords go instead of inline.
 pub const NO_INLINE_PASSWORD: &str = "passwords do not belong in a file: name a variable \
@@ -173,6 +179,8 @@ impl Overrides {
             my_ip_url,
             scan_range,
             scan_rate,
+            active,
+            active_address,
         );
         if over.password_env.is_some() || over.password_file.is_some() {
             self.password_env = over.password_env.clone();
@@ -210,6 +218,8 @@ impl Overrides {
             "compare-plain" => named(value::boolean(v).map(|x| self.compare_plain = Some(x)))?,
             "scan-range" => named(value::scan_range(v).map(|x| self.scan_range = Some(x)))?,
             "scan-rate" => named(value::scan_rate(v).map(|x| self.scan_rate = Some(x)))?,
+            "active" => named(value::boolean(v).map(|x| self.active = Some(x)))?,
+            "active-address" => named(value::ip(v).map(|x| self.active_address = Some(x)))?,
             "probe-advertised" => {
                 named(value::boolean(v).map(|x| self.probe_advertised = Some(x)))?;
             }

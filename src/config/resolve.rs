@@ -126,6 +126,8 @@ impl<'a> Resolver<'a> {
                 range,
                 rate: merged.scan_rate.unwrap_or(crate::probe::scan::DEFAULT_RATE),
             }),
+            active: merged.active.unwrap_or(false),
+            active_address: merged.active_address,
             target,
         })
     }

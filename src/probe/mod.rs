@@ -61,6 +61,11 @@ pub struct ProbeConfig {
     pub compare_plain: bool,
     /// Map the passive range after the checks (`--scan-range`).
     pub scan: Option<ScanRequest>,
+    /// After the passive checks, test active mode (EPRT, and PORT over IPv4).
+    pub active: bool,
+    /// Listen here for the server's connection instead of the control connection's local
+    /// address.
+    pub active_address: Option<IpAddr>,
 }
 
 /// Which ports `--scan-range` maps.
@@ -294,6 +299,8 @@ pub async fn run_observed(
         tls_options: config.tls_options.clone(),
         prot_clear: config.prot_clear,
         compare_plain: config.compare_plain,
+        active: config.active,
+        active_address: config.active_address,
         progress: progress.clone(),
     };
     let mut set = JoinSet::new();

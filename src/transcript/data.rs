@@ -209,6 +209,24 @@ pub struct ActiveTransfer {
     pub command: Option<Exchange>,
     /// The reply that ended the transfer (226, 425, ...).
     pub completion: Option<ReplyRecord>,
+    /// Where the check listened for the server's connection (`--active`; not in logs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listener: Option<SocketAddr>,
+    /// Where the server's connection came from (its port says whether it used port 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_from: Option<SocketAddr>,
+    /// From the transfer command to the server's connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_us: Option<u64>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub bytes: u64,
+    /// What went wrong on the data side (no connection from the server, a reset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_error: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl ActiveTransfer {
@@ -217,6 +235,11 @@ impl ActiveTransfer {
             port,
             command: None,
             completion: None,
+            listener: None,
+            data_from: None,
+            connect_us: None,
+            bytes: 0,
+            data_error: None,
         }
     }
 }

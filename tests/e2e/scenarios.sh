@@ -27,7 +27,7 @@
 NAT_SCENARIOS=(healthy private-address stale-address range-not-forwarded range-partial
   range-rejected-rst range-rejected-icmp dns-elsewhere dns-elsewhere-probed two-a-records alg-rewrite)
 OTHER_SCENARIOS=(range-rejected-icmp-ratelimited epsv-refused pasv-disabled pasv-refused-epsv-ok two-a-one-dead ipv6-healthy
-  ipv6-filtered vsftpd-dual-stack-zero single-port-range)
+  ipv6-filtered vsftpd-dual-stack-zero single-port-range active-ok active-blocked)
 TLS_SCENARIOS=(ftps-explicit ftps-implicit ftps-private-address ftps-alg)
 ALL_SCENARIOS=("${NAT_SCENARIOS[@]}" "${OTHER_SCENARIOS[@]}" "${TLS_SCENARIOS[@]}")
 ALL_SERVERS=(vsftpd proftpd pureftpd)
@@ -242,6 +242,19 @@ scenario_define() {
       X_CHECKS=(--severity PASV_ADDRESS_UNSPECIFIED=warning --transfers-ok 2)
       # A client that trusts 0.0.0.0 connects to itself: refused.
       X_CURL=("default|0||" "naive|7|$CURL_NAIVE|0\.0\.0\.0")
+      ;;
+    active-ok)
+      S_DESC="healthy, and --active: the server connects back to the client"
+      S_ARGS=(--active)
+      X_CODES="CLEARTEXT_LOGIN DATA_PATH_OK ACTIVE_MODE_OK"
+      X_CHECKS=(--transfers-ok 2)
+      ;;
+    active-blocked)
+      S_DESC="healthy passive; the router drops the server's own outbound connections"
+      S_ARGS=(--active)
+      S_V6RULE="ip saddr $SERVER_IP tcp flags syn / syn,ack drop comment \"no connection out of the LAN\""
+      X_EXIT=1 X_VERDICT=warning X_CODES="CLEARTEXT_LOGIN DATA_PATH_OK ACTIVE_MODE_BLOCKED"
+      X_CHECKS=(--severity ACTIVE_MODE_BLOCKED=warning --transfers-ok 2)
       ;;
     single-port-range)
       S_DESC="healthy, with a one-port passive range (30000-30000), forwarded"

@@ -7,6 +7,7 @@
 //! the server does is recorded; the session ends early only when the control connection
 //! cannot go on.
 
+mod active;
 mod compare;
 mod greeting;
 mod login;
@@ -190,6 +191,9 @@ async fn steps(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
         && !abandoned
     {
         transfer::transfer(run, c, kind, true).await?;
+    }
+    if run.plan.active && !abandoned {
+        active::active(run, c).await?;
     }
     Ok(())
 }

@@ -35,6 +35,11 @@ pub struct SessionPlan {
     pub prot_clear: bool,
     /// After a TLS session, compare with a plain-text session's PASV (ALG detection).
     pub compare_plain: bool,
+    /// Test active mode after the passive checks.
+    pub active: bool,
+    /// Where to listen for the server's connection (default: the control connection's
+    /// local address).
+    pub active_address: Option<IpAddr>,
     /// Who is told each step as it happens.
     pub progress: Progress,
 }

@@ -322,6 +322,8 @@ pub fn plan(user: &str, password: Option<&str>, tls: TlsRequest) -> SessionPlan 
         },
         prot_clear: false,
         compare_plain: false,
+        active: false,
+        active_address: None,
         progress: Default::default(),
     }
 }
