@@ -1,7 +1,7 @@
 //! One check as a library call: a target and its layers of settings in, the configuration
 //! resolved (`crate::config`), the probe run (`crate::probe`), and the transcript out, from
 //! which [`crate::report::Report::new`] makes the analysed report. `check`, `batch` (through
-//! `crate::fleet`) and a future service all call these.
+//! `crate::fleet`) and the service (`crate::serve`) all call these.
 
 use std::fmt;
 
@@ -71,9 +71,24 @@ pub async fn run_observed(
 /// run, or overran its deadline by more than a grace period (a bug, not a server's doing),
 /// is recorded as such rather than lost.
 pub async fn run_recorded(config: &ProbeConfig) -> Transcript {
+    run_recorded_with(
+        config,
+        probe::net::Tcp::shared(),
+        probe::progress::Progress::default(),
+    )
+    .await
+}
+
+/// [`run_recorded`] with every connection opened through `net` (a service's guarding
+/// connector) and each step told to `progress`.
+pub async fn run_recorded_with(
+    config: &ProbeConfig,
+    net: probe::net::Net,
+    progress: probe::progress::Progress,
+) -> Transcript {
     // The probe keeps its own deadline; this guard only catches a bug.
     let guard = config.deadline + std::time::Duration::from_secs(5);
-    match tokio::time::timeout(guard, run(config)).await {
+    match tokio::time::timeout(guard, probe::run_observed(config, net, progress)).await {
         Ok(Ok(t)) => t,
         Ok(Err(e)) => lost(config, &e.to_string()),
         Err(_) => lost(config, "the check overran its deadline"),

@@ -22,6 +22,7 @@ pub mod probe;
 pub mod proto;
 pub mod report;
 pub mod secret;
+pub mod serve;
 pub mod target;
 pub mod transcript;
 pub mod webhook;

@@ -471,4 +471,17 @@ fn the_example_files_parse() {
         .expect("a toml block");
     let file = ConfigFile::parse(toml, std::path::Path::new("c.toml")).expect("docs example");
     assert!(file.module("customer").is_ok());
+    // serve.md's config, with its [serve] table.
+    let doc = std::fs::read_to_string(format!("{dir}/docs/serve.md")).expect("docs");
+    let toml = doc
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a toml block");
+    let file = ConfigFile::parse(toml, std::path::Path::new("/etc/pasv-doctor/c.toml"))
+        .expect("serve.md example");
+    assert!(file.serve.allow_targets.name_matches("ftp.example.net"));
+    assert_eq!(file.serve.max_concurrent, Some(64));
+    let example = ConfigFile::load(&example).expect("example");
+    assert!(example.serve.listen.is_some());
 }

@@ -39,8 +39,9 @@ pub fn parse() -> Result<Cli, Status> {
 /// `pasv-doctor TARGET ...` means `pasv-doctor check TARGET ...`: insert `check` when the
 /// first argument is neither a subcommand nor a global flag.
 pub fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    const KNOWN: [&str; 12] = [
+    const KNOWN: [&str; 13] = [
         "check",
+        "serve",
         "demo",
         "decode",
         "batch",

@@ -12,6 +12,7 @@ mod delivery;
 pub mod docs;
 pub mod explain;
 mod interrupt;
+pub mod serve;
 mod status;
 use interrupt::paste_hint;
 pub mod password;
@@ -101,6 +102,13 @@ Exit codes: 0 OK, 1 WARNING (some clients break), 2 CRITICAL (transfers fail),
     /// unless --keep-user. Exit codes as for check; 3 when the input is not an FTP client
     /// log or cannot be read.
     Explain(ExplainArgs),
+    /// Serve checks over HTTP: a Prometheus exporter (/probe), a JSON API and a web desk.
+    ///
+    /// Listens on 127.0.0.1:9129 unless --listen or the config's [serve] listen say
+    /// otherwise. Only servers allowed by [serve] allow_targets are checked (by default:
+    /// global unicast addresses only). A non-loopback address needs auth_token_file.
+    /// Ctrl-C or SIGTERM stops it gracefully. See docs/serve.md.
+    Serve(ServeArgs),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
     ///
     /// bash: pasv-doctor completions bash > /etc/bash_completion.d/pasv-doctor
@@ -108,6 +116,22 @@ Exit codes: 0 OK, 1 WARNING (some clients break), 2 CRITICAL (transfers fail),
     Completions(CompletionsArgs),
     /// Print the manual page (roff): pasv-doctor man | man -l -
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The TOML config file: [serve], [defaults] and [modules.NAME] (docs/serve.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+
+    /// The address to listen on (wins over [serve] listen; default 127.0.0.1:9129).
+    #[arg(long, value_name = "IP:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// Listen on a non-loopback address without a token, because something in front of
+    /// the service authenticates. Logged as a warning.
+    #[arg(long)]
+    pub allow_unauthenticated: bool,
 }
 
 #[derive(Debug, Args)]
@@ -241,6 +265,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<Sta
         Command::Check(args) => check::run_check(&args, out, err),
         Command::Demo(args) => check::run_demo(&args, out, err),
         Command::Batch(args) => batch::run(&args, out, err),
+        Command::Serve(args) => serve::run(&args, err),
         Command::Completions(args) => docs::completions(args.shell, out),
         Command::Man => docs::man(out),
     }

@@ -1,7 +1,8 @@
 //! The config file (TOML): `[defaults]` for every check, and named `[modules.NAME]` that
 //! `check --module NAME` and a batch line's `module=NAME` pick. Every table takes the keys
 //! of [`Overrides`]; an unknown key is an error naming it and its line. A `[serve]` table
-//! belongs to a service mode and is accepted and ignored here.
+//! holds the settings of `pasv-doctor serve` (`serve.rs`); it is checked here like the
+//! rest, and the checks themselves do not use it.
 //!
 //! ```toml
 //! [defaults]
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::serve::ServeTable;
 use super::{ConfigError, Overrides};
 
 /// The largest config file read.
@@ -35,9 +37,9 @@ pub struct ConfigFile {
     pub defaults: Overrides,
     #[serde(default)]
     pub modules: BTreeMap<String, Overrides>,
-    /// `[serve]`, a service mode's own table, as read: the checks do not use it.
+    /// `[serve]`: the service's own settings; the checks do not use them.
     #[serde(default)]
-    pub serve: Option<toml::Table>,
+    pub serve: ServeTable,
     /// Where the file was read from (named in messages).
     #[serde(skip)]
     pub path: PathBuf,
@@ -97,6 +99,7 @@ impl ConfigFile {
         })?;
         file.path = path.to_path_buf();
         let folder = path.parent().unwrap_or(Path::new(""));
+        file.serve.anchor(folder);
         let tables = std::iter::once(("[defaults]".to_string(), &mut file.defaults)).chain(
             file.modules
                 .iter_mut()
@@ -145,7 +148,9 @@ mod tests {
             "[defaults]\ntimeout = \"5s\"\nsamples = 2\n\n[modules.anon]\nuser = \"anonymous\"\n\n\
              [modules.customer]\nuser = \"monitor\"\npassword_env = \"FTP_MONITOR_PASSWORD\"\n\
              tls = \"explicit\"\nexpect_range = \"50000-50100\"\nca_file = \"ca.pem\"\n\
-             insecure = false\ntls_max = 1.2\n\n[serve]\nlisten = \"127.0.0.1:8080\"\n",
+             insecure = false\ntls_max = 1.2\n\n[serve]\nlisten = \"127.0.0.1:8080\"\n\
+             allow_targets = [\"203.0.113.0/24\", \"*.example.org\"]\nmax_concurrent = 8\n\
+             auth_token_file = \"token\"\n",
         )
         .expect("valid");
         assert_eq!(f.defaults.timeout, Some(Duration::from_secs(5)));
@@ -160,6 +165,27 @@ mod tests {
         );
         let e = f.module("nope").unwrap_err().to_string();
         assert!(e.contains("known: anon, customer"), "{e}");
+        assert_eq!(f.serve.listen, "127.0.0.1:8080".parse().ok());
+        assert_eq!(f.serve.max_concurrent, Some(8));
+        assert!(f.serve.allow_targets.name_matches("ftp.example.org"));
+        assert_eq!(
+            f.serve.auth_token_file.as_deref(),
+            Some(Path::new("/etc/pasv-doctor/token"))
+        );
+    }
+
+    #[test]
+    fn serve_errors_name_the_line() {
+        for (text, word) in [
+            ("[serve]\nlisten = \"localhost\"\n", "IP:PORT"),
+            ("[serve]\nallow_targets = [\"*\"]\n", "allow_targets"),
+            ("[serve]\nmax_concurrent = 0\n", "max_concurrent"),
+            ("[serve]\ncolour = 1\n", "colour"),
+            ("[serve]\nallowed_origins = [\"desk.example\"]\n", "origin"),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains("line 2") && e.contains(word), "{e}");
+        }
     }
 
     #[test]

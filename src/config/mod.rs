@@ -18,9 +18,11 @@
 //! whose first line is the password), never inline: an inline password would sit in a file
 //! that is copied, versioned and shown on screens.
 
+pub mod allow;
 mod de;
 pub mod file;
 mod resolve;
+pub mod serve;
 pub mod value;
 
 use std::fmt;
@@ -33,6 +35,7 @@ use serde::Deserialize;
 use crate::target::{Target, TargetError};
 use crate::transcript::{Family, TlsRequest};
 
+pub use allow::AllowList;
 pub use file::ConfigFile;
 pub use resolve::{Resolver, load_ca_file};
 

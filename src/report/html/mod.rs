@@ -31,12 +31,25 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
         report.verdict.as_str().to_uppercase()
     );
     page::open(&mut html, &title);
-    html.push_str("<main>\n");
-    report_body(&mut html, report, "r", 1);
-    html.push_str("</main>\n");
+    html.push_str(&body(report));
     page::close(&mut html);
     out.write_all(html.as_bytes())?;
     out.flush()
+}
+
+/// The report's style sheet, for a page that shows reports inside its own (the service's
+/// desk, which allows it in its Content-Security-Policy by its hash).
+pub fn style_sheet() -> &'static str {
+    page::STYLE
+}
+
+/// The body of [`write`]'s page, without the document around it: for a page that shows
+/// the report inside its own, with [`style_sheet`].
+pub fn body(report: &Report<'_>) -> String {
+    let mut html = String::from("<main>\n");
+    report_body(&mut html, report, "r", 1);
+    html.push_str("</main>\n");
+    html
 }
 
 /// "check" or "explain".

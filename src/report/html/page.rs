@@ -9,7 +9,7 @@ use super::esc;
 /// What the page allows itself: its own inline styles and data: images, nothing else.
 pub(super) const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
-const STYLE: &str = include_str!("style.css");
+pub(super) const STYLE: &str = include_str!("style.css");
 
 pub(super) fn open(html: &mut String, title: &str) {
     let _ = write!(
