@@ -41,21 +41,8 @@ pub fn csp() -> &'static str {
     })
 }
 
-/// Text for HTML, in an element or an attribute.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Text for HTML, in an element or an attribute: the report's one escaper.
+pub use crate::report::html::esc;
 
 /// The top of every page.
 pub fn head(title: &str) -> String {

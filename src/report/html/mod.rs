@@ -103,7 +103,7 @@ fn report_body(html: &mut String, report: &Report<'_>, id: &str, level: u8) {
 }
 
 /// Text made safe for HTML and SVG, in element content and in quoted attributes alike.
-pub(crate) fn esc(text: &str) -> String {
+pub fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
