@@ -75,6 +75,15 @@ fn the_table_draws_the_map_and_a_bad_value_is_refused() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Passive range map of 127.0.0.1"), "{text}");
     assert!(text.contains("'#' reachable"), "{text}");
+    let page = bin()
+        .args(["check", "--samples", "1", "--format", "html"])
+        .args(["--scan-range", &format!("{low}-{}", low + 7)])
+        .arg(ftp.url("anonymous"))
+        .output()
+        .expect("runs");
+    let page = String::from_utf8_lossy(&page.stdout);
+    assert!(page.contains("<h2>Passive range map</h2>"), "{page}");
+    assert!(page.contains("<b>reachable</b>"), "the kinds in words too");
     let bad = bin()
         .args(["check", "--scan-range", "9-1", "127.0.0.1"])
         .output()

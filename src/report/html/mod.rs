@@ -10,6 +10,7 @@ mod address;
 mod batch;
 mod headline;
 mod page;
+mod range;
 mod sections;
 mod timeline;
 
@@ -90,6 +91,7 @@ fn report_body(html: &mut String, report: &Report<'_>, id: &str, level: u8) {
         }
         html.push_str("</section>\n");
     }
+    range::write(html, report, sub, id);
     sections::findings(html, report, sub, id);
     sections::clients(html, report, sub, id);
     sections::certificates(html, report, sub, id);
