@@ -17,9 +17,15 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     let (phase, server) = match stopped {
         Some(found) => found,
         None if t.servers.is_empty() => (Phase::Dns, None),
-        // Every session had ended; what was still running was the public-address look-up
-        // or the comparison session.
+        // Every session had ended; what was still running was the range map or the
+        // public-address look-up (the phase field keeps the data phase, the title says no
+        // more than that the sessions had ended).
         None => (Phase::Data, None),
+    };
+    let when = if stopped.is_none() && !t.servers.is_empty() {
+        "after the sessions had ended".to_string()
+    } else {
+        format!("in the {} phase", phase_word(phase))
     };
     let mut evidence = vec![format!(
         "stopped by Ctrl-C after {:.1} s",
@@ -42,9 +48,8 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         phase,
         server,
         title: format!(
-            "the check was interrupted (Ctrl-C) in the {} phase: this report shows only what \
-             was seen until then",
-            phase_word(phase)
+            "the check was interrupted (Ctrl-C) {when}: this report shows only what was seen \
+             until then"
         ),
         evidence,
         impact: "The steps after this point did not run: their findings are missing, not \

@@ -157,7 +157,20 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                     count(&map.not_tried)
                 ),
             )
+        } else if map.filtered.is_empty() {
+            // Resets only: something answered, and nothing tells whether it was the server
+            // (nothing listening) or a firewall rejecting; no failure is claimed.
+            (
+                Severity::Warning,
+                format!(
+                    "{} of {total} passive ports answered with a reset, from the server or a \
+                     rejecting firewall (not told apart from here): {}",
+                    count(&missing),
+                    ranges_text(&missing)
+                ),
+            )
         } else {
+            // No answer at all: a client handed one of these ports waits and fails.
             (
                 Severity::Critical,
                 format!(
@@ -289,6 +302,13 @@ mod tests {
         let map = read(&s).unwrap();
         assert!(map.reachable.is_empty());
         assert_eq!(map.refused, [(50000, 50019)]);
+        let mut t = crate::transcript::Transcript::test_empty("192.0.2.1");
+        t.servers = vec![s];
+        let mut out = Vec::new();
+        check(&t, &mut out);
+        // A reset is an answer: no failure is claimed, and the title says what is unknown.
+        assert_eq!(out[0].severity, Severity::Warning);
+        assert!(out[0].title.contains("not told apart"), "{}", out[0].title);
     }
 
     #[test]

@@ -45,9 +45,9 @@ pub(super) async fn active(run: &mut Run<'_>, c: &mut Control) -> Result<(), Ses
         let (mut listener, addr) = match listener.and_then(|l| l.local_addr().map(|a| (l, a))) {
             Ok(found) => found,
             Err(e) => {
-                // Recorded as the session's observation: no command went out.
+                // Recorded as this side's failure; the command says it never went out.
                 let mut a = ActiveTransfer::new(crate::transcript::Exchange {
-                    command: "EPRT".to_string(),
+                    command: "EPRT (not sent)".to_string(),
                     reply: None,
                     failure: Some(format!("cannot listen on {ip}: {e}")),
                 });
