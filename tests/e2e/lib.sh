@@ -176,6 +176,14 @@ e2e_policy_rc_off() {
 # Run state, cleanup
 
 e2e_init() {
+  # One bench at a time on a machine: two runs share /etc/netns, the server packages'
+  # state and two cores, and their timings would measure each other.
+  local lock=${PASV_DOCTOR_E2E_LOCK:-/tmp/pasv-doctor-bench.lock}
+  exec 8>"$lock"
+  if ! flock -n 8; then
+    echo "== another bench holds $lock; waiting for it"
+    flock 8
+  fi
   E2E_TAG="pdb$$"
   CACHE=${PASV_DOCTOR_E2E_CACHE:-${CARGO_TARGET_DIR:-$REPO_ROOT/target}/e2e}
   mkdir -p "$CACHE"
