@@ -2,6 +2,7 @@
 //! [`ReplyReader`], and logs every line with its time. Every wait is bounded by the step
 //! timeout and the overall deadline, whichever comes first.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -78,7 +79,15 @@ pub struct Control {
     tls_failure: Option<String>,
     /// Replies received under TLS.
     tls_replies: usize,
+    /// Commands written whose replies are still to be read, oldest first, with when they
+    /// were sent. Servers answer in order, so these are read before any later reply.
+    unread: VecDeque<(String, Instant)>,
+    /// What those commands got, once read, for their step to take.
+    answered: Vec<Answer>,
 }
+
+/// A command as recorded, the reply it got, and why there was none.
+pub type Answer = (Exchange, Option<Reply>, Option<StepFailure>);
 
 fn text_of(bytes: &[u8]) -> (String, Option<String>) {
     match std::str::from_utf8(bytes) {
@@ -103,6 +112,8 @@ impl Control {
             tls_client: None,
             tls_failure: None,
             tls_replies: 0,
+            unread: VecDeque::new(),
+            answered: Vec::new(),
         }
     }
 
@@ -224,6 +235,17 @@ impl Control {
     /// Waits for the next complete reply. The step timeout bounds the whole reply, not each
     /// read: a server that trickles bytes (slowloris) cannot stretch a step to the deadline.
     pub async fn read_reply(&mut self) -> Result<Reply, StepFailure> {
+        if !self.unread.is_empty() {
+            self.read_unread().await;
+            if let Some(f) = self.answered.last().and_then(|a| a.2.clone()) {
+                return Err(f);
+            }
+        }
+        self.next_reply().await
+    }
+
+    /// The next reply on the wire, whoever it answers.
+    async fn next_reply(&mut self) -> Result<Reply, StepFailure> {
         let step_end = Instant::now() + self.clock.step;
         let mut buf = [0u8; 4096];
         let mut received = 0usize;
@@ -335,55 +357,94 @@ impl Control {
     /// servers answer each command in turn, so commands whose replies do not decide what
     /// to send next cost one round trip together instead of one each. After a failure the
     /// remaining commands are recorded as unanswered.
-    pub async fn exchange_all(
+    pub async fn exchange_all(&mut self, commands: &[&str]) -> Vec<Answer> {
+        self.exchange_all_then(commands, &[]).await
+    }
+
+    /// Like [`exchange_all`](Self::exchange_all), with `later` written in the same burst
+    /// but not waited for: their replies are read by [`read_unread`](Self::read_unread),
+    /// or before the next reply anyone reads, so a reply that only a later step needs
+    /// costs no round trip of its own.
+    pub async fn exchange_all_then(&mut self, commands: &[&str], later: &[&str]) -> Vec<Answer> {
+        let sent_at = Instant::now();
+        let all: Vec<&str> = commands.iter().chain(later).copied().collect();
+        let mut failed = self.write_commands(&all).await.err();
+        if failed.is_none() && !self.unread.is_empty() {
+            // Earlier commands' replies come first on the wire.
+            self.read_unread().await;
+            failed = self.answered.last().and_then(|a| a.2.clone());
+        }
+        let out = self.read_answers(commands, sent_at, failed.clone()).await;
+        let failed = failed.or_else(|| out.last().and_then(|a| a.2.clone()));
+        match failed {
+            None => self
+                .unread
+                .extend(later.iter().map(|c| (logged_command(c), sent_at))),
+            Some(f) => self
+                .answered
+                .extend(later.iter().map(|c| unanswered(c, &f))),
+        }
+        out
+    }
+
+    /// Reads the replies to every command written but not yet answered, keeping them for
+    /// [`take_answered`](Self::take_answered).
+    pub async fn read_unread(&mut self) {
+        while let Some((command, sent_at)) = self.unread.front().cloned() {
+            let (reply, failure) = match self.next_reply().await {
+                Ok(r) => (Some(r), None),
+                Err(f) => (None, Some(f)),
+            };
+            self.unread.pop_front();
+            let exchange = Exchange {
+                command,
+                reply: reply.as_ref().map(|r| self.record(r, sent_at)),
+                failure: failure.as_ref().map(StepFailure::describe),
+            };
+            let stop = failure.is_some();
+            self.answered.push((exchange, reply, failure));
+            if let (true, Some(f)) = (stop, self.answered.last().and_then(|a| a.2.clone())) {
+                // Nothing later can be read either; what is left is recorded unanswered.
+                let rest: Vec<_> = self.unread.drain(..).map(|(c, _)| c).collect();
+                self.answered.extend(rest.iter().map(|c| unanswered(c, &f)));
+            }
+        }
+    }
+
+    /// The answers [`read_unread`](Self::read_unread) read, in order.
+    pub fn take_answered(&mut self) -> Vec<Answer> {
+        std::mem::take(&mut self.answered)
+    }
+
+    /// Reads the replies to `commands`, already written at `sent_at`; after a failure
+    /// the rest are recorded unanswered.
+    async fn read_answers(
         &mut self,
         commands: &[&str],
-    ) -> Vec<(Exchange, Option<Reply>, Option<StepFailure>)> {
-        let sent_at = Instant::now();
-        let written = self.write_commands(commands).await;
+        sent_at: Instant,
+        written: Option<StepFailure>,
+    ) -> Vec<Answer> {
         let mut out = Vec::with_capacity(commands.len());
-        let mut failed = written.err();
+        let mut failed = written;
         for command in commands {
-            let logged = logged_command(command);
             if let Some(f) = &failed {
-                out.push((
-                    Exchange {
-                        command: logged,
-                        reply: None,
-                        failure: Some(f.describe()),
-                    },
-                    None,
-                    Some(f.clone()),
-                ));
+                out.push(unanswered(command, f));
                 continue;
             }
-            match self.read_reply().await {
+            match self.next_reply().await {
                 Ok(reply) => {
                     let failure = (reply.code == 421).then_some(StepFailure::ServiceClosing);
-                    if let Some(f) = &failure {
-                        failed = Some(f.clone());
-                    }
-                    out.push((
-                        Exchange {
-                            command: logged,
-                            reply: Some(self.record(&reply, sent_at)),
-                            failure: failure.as_ref().map(StepFailure::describe),
-                        },
-                        Some(reply),
-                        failure,
-                    ));
+                    failed.clone_from(&failure);
+                    let exchange = Exchange {
+                        command: logged_command(command),
+                        reply: Some(self.record(&reply, sent_at)),
+                        failure: failure.as_ref().map(StepFailure::describe),
+                    };
+                    out.push((exchange, Some(reply), failure));
                 }
                 Err(f) => {
-                    failed = Some(f.clone());
-                    out.push((
-                        Exchange {
-                            command: logged,
-                            reply: None,
-                            failure: Some(f.describe()),
-                        },
-                        None,
-                        Some(f),
-                    ));
+                    out.push(unanswered(command, &f));
+                    failed = Some(f);
                 }
             }
         }
@@ -408,6 +469,16 @@ impl Control {
         let _ = self.send("QUIT").await;
         let _ = tokio::time::timeout(Duration::from_millis(100), self.stream.shutdown()).await;
     }
+}
+
+/// A command that got no reply because of `failure`.
+fn unanswered(command: &str, failure: &StepFailure) -> Answer {
+    let exchange = Exchange {
+        command: logged_command(command),
+        reply: None,
+        failure: Some(failure.describe()),
+    };
+    (exchange, None, Some(failure.clone()))
 }
 
 /// A TLS handshake Ctrl-C stopped.

@@ -67,6 +67,9 @@ impl Connector for Tcp {
     fn connect(&self, addr: SocketAddr) -> BoxFuture<'_, io::Result<Connection>> {
         Box::pin(async move {
             let stream = TcpStream::connect(addr).await?;
+            // Commands are pipelined in small writes: Nagle would hold each one until the
+            // last is acknowledged, a round trip apiece (curl sets it too).
+            let _ = stream.set_nodelay(true);
             let local = stream.local_addr().ok();
             Ok(Connection {
                 stream: Box::new(stream),
@@ -93,6 +96,7 @@ impl Listener for TcpAccept {
     fn accept(&mut self) -> BoxFuture<'_, io::Result<(Connection, SocketAddr)>> {
         Box::pin(async move {
             let (stream, from) = self.0.accept().await?;
+            let _ = stream.set_nodelay(true);
             let local = stream.local_addr().ok();
             Ok((
                 Connection {

@@ -232,21 +232,7 @@ impl ServerSession {
 
     /// The FEAT lines (without the 211 framing), trimmed.
     pub fn features(&self) -> Vec<String> {
-        let Some(reply) = self.feat.as_ref().and_then(|e| e.reply.as_ref()) else {
-            return Vec::new();
-        };
-        if reply.code != 211 {
-            return Vec::new();
-        }
-        let lines: Vec<&str> = reply.text.lines().collect();
-        if lines.len() < 2 {
-            return Vec::new();
-        }
-        lines[1..lines.len() - 1]
-            .iter()
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty())
-            .collect()
+        self.feat.as_ref().map(feat_lines).unwrap_or_default()
     }
 
     /// Every PASV/EPSV sent, in order: the samples, then the commands that opened the
@@ -264,4 +250,23 @@ impl ServerSession {
     pub fn all_samples(&self, kind: PassiveKind) -> impl Iterator<Item = &PassiveSample> {
         self.passive_replies().filter(move |s| s.command == kind)
     }
+}
+
+/// The lines of a FEAT answer (without the 211 framing), trimmed; none unless it is a 211.
+pub fn feat_lines(feat: &Exchange) -> Vec<String> {
+    let Some(reply) = feat.reply.as_ref() else {
+        return Vec::new();
+    };
+    if reply.code != 211 {
+        return Vec::new();
+    }
+    let lines: Vec<&str> = reply.text.lines().collect();
+    if lines.len() < 2 {
+        return Vec::new();
+    }
+    lines[1..lines.len() - 1]
+        .iter()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
 }

@@ -1,12 +1,13 @@
-//! The login step: USER, then PASS when asked for (the given password, or the customary
-//! e-mail-like one for anonymous users), recorded as a [`Login`] with its outcome. The
+//! The login step: USER, then PASS (the given password, or the customary e-mail-like one
+//! for anonymous users), in one burst under TLS, recorded as a [`Login`] with its outcome. The
 //! password is never logged: the control connection masks `PASS` and any reply that
 //! repeats it.
 
 use std::time::Instant;
 
-use super::super::control::{Control, StepFailure};
+use super::super::control::{Answer, Control, StepFailure};
 use super::{Run, end_for};
+use crate::proto::Reply;
 use crate::proto::is_anonymous;
 use crate::secret::Secret;
 use crate::transcript::{Login, LoginOutcome, Phase, SessionEnd};
@@ -31,47 +32,71 @@ pub(super) async fn login(run: &mut Run<'_>, c: &mut Control) -> Result<(), Sess
 }
 
 /// USER and PASS; the outcome goes into `login`. `Err` is a failure of the connection,
-/// not a refusal.
+/// not a refusal. Under TLS, or for an anonymous login, PASS goes out with USER (one round
+/// trip, not two); in clear text a real password waits for the 331 that asks for it, so a
+/// server that refuses the user ("530 Non-anonymous sessions must use encryption") never
+/// gets it.
 pub(super) async fn login_steps(
     c: &mut Control,
     user: &str,
     password: Option<&Secret>,
     login: &mut Login,
 ) -> Result<(), StepFailure> {
-    let (_, reply, fail) = c.exchange(&format!("USER {user}")).await;
-    let reply = match (reply, fail) {
-        (_, Some(f)) => return Err(f),
-        (Some(r), None) => r,
-        (None, None) => return Err(StepFailure::Closed),
+    let anonymous = is_anonymous(user);
+    let password = match (password, anonymous) {
+        (Some(p), _) => {
+            c.mask_in_replies(p);
+            Some(p.expose().to_string())
+        }
+        (None, true) => Some(ANONYMOUS_PASSWORD.to_string()),
+        (None, false) => None,
     };
+    let user_cmd = format!("USER {user}");
+    if let (Some(pass), true) = (&password, c.tls || anonymous) {
+        login.password_sent = true;
+        let mut answers = c
+            .exchange_all(&[&user_cmd, &format!("PASS {pass}")])
+            .await
+            .into_iter();
+        let user_reply = answer(answers.next())?;
+        login.outcome = match user_reply.code {
+            230 => LoginOutcome::LoggedIn,
+            332 => LoginOutcome::AccountRequired,
+            331 => pass_outcome(answer(answers.next())?.code),
+            _ => LoginOutcome::Rejected,
+        };
+        return Ok(());
+    }
+    let reply = answer(c.exchange_all(&[&user_cmd]).await.pop())?;
     login.outcome = match reply.code {
         230 => LoginOutcome::LoggedIn,
         332 => LoginOutcome::AccountRequired,
-        331 => {
-            let password = match (password, is_anonymous(user)) {
-                (Some(p), _) => {
-                    c.mask_in_replies(p);
-                    p.expose().to_string()
-                }
-                (None, true) => ANONYMOUS_PASSWORD.to_string(),
-                (None, false) => {
-                    login.outcome = LoginOutcome::NoPassword;
-                    return Ok(());
-                }
-            };
-            login.password_sent = true;
-            let (_, reply, fail) = c.exchange(&format!("PASS {password}")).await;
-            match (reply, fail) {
-                (_, Some(f)) => return Err(f),
-                (Some(r), None) => match r.code {
-                    230 | 202 => LoginOutcome::LoggedIn,
-                    332 => LoginOutcome::AccountRequired,
-                    _ => LoginOutcome::Rejected,
-                },
-                (None, None) => return Err(StepFailure::Closed),
+        331 => match password {
+            Some(pass) => {
+                login.password_sent = true;
+                pass_outcome(answer(c.exchange_all(&[&format!("PASS {pass}")]).await.pop())?.code)
             }
-        }
+            None => LoginOutcome::NoPassword,
+        },
         _ => LoginOutcome::Rejected,
     };
     Ok(())
+}
+
+/// The reply of one answer, or why there was none.
+fn answer(a: Option<Answer>) -> Result<Reply, StepFailure> {
+    match a {
+        Some((_, _, Some(f))) => Err(f),
+        Some((_, Some(r), None)) => Ok(r),
+        _ => Err(StepFailure::Closed),
+    }
+}
+
+/// What PASS's reply code means for the login.
+fn pass_outcome(code: u16) -> LoginOutcome {
+    match code {
+        230 | 202 => LoginOutcome::LoggedIn,
+        332 => LoginOutcome::AccountRequired,
+        _ => LoginOutcome::Rejected,
+    }
 }

@@ -126,6 +126,8 @@ pub async fn check(
         (Err(_), Some(error)) => Err(secure::rejected_late(&mut run, error)),
         (end, _) => end,
     };
+    // FEAT's answer, if it came before the session ended.
+    greeting::keep_feat(&mut run, c.take_answered());
     if let Err(end) = end {
         run.s.end = end;
     } else {
@@ -165,13 +167,9 @@ fn wants_comparison(run: &Run<'_>) -> bool {
 async fn steps(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
     greeting::greeting(run, c).await?;
     run.tell(Step::Greeted);
-    greeting::features(run, c).await?;
+    greeting::auth_tls(run, c).await?;
     login::login(run, c).await?;
     run.tell(Step::LoggedIn);
-    if run.tls.is_some() {
-        secure::protect_data(run, c).await?;
-    }
-    greeting::settle(run, c).await?;
     let reserved = samples::sample_bursts(run, c).await?;
     let first_kind = reserved.map(|i| run.s.samples[i].command);
     let mut abandoned = samples::test_ports(run, c, reserved).await? == Some(Flow::Abandoned);
@@ -192,6 +190,7 @@ async fn steps(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
     {
         transfer::transfer(run, c, kind, true).await?;
     }
+    greeting::settle_feat(run, c).await;
     if run.plan.active && !abandoned {
         active::active(run, c).await?;
     }

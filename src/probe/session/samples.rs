@@ -1,4 +1,5 @@
-//! The sampling step: K PASV and K EPSV replies, asked in two bursts, each decoded; then
+//! The sampling step: K PASV and K EPSV replies, asked in two bursts (the first behind the
+//! opening commands, FEAT behind the last), each decoded; then
 //! every sampled port test-connected at once while the first listing runs over the last
 //! sample's own listener, so a filtered range costs one timeout, not one per port.
 
@@ -7,46 +8,59 @@ use super::super::data;
 use super::super::progress::Step;
 use super::plan::{probe_plan, record_probes};
 use super::transfer::transfer_over;
-use super::{Flow, Run, end_for};
+use super::{Flow, Run, end_for, greeting};
 use crate::proto::PassiveKind;
 use crate::transcript::{PassiveSample, Phase, SessionEnd};
 
-/// The samples in two bursts: one PASV and one EPSV, then the other K-1 of each kind
-/// that was answered (a refusal is not repeated). Returns the index of the sample whose
-/// listener is still open (the last command sent), which the first transfer uses.
+/// The samples in two bursts: one PASV and one EPSV (behind the opening commands), then
+/// the other K-1 of each kind that was answered (a refusal is not repeated), with FEAT at
+/// the end of the last burst. Returns the index of the sample whose listener is still
+/// open (the last passive command sent), which the first transfer uses.
 pub(super) async fn sample_bursts(
     run: &mut Run<'_>,
     c: &mut Control,
 ) -> Result<Option<usize>, SessionEnd> {
     let mut last_ok: Option<usize> = None;
     let first = [PassiveKind::Pasv, PassiveKind::Epsv];
-    let answered = record_samples(run, c, &first, &mut last_ok).await?;
     let more = run.plan.samples.saturating_sub(1) as usize;
+    let opening = greeting::opening_commands(run);
+    let feat_now: &[&str] = if more == 0 { &["FEAT"] } else { &[] };
+    let answered = record_samples(run, c, &opening, &first, feat_now, &mut last_ok).await?;
+    if more == 0 {
+        return Ok(last_ok);
+    }
     let mut burst = Vec::new();
     for (kind, ok) in first.iter().zip(&answered) {
         if *ok {
             burst.extend(std::iter::repeat_n(*kind, more));
         }
     }
-    if !burst.is_empty() {
-        record_samples(run, c, &burst, &mut last_ok).await?;
-    }
+    record_samples(run, c, &[], &burst, &["FEAT"], &mut last_ok).await?;
     Ok(last_ok)
 }
 
-/// Sends the passive commands in one burst and records each decoded reply. `last_ok` is
-/// set to the last sample when it decoded, else cleared (its listener is not known to be
-/// open). Returns, per command, whether it got a passive reply.
+/// Sends `opening`, the passive commands and `later` in one burst; records the opening
+/// answers and each decoded passive reply (`later` is read by a later step). `last_ok`
+/// is set to the last sample when it decoded, else cleared (its listener is not known to
+/// be open). Returns, per passive command, whether it got a passive reply.
 async fn record_samples(
     run: &mut Run<'_>,
     c: &mut Control,
+    opening: &[&str],
     kinds: &[PassiveKind],
+    later: &[&str],
     last_ok: &mut Option<usize>,
 ) -> Result<Vec<bool>, SessionEnd> {
-    let commands: Vec<&str> = kinds.iter().map(|k| k.command()).collect();
-    let results = c.exchange_all(&commands).await;
+    let commands: Vec<&str> = opening
+        .iter()
+        .copied()
+        .chain(kinds.iter().map(|k| k.command()))
+        .collect();
+    let mut results = c.exchange_all_then(&commands, later).await;
+    let passive = results.split_off(opening.len().min(results.len()));
+    greeting::record_opening(run, opening, results)?;
     let mut answered = Vec::with_capacity(kinds.len());
-    for (kind, (exchange, reply, fail)) in kinds.iter().zip(results) {
+    for (kind, (exchange, reply, fail)) in kinds.iter().zip(passive) {
         let phase = if *kind == PassiveKind::Pasv {
             Phase::Pasv
         } else {

@@ -1,10 +1,15 @@
 //! The TLS steps (RFC 4217): TLS on the control connection (implicit, or after AUTH TLS),
-//! PBSZ and PROT, and TLS on a data connection after its preliminary reply. One TLS client
+//! PBSZ and PROT's answers, and TLS on a data connection after its preliminary reply. One TLS client
 //! per session, so data connections can resume the control connection's session as
 //! vsftpd's `require_ssl_reuse` demands. Everything is recorded in the session's
 //! [`ControlTls`] and each transfer's [`DataTls`].
 
-use super::super::control::{Control, StepFailure, TLS_INTERRUPTED};
+use std::future::Future;
+use std::pin::Pin;
+
+use tokio_rustls::client::TlsStream;
+
+use super::super::control::{Clock, Control, StepFailure, TLS_INTERRUPTED};
 use super::super::data::{self, DataRead};
 use super::super::net::Io;
 use super::super::tls::{TlsClient, server_name};
@@ -90,32 +95,6 @@ pub(super) async fn auth(
     }
 }
 
-/// PBSZ 0 then PROT P (or C), required before protected transfers (RFC 4217 9, 10).
-pub(super) async fn protect_data(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
-    let prot = if run.plan.prot_clear {
-        "PROT C"
-    } else {
-        "PROT P"
-    };
-    let mut replies = c.exchange_all(&["PBSZ 0", prot]).await.into_iter();
-    for slot in 0..2 {
-        let Some((exchange, _, fail)) = replies.next() else {
-            break;
-        };
-        if let Some(tls) = run.s.tls.as_mut() {
-            if slot == 0 {
-                tls.pbsz = Some(exchange);
-            } else {
-                tls.prot = Some(exchange);
-            }
-        }
-        if let Some(f) = fail {
-            return Err(end_for(&f, Phase::Login));
-        }
-    }
-    Ok(())
-}
-
 /// Whether data connections are protected: TLS on, PROT P asked for and accepted.
 pub(super) fn data_protected(run: &Run<'_>) -> bool {
     !run.plan.prot_clear
@@ -129,43 +108,83 @@ pub(super) fn data_protected(run: &Run<'_>) -> bool {
             .is_some_and(|r| r.code / 100 == 2)
 }
 
-/// TLS on a data connection, then its data read to the end. RFC 4217: the handshake
-/// starts after the preliminary reply, the client acting as TLS client with the control
+/// A data connection's TLS handshake, started as soon as the connection opens: the
+/// server reads the hello when it starts TLS after its preliminary reply (RFC 4217), so
+/// the handshake overlaps the wait for that reply instead of following it.
+pub(super) type DataHandshake = Pin<Box<dyn Future<Output = HandshakeDone> + Send>>;
+
+/// A finished data handshake: the client that ran it, the stream, the record.
+pub(super) struct HandshakeDone {
+    client: Option<TlsClient>,
+    stream: Option<TlsStream<Box<dyn Io>>>,
+    handshake: Option<TlsHandshake>,
+    error: Option<String>,
+}
+
+/// Starts TLS on a data connection, the client acting as TLS client with the control
 /// connection's server name. `fresh_tls` offers no session to resume.
-pub(super) async fn read_protected(
+pub(super) fn start_data_tls(
     run: &Run<'_>,
-    c: &Control,
-    t: &mut Transfer,
+    clock: Clock,
     tcp: Box<dyn Io>,
     fresh_tls: bool,
-    max_wait: std::time::Duration,
-) -> DataRead {
+) -> DataHandshake {
     let client = match (&run.tls, fresh_tls) {
         (Some(cl), true) => cl.fresh().ok(),
         (Some(cl), false) => Some(cl.clone()),
         (None, _) => None,
     };
-    let name = match server_name(&run.plan.host) {
-        Ok(name) => name,
-        Err(e) => {
-            return DataRead {
-                error: Some(e),
-                ..Default::default()
-            };
-        }
-    };
-    let Some(client) = client else {
+    let name = server_name(&run.plan.host);
+    Box::pin(async move {
+        let mut done = HandshakeDone {
+            client: None,
+            stream: None,
+            handshake: None,
+            error: None,
+        };
+        let name = match name {
+            Ok(name) => name,
+            Err(e) => {
+                done.error = Some(e);
+                return done;
+            }
+        };
+        let Some(client) = client else {
+            return done;
+        };
+        let (budget, _) = clock.budget();
+        let slack = budget + std::time::Duration::from_secs(1);
+        let (tls, hs) = match clock
+            .bounded(slack, client.handshake(tcp, &name, budget))
+            .await
+        {
+            Ok(done) => done,
+            Err(_) => (None, TlsHandshake::failed(TLS_INTERRUPTED.to_string(), 0)),
+        };
+        done.stream = tls;
+        done.handshake = Some(hs);
+        done.client = Some(client);
+        done
+    })
+}
+
+/// Waits for the data connection's handshake, records it, then reads the data to the end.
+pub(super) async fn read_protected(
+    c: &Control,
+    t: &mut Transfer,
+    handshake: DataHandshake,
+    fresh_tls: bool,
+    max_wait: std::time::Duration,
+) -> DataRead {
+    let done = handshake.await;
+    if let Some(e) = done.error {
+        return DataRead {
+            error: Some(e),
+            ..Default::default()
+        };
+    }
+    let (Some(client), Some(hs)) = (done.client, done.handshake) else {
         return DataRead::default();
-    };
-    let (budget, _) = c.clock().budget();
-    let slack = budget + std::time::Duration::from_secs(1);
-    let clock = c.clock();
-    let (tls, hs) = match clock
-        .bounded(slack, client.handshake(tcp, &name, budget))
-        .await
-    {
-        Ok(done) => done,
-        Err(_) => (None, TlsHandshake::failed(TLS_INTERRUPTED.to_string(), 0)),
     };
     let failed = hs.error.clone();
     let shown = client.shown_certificate();
@@ -176,7 +195,7 @@ pub(super) async fn read_protected(
         certificate: shown.and_then(|(c, _)| c),
         no_close_notify: false,
     });
-    let read = match (tls, failed) {
+    let read = match (done.stream, failed) {
         (Some(mut tls), _) => data::read_to_end(&mut tls, c.clock(), max_wait).await,
         (None, e) => DataRead {
             error: Some(format!(

@@ -58,7 +58,6 @@ async fn a_healthy_session_runs_every_step_in_order() {
     assert_eq!(
         net.commands(),
         [
-            "FEAT",
             "USER anonymous",
             "PASS pasv-doctor@",
             "SYST",
@@ -66,6 +65,7 @@ async fn a_healthy_session_runs_every_step_in_order() {
             "PWD",
             "PASV",
             "EPSV",
+            "FEAT",
             "LIST",
             "PASV",
             "LIST",
@@ -128,20 +128,55 @@ async fn a_silent_server_times_out_in_the_greeting() {
 }
 
 #[tokio::test]
-async fn auth_tls_rides_with_feat_and_a_refusal_stays_plain_in_auto_mode() {
+async fn auth_tls_goes_alone_and_a_refusal_stays_plain_in_auto_mode() {
     let net = Scripted::new(vec![
-        Peer::new()
-            .on("FEAT", "211-Features:\r\n MLST type*;\r\n211 End")
-            .on("AUTH", "530 Please login with USER and PASS."),
+        Peer::new().on("AUTH", "530 Please login with USER and PASS."),
     ]);
     let (mut run, mut c) = control(&net, &plan("anonymous", None, TlsRequest::Auto)).await;
     greeting::greeting(&mut run, &mut c).await.unwrap();
-    assert_eq!(greeting::features(&mut run, &mut c).await, Ok(()));
-    assert_eq!(net.commands(), ["FEAT", "AUTH TLS"]);
-    assert_eq!(run.s.features(), ["MLST type*;"]);
+    assert_eq!(greeting::auth_tls(&mut run, &mut c).await, Ok(()));
+    assert_eq!(net.commands(), ["AUTH TLS"]);
     let tls = run.s.tls.as_ref().unwrap();
     assert!(tls.handshake.is_none());
     assert_eq!(tls.auth.as_ref().unwrap().reply.as_ref().unwrap().code, 530);
+}
+
+#[tokio::test]
+async fn feat_rides_with_the_last_burst_and_picks_the_listing_command() {
+    let peer = Peer::anonymous(50001, 50002)
+        .on("FEAT", "211-Features:\r\n MLST type*;\r\n211 End")
+        .on("MLSD", LIST_OK)
+        .on("MLSD", LIST_OK);
+    let net = Scripted::new(vec![peer])
+        .port(50001, Port::Serve(LISTING.to_vec()))
+        .port(50002, Port::Serve(LISTING.to_vec()));
+    let mut p = plan("anonymous", None, TlsRequest::Off);
+    p.samples = 2;
+    let s = check(&net, &p).await;
+    assert_eq!(s.end, SessionEnd::Completed, "{:?}", s.lines);
+    let commands = net.commands();
+    let feat = commands
+        .iter()
+        .position(|c| c == "FEAT")
+        .expect("FEAT sent");
+    let passive: Vec<usize> = (0..commands.len())
+        .filter(|i| commands[*i] == "PASV" || commands[*i] == "EPSV")
+        .collect();
+    assert_eq!(
+        passive.len(),
+        4 + 1,
+        "2 PASV + 2 EPSV samples, one more for the 2nd listing"
+    );
+    assert!(
+        feat > passive[3],
+        "FEAT follows the last sample burst: {commands:?}"
+    );
+    assert_eq!(s.features(), ["MLST type*;"]);
+    assert!(
+        s.transfers
+            .iter()
+            .all(|t| t.command.as_ref().unwrap().command == "MLSD")
+    );
 }
 
 // --- TLS ------------------------------------------------------------------------------
@@ -250,14 +285,41 @@ async fn a_named_user_without_a_password_is_not_sent_an_empty_one() {
 }
 
 #[tokio::test]
-async fn a_230_to_user_needs_no_password() {
-    let net = Scripted::new(vec![Peer::new().on("USER", "230 Welcome")]);
+async fn a_230_to_user_logs_in_whatever_the_pipelined_pass_gets() {
+    // Anonymous: the customary password is no secret, so PASS rides with USER.
+    let net = Scripted::new(vec![
+        Peer::new()
+            .on("USER", "230 Welcome")
+            .on("PASS", "503 Already logged in."),
+    ]);
     let (mut run, mut c) = control(&net, &plan("ftp", None, TlsRequest::Off)).await;
     greeting::greeting(&mut run, &mut c).await.unwrap();
     assert_eq!(login::login(&mut run, &mut c).await, Ok(()));
+    assert_eq!(net.commands(), ["USER ftp", "PASS pasv-doctor@"]);
     let l = run.s.login.unwrap();
     assert_eq!(l.outcome, LoginOutcome::LoggedIn);
-    assert!(l.anonymous && !l.password_sent);
+    assert!(l.anonymous && l.password_sent);
+}
+
+#[tokio::test]
+async fn in_clear_text_a_real_password_waits_for_the_331() {
+    let net = Scripted::new(vec![
+        Peer::new().on("USER", "530 Non-anonymous sessions must use encryption."),
+    ]);
+    let (mut run, mut c) = control(&net, &plan("alice", Some("hunter22"), TlsRequest::Off)).await;
+    greeting::greeting(&mut run, &mut c).await.unwrap();
+    assert_eq!(
+        login::login(&mut run, &mut c).await,
+        Err(SessionEnd::LoginFailed)
+    );
+    assert_eq!(
+        net.commands(),
+        ["USER alice"],
+        "the password never went out"
+    );
+    let l = run.s.login.unwrap();
+    assert_eq!(l.outcome, LoginOutcome::Rejected);
+    assert!(!l.password_sent);
 }
 
 // --- samples and port tests -----------------------------------------------------------

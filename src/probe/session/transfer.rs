@@ -6,14 +6,18 @@
 
 use std::time::{Duration, Instant};
 
+use tokio::io::AsyncWriteExt;
+
 use super::super::control::{Control, StepFailure, logged_command};
 use super::super::data::{self, DataRead};
 use super::super::progress::Step;
 use super::plan::listing_commands;
 use super::samples::passive_command;
-use super::{Flow, Run, end_for, secure};
+use super::{Flow, Run, end_for, greeting, secure};
 use crate::proto::PassiveKind;
-use crate::transcript::{Exchange, PassiveSample, Phase, PortProbe, SessionEnd, Transfer};
+use crate::transcript::{
+    Exchange, PassiveSample, Phase, PortProbe, SessionEnd, Transfer, feat_lines,
+};
 
 /// A real transfer over a fresh PASV or EPSV; `fresh_tls` offers no TLS session to resume.
 pub(super) async fn transfer(
@@ -64,15 +68,26 @@ async fn listing(
     let Some((via, addr)) = run.plan.listing_target(&adv, run.s.peer()) else {
         return Ok(Flow::Continue);
     };
-    let commands = listing_commands(&run.s.features(), run.plan.path.as_deref());
     run.tell(Step::Listing {
         via: t.passive.command,
         port: addr.port(),
     });
     let since = Instant::now();
     let clock = c.clock();
-    let ((attempt, conn), sent) =
-        tokio::join!(data::connect(&run.net, addr, clock), c.send(&commands[0]));
+    let (known, path, net) = (run.s.features(), run.plan.path.clone(), run.net.clone());
+    // The data connection opens while FEAT's answer, which picks the listing command,
+    // comes in; the command follows at once.
+    let ((attempt, conn), (answered, commands, sent)) =
+        tokio::join!(data::connect(&net, addr, clock), async {
+            c.read_unread().await;
+            let answered = c.take_answered();
+            let feat = answered.iter().find(|a| a.0.command == "FEAT");
+            let features = feat.map_or(known, |(e, ..)| feat_lines(e));
+            let commands = listing_commands(&features, path.as_deref());
+            let sent = c.send(&commands[0]).await;
+            (answered, commands, sent)
+        });
+    greeting::keep_feat(run, answered);
     t.data = Some(PortProbe { via, attempt });
     if let Err(f) = sent {
         t.command = Some(Exchange {
@@ -104,15 +119,27 @@ async fn listing(
         return Ok(flow);
     };
     let mut stream = Some(conn.stream);
+    let mut handshake = None;
+    if secure::data_protected(run) {
+        handshake = stream
+            .take()
+            .map(|tcp| secure::start_data_tls(run, clock, tcp, fresh_tls));
+    } else if let Some(tcp) = stream.as_mut() {
+        // A listing only flows to us: our FIN goes now, so a server that waits for the
+        // client's close before its 226 (vsftpd) need not wait a round trip for it.
+        let _ = tokio::time::timeout(Duration::from_millis(100), tcp.shutdown()).await;
+    }
+    let mut shaken = None;
     for (n, command) in commands.iter().enumerate() {
         // The first command is already sent; a fallback goes out now.
-        let result = if n == 0 {
-            c.read_reply().await
+        let sent = if n == 0 {
+            Ok(())
         } else {
-            match c.send(command).await {
-                Ok(()) => c.read_reply().await,
-                Err(f) => Err(f),
-            }
+            c.send(command).await
+        };
+        let result = match sent {
+            Ok(()) => reply_during(c, &mut handshake, &mut shaken).await,
+            Err(f) => Err(f),
         };
         let (reply, fail) = match result {
             Ok(r) => {
@@ -137,14 +164,18 @@ async fn listing(
             // connection must carry the listing and end.
             100..=299 => {
                 let max_wait = c.clock().step.saturating_mul(4).max(Duration::from_secs(1));
-                let read = match stream.take() {
-                    Some(tcp) if secure::data_protected(run) => {
-                        secure::read_protected(run, c, t, tcp, fresh_tls, max_wait).await
+                let read = match (stream.take(), handshake.take(), shaken.take()) {
+                    (_, Some(hs), _) => secure::read_protected(c, t, hs, fresh_tls, max_wait).await,
+                    (_, None, Some(done)) => {
+                        let hs: secure::DataHandshake = Box::pin(async move { done });
+                        secure::read_protected(c, t, hs, fresh_tls, max_wait).await
                     }
                     // Dropped after the read: closing our end tells a server waiting on
                     // the data connection we are done.
-                    Some(mut tcp) => data::read_to_end(&mut tcp, c.clock(), max_wait).await,
-                    None => DataRead::default(),
+                    (Some(mut tcp), None, None) => {
+                        data::read_to_end(&mut tcp, c.clock(), max_wait).await
+                    }
+                    _ => DataRead::default(),
                 };
                 run.tell(Step::Listed { bytes: read.bytes });
                 t.bytes = read.bytes;
@@ -170,4 +201,24 @@ async fn listing(
         break;
     }
     Ok(Flow::Continue)
+}
+
+/// The next control reply, while the data connection's TLS handshake (if any) goes on; a
+/// handshake that ends first is kept in `shaken`.
+async fn reply_during(
+    c: &mut Control,
+    handshake: &mut Option<secure::DataHandshake>,
+    shaken: &mut Option<secure::HandshakeDone>,
+) -> Result<crate::proto::Reply, StepFailure> {
+    if let Some(hs) = handshake.as_mut() {
+        tokio::select! {
+            biased;
+            r = c.read_reply() => return r,
+            done = hs => {
+                *handshake = None;
+                *shaken = Some(done);
+            }
+        }
+    }
+    c.read_reply().await
 }
