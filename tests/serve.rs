@@ -678,6 +678,10 @@ fn the_desk_checks_and_explains_and_refuses_other_origins() {
             .contains("frame-ancestors 'none'")
     );
     assert_eq!(page.header("x-content-type-options"), "nosniff");
+    // A browser sends `Origin: null` with a post from a `no-referrer` page (see
+    // tests/desk_chromium.rs); the desk's own forms need their origin sent.
+    assert_eq!(page.header("referrer-policy"), "same-origin");
+    assert!(page.body.contains("content=\"same-origin\""));
     assert!(page.body.contains("type=\"password\""));
     assert!(page.body.contains("<option>alice</option>"));
 

@@ -1,10 +1,12 @@
 //! Test peers shared by the integration tests: the library's fake FTP server on a runtime of
 //! its own (scripted by `hostile.rs` and `ftps.rs` for their suites), a small DNS responder
-//! on 127.0.0.1, and the binary (`run.rs` for timed runs). Nothing here reaches beyond
+//! on 127.0.0.1, the binary (`run.rs` for timed runs), and headless Chromium driven over
+//! its DevTools pipe (`cdp.rs`, for the desk's browser test). Nothing here reaches beyond
 //! loopback.
 
 #![allow(dead_code)]
 
+pub mod cdp;
 pub mod ftps;
 pub mod hostile;
 pub mod run;
