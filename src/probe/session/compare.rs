@@ -43,9 +43,15 @@ pub(super) async fn plain_comparison(
             }
         }
         let mut login = Login::new(&plan.user, false);
-        login_steps(&mut c, &plan.user, plan.password.as_ref(), &mut login)
-            .await
-            .map_err(|f| f.describe())?;
+        login_steps(
+            &mut c,
+            &plan.user,
+            plan.password.as_ref(),
+            false,
+            &mut login,
+        )
+        .await
+        .map_err(|f| f.describe())?;
         let logged_in = login.outcome == LoginOutcome::LoggedIn;
         out.login = Some(login);
         if !logged_in {

@@ -10,7 +10,7 @@ use super::{Run, end_for};
 use crate::proto::Reply;
 use crate::proto::is_anonymous;
 use crate::secret::Secret;
-use crate::transcript::{Login, LoginOutcome, Phase, SessionEnd};
+use crate::transcript::{Login, LoginOutcome, Phase, SessionEnd, TlsRequest};
 
 /// What anonymous logins send as a password, by convention an e-mail-like string.
 const ANONYMOUS_PASSWORD: &str = "pasv-doctor@";
@@ -20,7 +20,13 @@ pub(super) async fn login(run: &mut Run<'_>, c: &mut Control) -> Result<(), Sess
     let plan = run.plan;
     let since = Instant::now();
     let mut login = Login::new(&plan.user, c.tls);
-    let result = login_steps(c, &plan.user, plan.password.as_ref(), &mut login).await;
+    // A server that refused AUTH TLS offers no TLS: the password would go in clear after
+    // its 331 anyway, so it may as well ride with USER.
+    let no_tls_offered = !c.tls
+        && plan.tls == TlsRequest::Auto
+        && run.s.tls.as_ref().is_some_and(|t| t.handshake.is_none());
+    let together = c.tls || no_tls_offered;
+    let result = login_steps(c, &plan.user, plan.password.as_ref(), together, &mut login).await;
     login.elapsed_us = since.elapsed().as_micros() as u64;
     let logged_in = login.outcome == LoginOutcome::LoggedIn;
     run.s.login = Some(login);
@@ -32,14 +38,15 @@ pub(super) async fn login(run: &mut Run<'_>, c: &mut Control) -> Result<(), Sess
 }
 
 /// USER and PASS; the outcome goes into `login`. `Err` is a failure of the connection,
-/// not a refusal. Under TLS, or for an anonymous login, PASS goes out with USER (one round
-/// trip, not two); in clear text a real password waits for the 331 that asks for it, so a
-/// server that refuses the user ("530 Non-anonymous sessions must use encryption") never
-/// gets it.
+/// not a refusal. With `together` (under TLS, or from a server that refused AUTH TLS), or
+/// for an anonymous login, PASS goes out with USER: one round trip, not two. Otherwise a
+/// real password waits for the 331 that asks for it, so a server that refuses the user in
+/// clear text ("530 Non-anonymous sessions must use encryption") never gets it.
 pub(super) async fn login_steps(
     c: &mut Control,
     user: &str,
     password: Option<&Secret>,
+    together: bool,
     login: &mut Login,
 ) -> Result<(), StepFailure> {
     let anonymous = is_anonymous(user);
@@ -52,7 +59,7 @@ pub(super) async fn login_steps(
         (None, false) => None,
     };
     let user_cmd = format!("USER {user}");
-    if let (Some(pass), true) = (&password, c.tls || anonymous) {
+    if let (Some(pass), true) = (&password, together || anonymous) {
         login.password_sent = true;
         let mut answers = c
             .exchange_all(&[&user_cmd, &format!("PASS {pass}")])

@@ -322,6 +322,24 @@ async fn in_clear_text_a_real_password_waits_for_the_331() {
     assert!(!l.password_sent);
 }
 
+#[tokio::test]
+async fn a_server_that_refused_auth_tls_gets_user_and_pass_together() {
+    let net = Scripted::new(vec![
+        Peer::new()
+            .on("AUTH", "530 Please login with USER and PASS.")
+            .on("USER", "331 Please specify the password.")
+            .on("PASS", "230 Login successful."),
+    ]);
+    let (mut run, mut c) = control(&net, &plan("alice", Some("hunter22"), TlsRequest::Auto)).await;
+    greeting::greeting(&mut run, &mut c).await.unwrap();
+    greeting::auth_tls(&mut run, &mut c).await.unwrap();
+    assert_eq!(login::login(&mut run, &mut c).await, Ok(()));
+    assert_eq!(net.commands(), ["AUTH TLS", "USER alice", "PASS hunter22"]);
+    assert!(c.lines.iter().any(|l| l.text == "PASS ********"));
+    assert!(!c.lines.iter().any(|l| l.text.contains("hunter22")));
+    assert_eq!(run.s.login.unwrap().outcome, LoginOutcome::LoggedIn);
+}
+
 // --- samples and port tests -----------------------------------------------------------
 
 #[tokio::test]

@@ -6,8 +6,6 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncWriteExt;
-
 use super::super::control::{Control, StepFailure, logged_command};
 use super::super::data::{self, DataRead};
 use super::super::progress::Step;
@@ -124,10 +122,6 @@ async fn listing(
         handshake = stream
             .take()
             .map(|tcp| secure::start_data_tls(run, clock, tcp, fresh_tls));
-    } else if let Some(tcp) = stream.as_mut() {
-        // A listing only flows to us: our FIN goes now, so a server that waits for the
-        // client's close before its 226 (vsftpd) need not wait a round trip for it.
-        let _ = tokio::time::timeout(Duration::from_millis(100), tcp.shutdown()).await;
     }
     let mut shaken = None;
     for (n, command) in commands.iter().enumerate() {
