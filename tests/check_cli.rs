@@ -549,9 +549,10 @@ fn ipv6_with_epsv() {
 
 #[test]
 fn deadline_bounds_the_whole_check() {
-    // Greeting, then silence: every step would wait; the deadline ends it.
+    // Greeting, then a reply to the first command that never ends: every step would
+    // wait; the deadline ends it.
     let ftp = serve(|s| {
-        s.on("FEAT", vec![Act::line("211-Features:")]);
+        s.on("AUTH", vec![Act::line("500-Wait for it")]);
     });
     let started = Instant::now();
     let mut cmd = bin();

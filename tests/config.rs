@@ -262,9 +262,9 @@ fn batch_samples_transfers_and_expectations_per_target() {
 
 #[test]
 fn batch_timeout_and_deadline_per_target() {
-    // Answers the greeting, then never finishes its FEAT reply.
+    // Answers the greeting, then never finishes its reply to the first command.
     let hanging = plain(|s| {
-        s.on("FEAT", vec![Act::line("211-Features:")]);
+        s.on("AUTH", vec![Act::line("500-Wait for it")]);
     });
     let a = hanging.addr();
     let started = Instant::now();

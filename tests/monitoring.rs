@@ -412,9 +412,10 @@ fn certificate_days_left_and_tls_handshake_over_ftps() {
 #[test]
 fn batch_streams_json_lines_and_survives_bad_lines_and_a_hanging_target() {
     let good: Vec<Ftp> = (0..3).map(|_| serve(|_| {})).collect();
-    // Answers the greeting, then never answers FEAT: it can only end by its deadline.
+    // Answers the greeting, then never finishes its reply to the first command: it can
+    // only end by its deadline.
     let hanging = serve(|s| {
-        s.on("FEAT", vec![Act::line("211-Features:")]);
+        s.on("AUTH", vec![Act::line("500-Wait for it")]);
     });
     let mut file = tempfile::NamedTempFile::new().expect("temp file");
     writeln!(file, "# fleet\n").expect("write");

@@ -127,26 +127,35 @@ fn foreign_banner(s: &ServerSession) -> Option<&str> {
         .filter(|t| t.starts_with("SSH-"))
 }
 
-/// The last command sent that no reply followed (with pipelining, the one the server was
-/// working on when it stopped).
+/// The first command no reply answered: the one the server was working on when it
+/// stopped. Commands may go out in bursts, so sent commands
+/// are matched with final replies in order (RFC 959 servers answer in order); a 1xx reply
+/// is preliminary and answers nothing yet.
 fn unanswered(s: &ServerSession) -> Option<String> {
-    let last_received = s.lines.iter().rposition(|l| l.dir == Direction::Received);
-    let first_after = match last_received {
-        Some(i) => i + 1,
-        None => 0,
-    };
-    s.lines[first_after..]
-        .iter()
-        .find(|l| l.dir == Direction::Sent)
-        .map(|l| {
-            let verb = l.text.split_whitespace().next().unwrap_or("").to_string();
-            // Never repeat a secret: PASS is named, not quoted.
-            if verb.eq_ignore_ascii_case("PASS") {
-                "PASS".to_string()
-            } else {
-                l.text.clone()
+    let mut waiting = std::collections::VecDeque::new();
+    for l in &s.lines {
+        match l.dir {
+            Direction::Sent => waiting.push_back(&l.text),
+            Direction::Received => {
+                let b = l.text.as_bytes();
+                let final_line = b.len() >= 3
+                    && b[..3].iter().all(u8::is_ascii_digit)
+                    && b.get(3).is_none_or(|c| *c == b' ');
+                if final_line && b[0] != b'1' {
+                    waiting.pop_front();
+                }
             }
-        })
+        }
+    }
+    waiting.front().map(|text| {
+        let verb = text.split_whitespace().next().unwrap_or("").to_string();
+        // Never repeat a secret: PASS is named, not quoted.
+        if verb.eq_ignore_ascii_case("PASS") {
+            "PASS".to_string()
+        } else {
+            (*text).clone()
+        }
+    })
 }
 
 fn greeting_remedy(s: &ServerSession, stop: Stop, ssh: bool) -> String {

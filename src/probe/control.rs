@@ -392,6 +392,7 @@ impl Control {
     pub async fn read_unread(&mut self) {
         while let Some((command, sent_at)) = self.unread.front().cloned() {
             let (reply, failure) = match self.next_reply().await {
+                Ok(r) if r.code == 421 => (Some(r), Some(StepFailure::ServiceClosing)),
                 Ok(r) => (Some(r), None),
                 Err(f) => (None, Some(f)),
             };

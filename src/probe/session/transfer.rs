@@ -48,10 +48,29 @@ pub(super) async fn transfer_over(
     let result = listing(run, c, &mut t, fresh_tls).await;
     // A listing Ctrl-C cut off before its end shows nothing about the path: it is left
     // out rather than recorded as a failure.
-    if !(c.clock().interrupted() && t.completion.is_none()) {
+    let record = result.as_ref().map_or_else(|s| s.record, |_| true);
+    if record && !(c.clock().interrupted() && t.completion.is_none()) {
         run.s.transfers.push(t);
     }
-    result
+    result.map_err(|s| s.end)
+}
+
+/// How a listing ended the session, and whether it is a transfer to record.
+struct Stop {
+    end: SessionEnd,
+    record: bool,
+}
+
+impl From<SessionEnd> for Stop {
+    fn from(end: SessionEnd) -> Stop {
+        Stop { end, record: true }
+    }
+}
+
+impl Stop {
+    fn unrecorded(end: SessionEnd) -> Stop {
+        Stop { end, record: false }
+    }
 }
 
 async fn listing(
@@ -59,7 +78,7 @@ async fn listing(
     c: &mut Control,
     t: &mut Transfer,
     fresh_tls: bool,
-) -> Result<Flow, SessionEnd> {
+) -> Result<Flow, Stop> {
     let Some(adv) = t.passive.advertised.clone() else {
         return Ok(Flow::Continue);
     };
@@ -82,10 +101,19 @@ async fn listing(
             let feat = answered.iter().find(|a| a.0.command == "FEAT");
             let features = feat.map_or(known, |(e, ..)| feat_lines(e));
             let commands = listing_commands(&features, path.as_deref());
-            let sent = c.send(&commands[0]).await;
+            // The control connection failed on the way: no listing command goes out.
+            let sent = match answered.iter().find_map(|a| a.2.clone()) {
+                Some(f) => Err(f),
+                None => Ok(c.send(&commands[0]).await),
+            };
             (answered, commands, sent)
         });
     greeting::keep_feat(run, answered);
+    let sent = match sent {
+        Ok(sent) => sent,
+        // No transfer took place: nothing to record but how the session ended.
+        Err(f) => return Err(Stop::unrecorded(end_for(&f, Phase::Data))),
+    };
     t.data = Some(PortProbe { via, attempt });
     if let Err(f) = sent {
         t.command = Some(Exchange {
@@ -93,14 +121,14 @@ async fn listing(
             reply: None,
             failure: Some(f.describe()),
         });
-        return Err(end_for(&f, Phase::Data));
+        return Err(end_for(&f, Phase::Data).into());
     }
     let Some(conn) = conn else {
         // The command is out but no data connection will come: a server answers 425 at
         // once or only after its own long timeout.
         let answer = c.read_reply_within(Duration::from_secs(1)).await;
         if answer == Err(StepFailure::Interrupted) {
-            return Err(end_for(&StepFailure::Interrupted, Phase::Data));
+            return Err(end_for(&StepFailure::Interrupted, Phase::Data).into());
         }
         let (reply, flow) = match answer {
             Ok(r) => (Some(c.record(&r, since)), Flow::Continue),
@@ -148,7 +176,7 @@ async fn listing(
             failure: fail.as_ref().map(StepFailure::describe),
         });
         if let Some(f) = fail {
-            return Err(end_for(&f, Phase::Data));
+            return Err(end_for(&f, Phase::Data).into());
         }
         let Some(reply) = reply else { break };
         match reply.code {
@@ -184,7 +212,7 @@ async fn listing(
                         Ok(done) => t.completion = Some(c.record(&done, since)),
                         Err(f) => {
                             t.completion_failure = Some(f.describe());
-                            return Err(end_for(&f, Phase::Data));
+                            return Err(end_for(&f, Phase::Data).into());
                         }
                     }
                 }
