@@ -6,11 +6,14 @@
 #
 #   tests/e2e/bench.sh                      # every scenario on every server it applies to
 #   tests/e2e/bench.sh -s vsftpd -t healthy # one server, one scenario (both repeatable)
+#   tests/e2e/bench.sh -t serve-prometheus  # Prometheus scraping `pasv-doctor serve` (docs/serve.md)
 #   tests/e2e/bench.sh --list
 #
 # Needs root and network namespaces; installs its packages with apt-get when missing.
 # Environment: PASV_DOCTOR_BIN (default target/debug/pasv-doctor, brought up to date by cargo build),
-# PASV_DOCTOR_E2E_STRICT=1 (known pasv-doctor bugs fail the run too),
+# PASV_DOCTOR_E2E_STRICT=1 (known pasv-doctor bugs fail the run too), PASV_DOCTOR_PROMETHEUS
+# (the Prometheus binary of serve-prometheus; default: Debian's, installed when missing),
+# PASV_DOCTOR_SKIP_PROMETHEUS=1 (skip serve-prometheus, outside CI),
 # PASV_DOCTOR_E2E_KEEP=1 (keep the scratch directory), E2E_VERBOSE=1.
 # Nothing leaves the namespaces the script creates; it removes them, its /etc/netns entries and
 # its daemons (by PID) on every exit path. Artifacts of the last run: target/e2e/last-run/.
@@ -35,12 +38,19 @@ while (($#)); do
     -t | --scenario) want_scenarios+=("$2"); shift 2 ;;
     --list) list_only=1; shift ;;
     -v | --verbose) E2E_VERBOSE=1; shift ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown argument $1 (try --help)" >&2; exit 3 ;;
   esac
 done
 ((${#want_servers[@]})) || want_servers=("${ALL_SERVERS[@]}")
 ((${#want_scenarios[@]})) || want_scenarios=("${ALL_SCENARIOS[@]}")
+# As for tests/serve_prometheus.rs (scripts/test): skipped on purpose only outside CI.
+if [[ ${PASV_DOCTOR_SKIP_PROMETHEUS:-0} == 1 && -z ${CI:-} && " ${want_scenarios[*]} " == *" serve-prometheus "* ]]; then
+  echo "== serve-prometheus: SKIPPED because PASV_DOCTOR_SKIP_PROMETHEUS=1 (CI runs it)"
+  kept=()
+  for sc in "${want_scenarios[@]}"; do [[ $sc == serve-prometheus ]] || kept+=("$sc"); done
+  want_scenarios=("${kept[@]}")
+fi
 
 if ((list_only)); then
   for sc in "${want_scenarios[@]}"; do
