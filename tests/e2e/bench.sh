@@ -6,11 +6,14 @@
 #
 #   tests/e2e/bench.sh                      # every scenario on every server it applies to
 #   tests/e2e/bench.sh -s vsftpd -t healthy # one server, one scenario (both repeatable)
+#   tests/e2e/bench.sh -t serve-prometheus  # Prometheus scraping `pasv-doctor serve` (docs/serve.md)
 #   tests/e2e/bench.sh --list
 #
 # Needs root and network namespaces; installs its packages with apt-get when missing.
 # Environment: PASV_DOCTOR_BIN (default target/debug/pasv-doctor, brought up to date by cargo build),
-# PASV_DOCTOR_E2E_STRICT=1 (known pasv-doctor bugs fail the run too),
+# PASV_DOCTOR_E2E_STRICT=1 (known pasv-doctor bugs fail the run too), PASV_DOCTOR_PROMETHEUS
+# (the Prometheus binary of serve-prometheus; default: Debian's, installed when missing),
+# PASV_DOCTOR_SKIP_PROMETHEUS=1 (skip serve-prometheus, outside CI),
 # PASV_DOCTOR_E2E_KEEP=1 (keep the scratch directory), E2E_VERBOSE=1.
 # Nothing leaves the namespaces the script creates; it removes them, its /etc/netns entries and
 # its daemons (by PID) on every exit path. Artifacts of the last run: target/e2e/last-run/.
@@ -20,6 +23,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=tests/e2e/scenarios.sh
 source "$E2E_DIR/scenarios.sh"
+# shellcheck source=tests/e2e/serve_prometheus.sh
+source "$E2E_DIR/serve_prometheus.sh"
 
 TOOL_TIMEOUT=2s          # pasv-doctor --timeout (each step)
 CURL_OPTS=(-sS -v --connect-timeout 2 -m 8)
@@ -33,12 +38,19 @@ while (($#)); do
     -t | --scenario) want_scenarios+=("$2"); shift 2 ;;
     --list) list_only=1; shift ;;
     -v | --verbose) E2E_VERBOSE=1; shift ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown argument $1 (try --help)" >&2; exit 3 ;;
   esac
 done
 ((${#want_servers[@]})) || want_servers=("${ALL_SERVERS[@]}")
 ((${#want_scenarios[@]})) || want_scenarios=("${ALL_SCENARIOS[@]}")
+# As for tests/serve_prometheus.rs (scripts/test): skipped on purpose only outside CI.
+if [[ ${PASV_DOCTOR_SKIP_PROMETHEUS:-0} == 1 && -z ${CI:-} && " ${want_scenarios[*]} " == *" serve-prometheus "* ]]; then
+  echo "== serve-prometheus: SKIPPED because PASV_DOCTOR_SKIP_PROMETHEUS=1 (CI runs it)"
+  kept=()
+  for sc in "${want_scenarios[@]}"; do [[ $sc == serve-prometheus ]] || kept+=("$sc"); done
+  want_scenarios=("${kept[@]}")
+fi
 
 if ((list_only)); then
   for sc in "${want_scenarios[@]}"; do
@@ -61,7 +73,11 @@ if [[ -n $why ]]; then
 fi
 
 e2e_init
-e2e_install
+extra_packages=()
+# The serve-prometheus run needs Prometheus (Debian's package; its own daemon is not started).
+[[ " ${want_scenarios[*]} " == *" serve-prometheus "* && -z ${PASV_DOCTOR_PROMETHEUS:-} ]] \
+  && extra_packages+=(prometheus)
+e2e_install "${extra_packages[@]}"
 e2e_files
 e2e_tls_certs
 LAST_RUN=$CACHE/last-run
@@ -170,16 +186,21 @@ run_one() {
   rm -f "$WORK"/logs/*.log "$WORK"/*.conf
 
   t1=$(date +%s.%N)
-  local secs
-  secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')
-  local label="$server $name"
   local summary=""
   summary=$(python3 -c 'import json,sys
 try:
     r = json.load(open(sys.argv[1])); print(r["verdict"], " ".join(sorted({f["code"] for f in r["findings"]})))
 except Exception as e:
     print("no report:", e)' "$report" 2>/dev/null || true)
+  fail_details=("command: $(cat "$dir/command.txt")" "report:  $report ($summary)")
+  [[ -s $dir/stderr.txt ]] && fail_details+=("stderr:  $(head -c 400 "$dir/stderr.txt" | tr '\n' ' ')")
+  record_result "$server $name" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')" "$summary"
+}
 
+# record_result LABEL SECONDS SUMMARY: prints a run's line from fails (and fail_details on
+# failure), S_KNOWN and S_DESC, and counts it.
+record_result() {
+  local label=$1 secs=$2 summary=$3 f
   if ((${#fails[@]} == 0)); then
     if [[ -n $S_KNOWN && $S_KNOWN != flaky:* ]]; then
       printf 'XPASS %-34s %5ss  known bug no longer shows: %s\n' "$label" "$secs" "$S_KNOWN"
@@ -190,17 +211,12 @@ except Exception as e:
     passed=$((passed + 1))
   elif [[ -n $S_KNOWN && ${PASV_DOCTOR_E2E_STRICT:-0} != 1 ]]; then
     printf 'KNOWN %-34s %5ss  %s\n' "$label" "$secs" "$S_KNOWN"
-    local f
     for f in "${fails[@]}"; do printf '        %s\n' "$f"; done
     known=$((known + 1))
     known_list+=("$label: ${S_KNOWN#flaky: }")
   else
     printf 'FAIL  %-34s %5ss  %s\n' "$label" "$secs" "$S_DESC"
-    local f
-    for f in "${fails[@]}"; do printf '        %s\n' "$f"; done
-    printf '        command: %s\n' "$(cat "$dir/command.txt")"
-    printf '        report:  %s (%s)\n' "$report" "$summary"
-    [[ -s $dir/stderr.txt ]] && printf '        stderr:  %s\n' "$(head -c 400 "$dir/stderr.txt" | tr '\n' ' ')"
+    for f in "${fails[@]}" "${fail_details[@]}"; do printf '        %s\n' "$f"; done
     failed=$((failed + 1))
     failed_list+=("$label")
   fi
@@ -209,6 +225,13 @@ except Exception as e:
 echo "== real-server bench: ${want_servers[*]} x ${#want_scenarios[@]} scenarios (pasv-doctor $("$BIN_RUN" --version | awk '{print $2}'), timeout $TOOL_TIMEOUT)"
 bench_t0=$(date +%s)
 for sc in "${want_scenarios[@]}"; do
+  if [[ $sc == serve-prometheus ]]; then
+    # One run for all its servers at once, when any of them is wanted.
+    for server in "${want_servers[@]}"; do
+      if [[ " $(scenario_servers "$sc") " == *" $server "* ]]; then run_serve_prometheus; break; fi
+    done
+    continue
+  fi
   for server in "${want_servers[@]}"; do
     [[ " $(scenario_servers "$sc") " == *" $server "* ]] || continue
     run_one "$sc" "$server"

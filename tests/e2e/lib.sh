@@ -71,10 +71,11 @@ e2e_cannot_run() {
   ip netns del "$probe" 2>/dev/null || true
 }
 
-# Installs what the bench needs, once: Debian packages, and ProFTPD / Pure-FTPd unpacked into
-# $CACHE (they conflict with vsftpd as packages). Package scripts start no daemon.
+# e2e_install [PACKAGE...]: installs what the bench needs, once: Debian packages (these and
+# the given ones), and ProFTPD / Pure-FTPd unpacked into $CACHE (they conflict with vsftpd as
+# packages). Package scripts start no daemon.
 e2e_install() {
-  local want=(vsftpd dnsmasq-base nftables ethtool curl iproute2 iputils-ping openssl python3)
+  local want=(vsftpd dnsmasq-base nftables ethtool curl iproute2 iputils-ping openssl python3 "$@")
   local missing=() p
   for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -29,7 +29,9 @@ NAT_SCENARIOS=(healthy private-address stale-address range-not-forwarded range-p
 OTHER_SCENARIOS=(range-rejected-icmp-ratelimited epsv-refused pasv-disabled pasv-refused-epsv-ok two-a-one-dead ipv6-healthy
   ipv6-filtered vsftpd-dual-stack-zero single-port-range active-ok active-blocked)
 TLS_SCENARIOS=(ftps-explicit ftps-implicit ftps-private-address ftps-alg)
-ALL_SCENARIOS=("${NAT_SCENARIOS[@]}" "${OTHER_SCENARIOS[@]}" "${TLS_SCENARIOS[@]}")
+# Not a check of one server: Prometheus scraping `pasv-doctor serve` (tests/e2e/serve_prometheus.sh).
+SERVE_SCENARIOS=(serve-prometheus)
+ALL_SCENARIOS=("${NAT_SCENARIOS[@]}" "${OTHER_SCENARIOS[@]}" "${TLS_SCENARIOS[@]}" "${SERVE_SCENARIOS[@]}")
 ALL_SERVERS=(vsftpd proftpd pureftpd)
 
 # Codes any scenario may show besides its own: the plain scenarios' servers run without TLS on purpose.
@@ -309,6 +311,10 @@ scenario_define() {
       X_CHECKS=(--severity PASV_REWRITTEN_IN_TRANSIT=critical --not-contacted 192.168.50.10 --tls-verdict trusted)
       # Plain FTP works through the helper; FTPS times out (EPSV port not forwarded).
       X_CURL=("plain|0||" "plain-naive|0|$CURL_NAIVE|Connecting to $WAN_A" "ftps|28|--ssl-reqd --cacert $TLS_DIR/ca.pem|")
+      ;;
+    serve-prometheus)
+      S_DESC="Prometheus scrapes pasv-doctor serve (/probe, multi-target relabelling, two hashmod shards): healthy and broken vsftpd and ProFTPD behind the NAT at once"
+      S_SERVERS="vsftpd proftpd"
       ;;
     *) die "unknown scenario $name" ;;
   esac
