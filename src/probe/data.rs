@@ -20,14 +20,22 @@ pub const MAX_DATA_BYTES: u64 = 16 * 1024 * 1024;
 /// Why a wait ended without an outcome when Ctrl-C stopped the check.
 pub const INTERRUPTED: &str = "interrupted (Ctrl-C) before an answer";
 
+/// Why a connection attempt has no outcome when the overall deadline cut it short.
+pub const DEADLINE: &str = "the overall deadline ran out before an answer";
+
 /// Connects once, bounded by the step timeout and the deadline.
 pub async fn connect(net: &Net, addr: SocketAddr, clock: Clock) -> (Attempt, Option<Connection>) {
     let at_us = clock.now_us();
     let started = Instant::now();
-    let (budget, _) = clock.budget();
+    let (budget, by_deadline) = clock.budget();
     let (outcome, stream) = match clock.bounded(budget, net.connect(addr)).await {
         Ok(Ok(stream)) => (ConnectOutcome::Connected, Some(stream)),
         Ok(Err(e)) => (classify(&e), None),
+        // The deadline, not the port, ended a wait shorter than the step timeout: the
+        // port was not given its chance, so it is not called filtered.
+        Err(Waited::Elapsed) if by_deadline => {
+            (ConnectOutcome::Skipped(DEADLINE.to_string()), None)
+        }
         Err(Waited::Elapsed) => (ConnectOutcome::TimedOut, None),
         // No outcome was seen: recorded as not tried, never as a port that did not answer.
         Err(Waited::Interrupted) => (ConnectOutcome::Skipped(INTERRUPTED.to_string()), None),
@@ -154,5 +162,31 @@ where
                 return out;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::session::testkit::{Port, Scripted};
+    use super::*;
+
+    #[tokio::test]
+    async fn a_wait_the_deadline_cut_short_is_no_filtered_port() {
+        let net = Scripted::new(vec![]).port(50001, Port::Silent);
+        let addr: SocketAddr = "127.0.0.1:50001".parse().unwrap();
+        // A 5 s step, but only 200 ms left before the deadline.
+        let clock = Clock::new(Duration::from_secs(5), Duration::from_millis(200));
+        let (attempt, conn) = connect(&net.net(), addr, clock).await;
+        assert!(conn.is_none());
+        assert_eq!(
+            attempt.outcome,
+            ConnectOutcome::Skipped(DEADLINE.to_string())
+        );
+        // With the step timeout the shorter wait, silence is a timeout.
+        let clock = Clock::new(Duration::from_millis(200), Duration::from_secs(5));
+        let (attempt, _) = connect(&net.net(), addr, clock).await;
+        assert_eq!(attempt.outcome, ConnectOutcome::TimedOut);
     }
 }
