@@ -131,3 +131,66 @@ fn every_real_log_gives_its_root_cause() {
         "these logs now pass: mark them \"passes\": true in index.json: {improved:?}"
     );
 }
+
+/// FileZilla retries in active mode when it cannot read a 227 ("Allow transfermode
+/// fallback", on by default), and the client table follows it: in this real log the PORT
+/// that followed was refused, so its row says the fallback fails too. The same log with
+/// the PORT accepted and a listing completed (constructed from it, below) turns the row to
+/// yes; WinSCP, which does not fall back, stays no in both.
+#[test]
+fn the_client_table_follows_filezillas_fallback_to_active_mode() {
+    let path = Path::new(DIR).join("filezilla-fr-pasv-0000-port-fallback.log");
+    let real = std::fs::read_to_string(&path).expect("fixture");
+    let row = |log: &str, name: &str| -> (String, String) {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        std::io::Write::write_all(&mut file, log.as_bytes()).expect("write");
+        let out = bin()
+            .args(["explain", "--format", "json"])
+            .arg(file.path())
+            .output()
+            .expect("runs");
+        let json: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+        let c = json["clients"]
+            .as_array()
+            .expect("clients")
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} row"))
+            .clone();
+        (
+            c["works"].as_str().unwrap_or_default().to_string(),
+            c["reason"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let (works, reason) = row(&real, "FileZilla");
+    assert_eq!(works, "no", "{reason}");
+    assert!(
+        reason.contains("fallback to active mode fails too"),
+        "{reason}"
+    );
+    let (works, reason) = row(&real, "WinSCP");
+    assert_eq!(works, "no");
+    assert!(!reason.contains("active"), "{reason}");
+    // Constructed: the server accepts the PORT and the listing completes.
+    let accepted = real.replace(
+        "Réponse :     \t500 The given address is not yours\n\
+         Erreur :         \tImpossible de récupérer le contenu du dossier\n\
+         Statut :         \tConnexion interrompue par le serveur",
+        "Réponse :     \t200 PORT command successful\n\
+         Commande :\tMLSD\n\
+         Réponse :     \t150 Opening data connection\n\
+         Réponse :     \t226 Transfer complete\n\
+         Statut :         \tContenu du dossier affiché avec succès",
+    );
+    assert_ne!(
+        accepted, real,
+        "the constructed variant differs from the real log"
+    );
+    let (works, reason) = row(&accepted, "FileZilla");
+    assert_eq!(works, "yes", "{reason}");
+    assert!(
+        reason.contains("falls back to active mode (PORT), which works for this client"),
+        "{reason}"
+    );
+    assert_eq!(row(&accepted, "WinSCP").0, "no");
+}

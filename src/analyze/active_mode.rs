@@ -48,20 +48,6 @@ fn text(a: &ActiveTransfer) -> Vec<String> {
     e
 }
 
-/// Whether the check ran from behind NAT toward a server outside it: then a connection
-/// back to it is stopped by this side's NAT, and says nothing about the server.
-fn behind_nat(s: &ServerSession) -> Option<std::net::IpAddr> {
-    use crate::proto::AddressClass;
-    let local = s.local?.ip();
-    let private = |ip| {
-        matches!(
-            AddressClass::of(ip),
-            AddressClass::Private | AddressClass::Cgnat
-        )
-    };
-    (private(local) && !private(s.server.ip())).then_some(local)
-}
-
 /// Whether some passive transfer of the session worked: then active mode failing is a
 /// warning, not a broken session.
 fn passive_works(s: &ServerSession) -> bool {
@@ -115,7 +101,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 fix: Vec::new(),
             });
         }
-        if let (Some(first), Some(local)) = (blocked.first(), behind_nat(s)) {
+        if let (Some(first), Some(local)) = (blocked.first(), s.behind_nat()) {
             let mut evidence = text(first);
             evidence.push(format!(
                 "this check's local address {local} is private: it runs behind NAT"

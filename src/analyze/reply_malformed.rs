@@ -43,7 +43,10 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             ),
             evidence,
             impact: "No client can open a data connection from this reply.".to_string(),
-            breaks: crate::knowledge::clients::reading(s, first.command),
+            breaks: crate::knowledge::clients::without_active_fallback(
+                s,
+                crate::knowledge::clients::reading(s, first.command),
+            ),
             remedy: "Fix or update the FTP server, or the middlebox that rewrites its replies: \
                      RFC 959 requires 227 Entering Passive Mode (h1,h2,h3,h4,p1,p2) with each \
                      number 0-255, RFC 2428 requires 229 (|||port|)."

@@ -108,7 +108,10 @@ fn finding(t: &Transcript, s: &ServerSession, form: &Form, xs: &[&PassiveSample]
     if cross {
         families.extend(["curl".to_string(), "Python ftplib".to_string()]);
     }
-    let breaks = parsing_with(&families, form.command, epsv_refused(s));
+    let breaks = crate::knowledge::clients::without_active_fallback(
+        s,
+        parsing_with(&families, form.command, epsv_refused(s)),
+    );
     let impact = if breaks.is_empty() && families.is_empty() {
         "Strict clients may reject it; the common ones cope.".to_string()
     } else if breaks.is_empty() {

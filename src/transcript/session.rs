@@ -230,6 +230,20 @@ impl ServerSession {
         (!is_unknown(self.server)).then(|| self.server.ip())
     }
 
+    /// This side's private (or CGNAT) local address, when the server's is not: the check
+    /// ran behind NAT, so a connection from the server back to it says nothing of the server.
+    pub fn behind_nat(&self) -> Option<IpAddr> {
+        use crate::proto::AddressClass;
+        let local = self.local?.ip();
+        let private = |ip| {
+            matches!(
+                AddressClass::of(ip),
+                AddressClass::Private | AddressClass::Cgnat
+            )
+        };
+        (private(local) && !private(self.server.ip())).then_some(local)
+    }
+
     /// The FEAT lines (without the 211 framing), trimmed.
     pub fn features(&self) -> Vec<String> {
         self.feat.as_ref().map(feat_lines).unwrap_or_default()

@@ -6,7 +6,9 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CLIENTS, Client, First, first_advertised, pasv_target, refused, unreachable_from};
+use super::{
+    CLIENTS, Client, First, active_result, first_advertised, pasv_target, refused, unreachable_from,
+};
 use crate::proto::PassiveKind;
 use crate::transcript::{ConnectOutcome, ServerSession, SessionEnd, Transcript};
 
@@ -218,6 +220,21 @@ fn reuse_required(s: &ServerSession) -> bool {
     resumed_ok && fresh_failed
 }
 
+/// Whether the passive command this client sends itself fails (refused, or a reply it
+/// cannot read): what makes FileZilla and lftp retry in active mode. A data connection
+/// that fails is not such a case.
+fn falls_back(c: &Client, s: &ServerSession) -> bool {
+    let kind = match (c.first, s.server.is_ipv6()) {
+        (_, true) | (First::Epsv, false) => PassiveKind::Epsv,
+        (First::Pasv, false) => PassiveKind::Pasv,
+    };
+    let unreadable = first_advertised(s, kind).is_some_and(|a| {
+        c.parser
+            .is_some_and(|p| a.parse_failures.iter().any(|f| f == p))
+    });
+    refused(s, kind) || unreadable || s.all_samples(kind).any(|x| x.decode_error.is_some())
+}
+
 fn evaluate(c: &Client, s: &ServerSession, partial: bool, log: bool) -> Judged {
     let judged = match (c.first, s.server.is_ipv6()) {
         (_, true) => via_epsv(c, s, log),
@@ -234,6 +251,26 @@ fn evaluate(c: &Client, s: &ServerSession, partial: bool, log: bool) -> Judged {
             }
             other => other,
         },
+    };
+    let judged = match judged {
+        Judged::No(why) if c.active_fallback && falls_back(c, s) => match active_result(s) {
+            Some(true) if log => Judged::Yes(format!(
+                "{why}; it falls back to active mode (PORT), which works for this client"
+            )),
+            Some(true) => Judged::Yes(format!(
+                "{why}; it falls back to active mode (PORT), which works from where this \
+                 check ran"
+            )),
+            Some(false) => Judged::No(format!("{why}; its fallback to active mode fails too")),
+            None if log => Judged::Unknown(format!(
+                "{why}; it falls back to active mode (PORT), which the log does not show"
+            )),
+            None => Judged::Unknown(format!(
+                "{why}; it falls back to active mode (PORT), which this check did not test \
+                 (--active tests it)"
+            )),
+        },
+        other => other,
     };
     match judged {
         Judged::Yes(_) if partial => Judged::No(

@@ -52,6 +52,11 @@ struct Client {
     /// jlaffaye/ftp (jlaffaye/ftp#223, #435), suppaftp (suppaftp#55) and FluentFTP with
     /// .NET's SslStream (FluentFTP#1283; its GnuTLS stream does) do not.
     tls_reuse: Option<bool>,
+    /// Retries in active mode (PORT/EPRT) when the server refuses the passive command or
+    /// sends a reply it cannot read: FileZilla's "Allow transfermode fallback" (on by
+    /// default; engine_options.cpp, ftp/rawtransfer.cpp) and lftp's "Switching passive
+    /// mode off" (src/ftpclass.cc).
+    active_fallback: bool,
 }
 
 const CLIENTS: &[Client] = &[
@@ -61,6 +66,7 @@ const CLIENTS: &[Client] = &[
         first: First::Pasv,
         rule: AddressRule::FileZilla,
         tls_reuse: Some(true),
+        active_fallback: true,
     },
     Client {
         name: "WinSCP",
@@ -68,6 +74,7 @@ const CLIENTS: &[Client] = &[
         first: First::Pasv,
         rule: AddressRule::FileZilla,
         tls_reuse: Some(true),
+        active_fallback: false,
     },
     Client {
         name: "curl >= 7.74",
@@ -75,6 +82,7 @@ const CLIENTS: &[Client] = &[
         first: First::Epsv,
         rule: AddressRule::Peer,
         tls_reuse: Some(true),
+        active_fallback: false,
     },
     Client {
         name: "curl <= 7.73",
@@ -82,6 +90,7 @@ const CLIENTS: &[Client] = &[
         first: First::Epsv,
         rule: AddressRule::Advertised,
         tls_reuse: Some(true),
+        active_fallback: false,
     },
     Client {
         name: "Python ftplib >= 3.9.3",
@@ -89,6 +98,7 @@ const CLIENTS: &[Client] = &[
         first: First::Pasv,
         rule: AddressRule::Peer,
         tls_reuse: Some(false),
+        active_fallback: false,
     },
     Client {
         name: "Python ftplib (older)",
@@ -96,6 +106,7 @@ const CLIENTS: &[Client] = &[
         first: First::Pasv,
         rule: AddressRule::Advertised,
         tls_reuse: Some(false),
+        active_fallback: false,
     },
     Client {
         name: "lftp",
@@ -103,6 +114,7 @@ const CLIENTS: &[Client] = &[
         first: First::Pasv,
         rule: AddressRule::Lftp,
         tls_reuse: Some(true),
+        active_fallback: true,
     },
     Client {
         name: "Apache commons-net >= 3.9",
@@ -110,6 +122,7 @@ const CLIENTS: &[Client] = &[
         first: First::Pasv,
         rule: AddressRule::Peer,
         tls_reuse: Some(false),
+        active_fallback: false,
     },
     Client {
         name: "Go jlaffaye/ftp",
@@ -117,6 +130,7 @@ const CLIENTS: &[Client] = &[
         first: First::Epsv,
         rule: AddressRule::Lftp,
         tls_reuse: Some(false),
+        active_fallback: false,
     },
     Client {
         name: "Rust suppaftp",
@@ -124,6 +138,7 @@ const CLIENTS: &[Client] = &[
         first: First::Pasv,
         rule: AddressRule::Advertised,
         tls_reuse: Some(false),
+        active_fallback: false,
     },
     Client {
         name: "Node basic-ftp 6",
@@ -131,6 +146,7 @@ const CLIENTS: &[Client] = &[
         first: First::Epsv,
         rule: AddressRule::RefuseDifferent,
         tls_reuse: Some(true),
+        active_fallback: false,
     },
     Client {
         name: "FluentFTP",
@@ -138,6 +154,7 @@ const CLIENTS: &[Client] = &[
         first: First::Epsv,
         rule: AddressRule::FluentFtp,
         tls_reuse: Some(false),
+        active_fallback: false,
     },
     Client {
         name: "GNU wget",
@@ -145,8 +162,48 @@ const CLIENTS: &[Client] = &[
         first: First::Pasv,
         rule: AddressRule::Advertised,
         tls_reuse: None,
+        active_fallback: false,
     },
 ];
+
+/// How active mode went in a session: `Some(true)` when an active transfer completed and
+/// none failed, `Some(false)` when the server refused PORT/EPRT or could not connect back,
+/// `None` when it was not tried, or failed only because the check itself sits behind NAT
+/// (that says nothing of a client elsewhere).
+pub fn active_result(s: &ServerSession) -> Option<bool> {
+    use crate::transcript::ActiveTransfer;
+    let port_code = |a: &ActiveTransfer| a.port.reply.as_ref().map(|r| r.code);
+    let refused = s
+        .active
+        .iter()
+        .any(|a| port_code(a).is_some_and(|c| c >= 400));
+    let blocked = s.active.iter().any(|a| {
+        let accepted = port_code(a).is_some_and(|c| c / 100 == 2);
+        let failed = a.completion.as_ref().is_some_and(|c| c.code / 100 >= 4);
+        accepted && (failed || (a.listener.is_some() && a.data_from.is_none()))
+    });
+    let worked = s.active.iter().any(|a| {
+        port_code(a).is_some_and(|c| c / 100 == 2)
+            && a.completion.as_ref().is_some_and(|c| c.code / 100 == 2)
+    });
+    if refused || (blocked && s.behind_nat().is_none()) {
+        Some(false)
+    } else if blocked {
+        None
+    } else {
+        worked.then_some(true)
+    }
+}
+
+/// `names` without the clients that retry in active mode, unless active mode was seen to
+/// fail: a finding about the passive reply does not break them by itself.
+pub fn without_active_fallback(s: &ServerSession, names: Vec<String>) -> Vec<String> {
+    let failed = active_result(s) == Some(false);
+    names
+        .into_iter()
+        .filter(|n| failed || !CLIENTS.iter().any(|c| c.name == n && c.active_fallback))
+        .collect()
+}
 
 /// Every client family the matrix judges, by its row name (what `Finding::breaks` holds).
 pub fn names() -> impl Iterator<Item = &'static str> {
@@ -188,7 +245,7 @@ pub fn epsv_refused(s: &ServerSession) -> bool {
 }
 
 /// The rows of clients that do not resume the control connection's TLS session on data
-/// connections (they fail where the server requires it; docs/clients.md).
+/// connections (they fail where the server requires it).
 pub fn without_tls_reuse() -> Vec<String> {
     CLIENTS
         .iter()
