@@ -79,7 +79,14 @@ fn describe(state: &State) -> String {
         if i > 0 {
             out.push_str(" | ");
         }
-        let _ = write!(out, "{server}: {step}");
+        match step {
+            Step::Scanned { done, of } => {
+                let _ = write!(out, "{server}: mapping passive ports {}", bar(*done, *of));
+            }
+            _ => {
+                let _ = write!(out, "{server}: {step}");
+            }
+        }
         if let Some((Step::TestingPorts { ports, timeout }, since)) = ports {
             let waited = since.elapsed().min(*timeout);
             let _ = write!(
@@ -91,4 +98,29 @@ fn describe(state: &State) -> String {
         }
     }
     out
+}
+
+/// `[#####.....] 1234/10001` for a range map under way.
+fn bar(done: u32, of: u32) -> String {
+    const WIDTH: u32 = 20;
+    let filled = (u64::from(done) * u64::from(WIDTH) / u64::from(of.max(1))) as usize;
+    let filled = filled.min(WIDTH as usize);
+    format!(
+        "[{}{}] {done}/{of}",
+        "#".repeat(filled),
+        ".".repeat(WIDTH as usize - filled)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bar;
+
+    #[test]
+    fn the_range_map_bar_fills_with_the_ports_done() {
+        assert_eq!(bar(0, 101), "[....................] 0/101");
+        assert_eq!(bar(50, 100), "[##########..........] 50/100");
+        assert_eq!(bar(101, 101), "[####################] 101/101");
+        assert_eq!(bar(3, 0), "[####################] 3/0");
+    }
 }

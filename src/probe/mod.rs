@@ -336,7 +336,10 @@ pub async fn run_observed(
                     estimate: scan::estimate(ports, scan.rate, clock.step),
                 },
             );
-            s.range_scan = Some(scan::scan(&net, s.server.ip(), range, scan.rate, clock).await);
+            let server = s.server;
+            let tell = |done| progress.emit(server, progress::Step::Scanned { done, of: ports });
+            s.range_scan =
+                Some(scan::scan(&net, server.ip(), range, scan.rate, clock, &tell).await);
         }
     }
     transcript.deadline_hit = transcript

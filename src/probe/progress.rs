@@ -42,6 +42,11 @@ pub enum Step {
         ports: u32,
         estimate: Duration,
     },
+    /// The passive range map so far: this many of its ports have their outcome.
+    Scanned {
+        done: u32,
+        of: u32,
+    },
     /// The plain-text comparison session.
     Comparing,
     Done,
@@ -98,6 +103,7 @@ impl fmt::Display for Step {
                 "mapping {ports} passive port(s), about {} s",
                 estimate.as_secs_f64().ceil()
             ),
+            Step::Scanned { done, of } => write!(f, "mapped {done} of {of} passive port(s)"),
             Step::Comparing => f.write_str("comparing with a plain-text session"),
             Step::Done => f.write_str("done"),
         }

@@ -35,13 +35,18 @@ pub fn estimate(ports: u32, rate: u32, timeout: Duration) -> Duration {
     Duration::from_secs_f64(first + rest) + timeout
 }
 
-/// Scans `low..=high` at `ip`.
+/// How often the scan says how far it got.
+const TELL_EVERY: Duration = Duration::from_millis(250);
+
+/// Scans `low..=high` at `ip`; `tell` hears how many ports have their outcome, now and
+/// then (a progress bar).
 pub async fn scan(
     net: &Net,
     ip: IpAddr,
     (low, high): (u16, u16),
     rate: u32,
     clock: Clock,
+    tell: &(dyn Fn(u32) + Send + Sync),
 ) -> RangeScan {
     let started = Instant::now();
     let ports = u32::from(high) - u32::from(low) + 1;
@@ -50,6 +55,14 @@ pub async fn scan(
     let gap = Duration::from_secs_f64(1.0 / f64::from(rate));
     let mut set = JoinSet::new();
     let mut outcomes: Vec<Option<ConnectOutcome>> = vec![None; ports as usize];
+    let (mut done, mut told) = (0u32, Instant::now());
+    let mut count = |done: &mut u32| {
+        *done += 1;
+        if told.elapsed() >= TELL_EVERY || *done == ports {
+            told = Instant::now();
+            tell(*done);
+        }
+    };
     for (i, port) in (low..=high).enumerate() {
         if clock.interrupted() || Instant::now() >= clock.deadline {
             break;
@@ -70,12 +83,14 @@ pub async fn scan(
             tokio::time::timeout_at(next.into(), set.join_next()).await
         {
             outcomes[i] = Some(outcome);
+            count(&mut done);
         }
         tokio::time::sleep_until(next.into()).await;
     }
     while let Some(joined) = set.join_next().await {
         if let Ok((i, outcome)) = joined {
             outcomes[i] = Some(outcome);
+            count(&mut done);
         }
     }
     let mut out = RangeScan {
@@ -148,14 +163,21 @@ mod tests {
         }
         let clock = Clock::new(Duration::from_millis(300), Duration::from_secs(10));
         let started = Instant::now();
+        let told = std::sync::Mutex::new(Vec::new());
+        let tell = |done| told.lock().unwrap().push(done);
         let map = scan(
             &net.net(),
             [127, 0, 0, 1].into(),
             (50000, 50019),
             1000,
             clock,
+            &tell,
         )
         .await;
+        // The progress heard rises and ends at every port.
+        let told = told.into_inner().unwrap();
+        assert_eq!(told.last(), Some(&20), "{told:?}");
+        assert!(told.windows(2).all(|w| w[0] < w[1]), "{told:?}");
         assert_eq!(map.connected, [(50000, 50004)]);
         assert_eq!(map.refused, [(50005, 50009)]);
         assert_eq!(map.timed_out, [(50010, 50019)]);
@@ -184,7 +206,15 @@ mod tests {
         }
         let clock = Clock::new(Duration::from_millis(300), Duration::from_secs(10));
         let started = Instant::now();
-        let map = scan(&net.net(), [127, 0, 0, 1].into(), (1000, 1019), 50, clock).await;
+        let map = scan(
+            &net.net(),
+            [127, 0, 0, 1].into(),
+            (1000, 1019),
+            50,
+            clock,
+            &|_| {},
+        )
+        .await;
         assert_eq!(map.refused, [(1000, 1019)]);
         // 20 starts at 50/s take at least 19 gaps of 20 ms.
         assert!(
