@@ -826,3 +826,161 @@ fn slow_headers_are_cut_off() {
     // Others are still served.
     assert_eq!(svc.get("/healthz").status, 200);
 }
+
+/// Over-limit bodies, again and again: each one must get its 413, never a reset connection
+/// (the service reads and throws away the rest of the body before answering, so closing
+/// leaves no unread bytes for the kernel to answer with a RST).
+#[test]
+fn over_limit_bodies_always_get_their_413() {
+    let svc = Service::start(&config("rate_limit_per_minute = 0", ""), |_| {});
+    let axum_limit = "length limit exceeded";
+    let small = serde_json::json!({ "target": "x".repeat(100 * 1024) });
+    let large = serde_json::json!({ "target": "x".repeat(1024 * 1024) });
+    let log = vec![b'a'; 3 * 1024 * 1024];
+    let (kind, form) = multipart(&[("log", &"a".repeat(3 * 1024 * 1024))]);
+    let target = "x".repeat(100 * 1024);
+    for round in 0..50 {
+        for body in [&small, &large] {
+            let r = svc.post_json("/api/check", body, &[]);
+            assert_eq!(r.status, 413, "round {round}: {}", r.body);
+            assert!(r.body.contains(axum_limit), "round {round}: {}", r.body);
+        }
+        let r = svc.send(svc.client.post(svc.url("/api/explain")).body(log.clone()));
+        assert_eq!(r.status, 413, "round {round}: {}", r.body);
+        assert!(r.body.contains(axum_limit), "round {round}: {}", r.body);
+        if round % 5 == 0 {
+            let r = svc.post_form(
+                "/desk/check",
+                &[("target", &target)],
+                Some(&svc.own_origin()),
+            );
+            assert_eq!(r.status, 413, "round {round}: {}", r.body);
+            assert!(r.body.contains(axum_limit), "round {round}: {}", r.body);
+            let r = svc.send(
+                svc.client
+                    .post(svc.url("/desk/explain"))
+                    .header("origin", svc.own_origin())
+                    .header("content-type", &kind)
+                    .body(form.clone()),
+            );
+            assert_eq!(r.status, 413, "round {round}: {}", r.body);
+            assert!(
+                r.body.contains("larger than 2 MiB"),
+                "round {round}: {}",
+                r.body
+            );
+        }
+    }
+    assert_eq!(svc.get("/healthz").status, 200);
+}
+
+/// What a raw client got: the bytes the service read from it, how long until the
+/// connection ended, and the response's first line if one came.
+struct Upload {
+    sent: usize,
+    took: Duration,
+    status_line: String,
+}
+
+/// Sends `head`, then `chunk` every `pause` until the service stops reading (or 15 s).
+fn upload(addr: SocketAddr, head: &str, chunk: &[u8], pause: Duration) -> Upload {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.write_all(head.as_bytes()).expect("head");
+    let mut reader = stream.try_clone().expect("clone");
+    reader
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    let started = Instant::now();
+    let response = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = reader.read_to_end(&mut buf);
+        (buf, started.elapsed())
+    });
+    let chunk = chunk.to_vec();
+    let writer = std::thread::spawn(move || {
+        let mut sent = 0;
+        stream
+            .set_write_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        while started.elapsed() < Duration::from_secs(15) {
+            if stream.write_all(&chunk).is_err() {
+                break;
+            }
+            sent += chunk.len();
+            std::thread::sleep(pause);
+        }
+        sent
+    });
+    let (buf, took) = response.join().expect("reader");
+    let sent = writer.join().expect("writer");
+    let text = String::from_utf8_lossy(&buf);
+    Upload {
+        sent,
+        took,
+        status_line: text.lines().next().unwrap_or_default().to_string(),
+    }
+}
+
+/// Endless or huge uploads are still cut off within seconds, having read a bounded amount,
+/// and the service goes on answering.
+#[test]
+fn endless_uploads_are_cut_off() {
+    let svc = Service::start(&config("rate_limit_per_minute = 0", ""), |_| {});
+    let host = svc.addr;
+    let cases = [
+        // A declared 50 MiB, sent fast: more than is ever read, so no reading it out.
+        (
+            format!(
+                "POST /api/check HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\n\r\n",
+                50 * 1024 * 1024
+            ),
+            vec![b'x'; 64 * 1024],
+            Duration::ZERO,
+        ),
+        // The same, trickling.
+        (
+            format!(
+                "POST /api/explain HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\n\r\n",
+                50 * 1024 * 1024
+            ),
+            vec![b'x'; 64 * 1024],
+            Duration::from_millis(20),
+        ),
+        // Chunked without end, fast: read up to the bound, then closed.
+        (
+            format!(
+                "POST /api/check HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+                 Transfer-Encoding: chunked\r\n\r\n"
+            ),
+            [b"10000\r\n".as_slice(), &[b'x'; 0x10000], b"\r\n"].concat(),
+            Duration::ZERO,
+        ),
+        // Chunked without end, slowly: cut by the time bound.
+        (
+            format!(
+                "POST /api/check HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+                 Transfer-Encoding: chunked\r\n\r\n"
+            ),
+            [b"4000\r\n".as_slice(), &[b'x'; 0x4000], b"\r\n"].concat(),
+            Duration::from_millis(20),
+        ),
+    ];
+    for (head, chunk, pause) in cases {
+        let u = upload(svc.addr, &head, &chunk, pause);
+        let what = head.lines().next().unwrap_or_default();
+        assert!(
+            u.took < Duration::from_secs(5),
+            "{what}: open for {:?}",
+            u.took
+        );
+        assert!(
+            u.status_line.is_empty() || u.status_line.starts_with("HTTP/1.1 413"),
+            "{what}: {}",
+            u.status_line
+        );
+        // The limit, at most 8 MiB more, and what the sockets' buffers hold.
+        assert!(u.sent < 24 * 1024 * 1024, "{what}: {} bytes taken", u.sent);
+        assert_eq!(svc.get("/healthz").status, 200);
+    }
+}

@@ -114,6 +114,23 @@ pub async fn check(State(app): State<Arc<App>>, Form(form): Form<CheckForm>) -> 
         .into_response()
 }
 
+/// A form that could not be read; past the limit (between fields or inside one), in words.
+fn unreadable(status: StatusCode) -> Response {
+    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        "the form could not be read".to_string()
+    };
+    Failure::new(status, message, Kind::Html).into_response()
+}
+
+fn too_large() -> String {
+    format!(
+        "the log is larger than {} MiB; cut it to the session in question",
+        MAX_LOG / (1024 * 1024)
+    )
+}
+
 pub async fn explain(State(app): State<Arc<App>>, mut form: Multipart) -> Response {
     let mut pasted = Vec::new();
     let mut uploaded = Vec::new();
@@ -122,30 +139,12 @@ pub async fn explain(State(app): State<Arc<App>>, mut form: Multipart) -> Respon
         let field = match form.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => {
-                let status = e.status();
-                return Failure::new(
-                    status,
-                    if status == StatusCode::PAYLOAD_TOO_LARGE {
-                        format!(
-                            "the log is larger than {} MiB; cut it to the session in question",
-                            MAX_LOG / (1024 * 1024)
-                        )
-                    } else {
-                        "the form could not be read".to_string()
-                    },
-                    Kind::Html,
-                )
-                .into_response();
-            }
+            Err(e) => return unreadable(e.status()),
         };
         let name = field.name().unwrap_or_default().to_string();
         let bytes = match field.bytes().await {
             Ok(b) => b,
-            Err(e) => {
-                return Failure::new(e.status(), "the form could not be read", Kind::Html)
-                    .into_response();
-            }
+            Err(e) => return unreadable(e.status()),
         };
         match name.as_str() {
             "log" => pasted = bytes.to_vec(),
@@ -163,12 +162,8 @@ pub async fn explain(State(app): State<Arc<App>>, mut form: Multipart) -> Respon
         return bad(&app, "paste a log or choose a file".to_string());
     }
     if bytes.len() > MAX_LOG {
-        return Failure::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the log is larger than 2 MiB; cut it to the session in question",
-            Kind::Html,
-        )
-        .into_response();
+        return Failure::new(StatusCode::PAYLOAD_TOO_LARGE, too_large(), Kind::Html)
+            .into_response();
     }
     match explain_log(&app, &bytes, None, keep_user, name) {
         Ok(explained) => {

@@ -5,8 +5,8 @@
 //! `crate::report`); this room owns only what a service adds: who may ask (`auth.rs`), which
 //! servers may be contacted (`guard.rs`, over `crate::config::AllowList`), how many checks
 //! run (`gate.rs`), the service's own metrics (`metrics.rs`), the routes (`routes.rs`,
-//! `scrape.rs`, `api.rs`, `desk.rs`, `page.rs`) and one check from request to transcript
-//! (`job.rs`). See docs/serve.md.
+//! `scrape.rs`, `api.rs`, `desk.rs`, `page.rs`), a 413 the client gets to read
+//! (`linger.rs`) and one check from request to transcript (`job.rs`). See docs/serve.md.
 //!
 //! A password never travels in a URL (a query naming one gets 400), is never logged or
 //! echoed, and lives only for the request, in a `Secret`.
@@ -17,6 +17,7 @@ mod desk;
 mod gate;
 pub mod guard;
 mod job;
+mod linger;
 mod log;
 mod metrics;
 mod page;

@@ -13,10 +13,10 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 
 use super::job::Refused;
-use super::{App, api, auth, desk, page, scrape};
+use super::{App, api, auth, desk, linger, page, scrape};
 
 /// The client's address, set per connection.
 #[derive(Debug, Clone, Copy)]
@@ -128,24 +128,15 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(app.clone(), probe_auth));
     let api = Router::new()
-        .route(
-            "/api/check",
-            post(api::check).layer(DefaultBodyLimit::max(MAX_FORM)),
-        )
-        .route(
-            "/api/explain",
-            post(api::explain).layer(DefaultBodyLimit::max(MAX_LOG)),
-        )
+        .route("/api/check", limited(post(api::check), MAX_FORM))
+        .route("/api/explain", limited(post(api::explain), MAX_LOG))
         .route_layer(middleware::from_fn_with_state(app.clone(), api_auth));
     let desk = Router::new()
         .route("/", get(desk::page))
-        .route(
-            "/desk/check",
-            post(desk::check).layer(DefaultBodyLimit::max(MAX_FORM)),
-        )
+        .route("/desk/check", limited(post(desk::check), MAX_FORM))
         .route(
             "/desk/explain",
-            post(desk::explain).layer(DefaultBodyLimit::max(MAX_LOG + MAX_FORM)),
+            limited(post(desk::explain), MAX_LOG + MAX_FORM),
         )
         .route_layer(middleware::from_fn_with_state(app.clone(), desk_auth));
     Router::new()
@@ -156,6 +147,14 @@ pub fn router(app: Arc<App>) -> Router {
         .fallback(|| async { Failure::new(StatusCode::NOT_FOUND, "no such page", Kind::Text) })
         .layer(middleware::from_fn_with_state(app.clone(), outer))
         .with_state(app)
+}
+
+/// A route whose body may be `limit` bytes at most; past it, a 413 the client gets to
+/// read (`linger`).
+fn limited(route: MethodRouter<Arc<App>>, limit: usize) -> MethodRouter<Arc<App>> {
+    route
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(linger::linger))
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
