@@ -579,3 +579,51 @@ async fn each_step_is_told_as_it_happens() {
     );
     assert_eq!(steps[3].to_string(), "PASV 1/1");
 }
+
+// --- replies read later ------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_reply_left_for_later_is_read_before_the_next_and_kept_apart() {
+    let net = Scripted::new(vec![
+        Peer::new()
+            .on("SYST", "215 UNIX Type: L8")
+            .on("FEAT", "211-Features:\r\n EPSV\r\n211 End")
+            .on("PWD", "257 \"/\""),
+    ]);
+    let (mut run, mut c) = control(&net, &plan("anonymous", None, TlsRequest::Off)).await;
+    greeting::greeting(&mut run, &mut c).await.unwrap();
+    let first = c.exchange_all_then(&["SYST"], &["FEAT"]).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].1.as_ref().map(|r| r.code), Some(215));
+    // PWD's answer comes after FEAT's on the wire: FEAT's is read first and kept apart.
+    let pwd = c.exchange_all(&["PWD"]).await;
+    assert_eq!(pwd[0].1.as_ref().map(|r| r.code), Some(257));
+    let later = c.take_answered();
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].0.command, "FEAT");
+    assert_eq!(later[0].1.as_ref().map(|r| r.code), Some(211));
+    assert_eq!(net.commands(), ["SYST", "FEAT", "PWD"]);
+}
+
+#[tokio::test]
+async fn a_feat_that_ends_the_session_sends_no_listing_command() {
+    let peer = Peer::anonymous(50001, 50002).on("FEAT", "421 Shutting down.");
+    let net = Scripted::new(vec![peer]).port(50002, Port::Serve(LISTING.to_vec()));
+    let mut p = plan("anonymous", None, TlsRequest::Off);
+    p.samples = 1;
+    let s = check(&net, &p).await;
+    assert!(
+        !net.commands().iter().any(|c| c == "LIST" || c == "MLSD"),
+        "{:?}",
+        net.commands()
+    );
+    assert!(s.transfers.is_empty(), "no transfer took place");
+    assert_eq!(
+        s.feat
+            .as_ref()
+            .and_then(|f| f.reply.as_ref())
+            .map(|r| r.code),
+        Some(421)
+    );
+    assert!(matches!(s.end, SessionEnd::Closed(_)), "{:?}", s.end);
+}
