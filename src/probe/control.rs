@@ -412,6 +412,32 @@ impl Control {
         }
     }
 
+    /// [`read_unread`](Self::read_unread) with the step timeout cut to at most `limit`.
+    pub async fn read_unread_within(&mut self, limit: Duration) {
+        let saved = self.clock;
+        self.clock.step = self.clock.step.min(limit);
+        self.read_unread().await;
+        self.clock = saved;
+    }
+
+    /// Reads the replies to the first `n` commands written but not yet answered and returns
+    /// them; the commands behind them stay unread. A failure leaves the rest unanswered, as
+    /// [`read_unread`](Self::read_unread) does.
+    pub async fn read_sent(&mut self, n: usize) -> Vec<Answer> {
+        let kept = self.answered.len();
+        let behind = self.unread.split_off(n.min(self.unread.len()));
+        self.read_unread().await;
+        self.unread = behind;
+        let failed = self.answered[kept..].last().and_then(|a| a.2.clone());
+        if let Some(f) = failed {
+            let rest: Vec<_> = self.unread.drain(..).map(|(c, _)| c).collect();
+            let out = self.answered.split_off(kept);
+            self.answered.extend(rest.iter().map(|c| unanswered(c, &f)));
+            return out;
+        }
+        self.answered.split_off(kept)
+    }
+
     /// The answers [`read_unread`](Self::read_unread) read, in order.
     pub fn take_answered(&mut self) -> Vec<Answer> {
         std::mem::take(&mut self.answered)

@@ -48,6 +48,7 @@ pub(super) async fn plain_comparison(
             &plan.user,
             plan.password.as_ref(),
             false,
+            &[],
             &mut login,
         )
         .await

@@ -1,9 +1,10 @@
 //! The login step: USER, then PASS (the given password, or the customary e-mail-like one
-//! for anonymous users), in one burst under TLS, recorded as a [`Login`] with its outcome. The
-//! password is never logged: the control connection masks `PASS` and any reply that
-//! repeats it.
+//! for anonymous users), in one burst under TLS, recorded as a [`Login`] with its outcome.
+//! When PASS goes with USER, the sample burst rides behind it: the server answers it after
+//! the login, so it costs no round trip of its own. The password is never logged: the
+//! control connection masks `PASS` and any reply that repeats it.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::super::control::{Answer, Control, StepFailure};
 use super::{Run, end_for};
@@ -16,7 +17,14 @@ use crate::transcript::{Login, LoginOutcome, Phase, SessionEnd, TlsRequest};
 const ANONYMOUS_PASSWORD: &str = "pasv-doctor@";
 
 /// Logs in; `Err` ends the session (refused, no password, or the connection failed).
-pub(super) async fn login(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
+/// `ride` goes out behind PASS when PASS goes with USER; returns whether it went (its
+/// replies are then unread, for the next step). After a refused login they are read, so
+/// the transcript shows what the server said to them.
+pub(super) async fn login(
+    run: &mut Run<'_>,
+    c: &mut Control,
+    ride: &[&str],
+) -> Result<bool, SessionEnd> {
     let plan = run.plan;
     let since = Instant::now();
     let mut login = Login::new(&plan.user, c.tls);
@@ -26,20 +34,30 @@ pub(super) async fn login(run: &mut Run<'_>, c: &mut Control) -> Result<(), Sess
         && plan.tls == TlsRequest::Auto
         && run.s.tls.as_ref().is_some_and(|t| t.handshake.is_none());
     let together = c.tls || no_tls_offered;
-    let result = login_steps(c, &plan.user, plan.password.as_ref(), together, &mut login).await;
+    let secret = plan.password.as_ref();
+    let result = login_steps(c, &plan.user, secret, together, ride, &mut login).await;
     login.elapsed_us = since.elapsed().as_micros() as u64;
     let logged_in = login.outcome == LoginOutcome::LoggedIn;
+    let rode = login.password_sent && (together || is_anonymous(&plan.user));
     run.s.login = Some(login);
     match result {
         Err(f) => Err(end_for(&f, Phase::Login)),
-        Ok(()) if logged_in => Ok(()),
-        Ok(()) => Err(SessionEnd::LoginFailed),
+        Ok(()) if logged_in => Ok(rode),
+        Ok(()) => {
+            if rode {
+                // Their answers (530 Please login) belong in the transcript; a server that
+                // goes quiet after a refused login gets a short wait, not a full step.
+                c.read_unread_within(Duration::from_secs(2)).await;
+            }
+            Err(SessionEnd::LoginFailed)
+        }
     }
 }
 
 /// USER and PASS; the outcome goes into `login`. `Err` is a failure of the connection,
 /// not a refusal. With `together` (under TLS, or from a server that refused AUTH TLS), or
-/// for an anonymous login, PASS goes out with USER: one round trip, not two. Otherwise a
+/// for an anonymous login, PASS goes out with USER, `ride` behind it: one round trip, not
+/// two, and the commands that follow the login ride along (unread). Otherwise a
 /// real password waits for the 331 that asks for it, so a server that refuses the user in
 /// clear text ("530 Non-anonymous sessions must use encryption") never gets it.
 pub(super) async fn login_steps(
@@ -47,6 +65,7 @@ pub(super) async fn login_steps(
     user: &str,
     password: Option<&Secret>,
     together: bool,
+    ride: &[&str],
     login: &mut Login,
 ) -> Result<(), StepFailure> {
     let anonymous = is_anonymous(user);
@@ -62,7 +81,7 @@ pub(super) async fn login_steps(
     if let (Some(pass), true) = (&password, together || anonymous) {
         login.password_sent = true;
         let mut answers = c
-            .exchange_all(&[&user_cmd, &format!("PASS {pass}")])
+            .exchange_all_then(&[&user_cmd, &format!("PASS {pass}")], ride)
             .await
             .into_iter();
         let user_reply = answer(answers.next())?;

@@ -168,9 +168,10 @@ async fn steps(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
     greeting::greeting(run, c).await?;
     run.tell(Step::Greeted);
     greeting::auth_tls(run, c).await?;
-    login::login(run, c).await?;
+    let ride = samples::burst(run);
+    let sent = login::login(run, c, &ride).await?;
     run.tell(Step::LoggedIn);
-    let reserved = samples::sample_bursts(run, c).await?;
+    let reserved = samples::sample_bursts(run, c, sent).await?;
     let first_kind = reserved.map(|i| run.s.samples[i].command);
     let mut abandoned = samples::test_ports(run, c, reserved).await? == Some(Flow::Abandoned);
     for kind in [PassiveKind::Pasv, PassiveKind::Epsv] {

@@ -1,7 +1,7 @@
-//! The sampling step: K PASV and K EPSV replies, asked in two bursts (the first behind the
-//! opening commands, FEAT behind the last), each decoded; then
-//! every sampled port test-connected at once while the first listing runs over the last
-//! sample's own listener, so a filtered range costs one timeout, not one per port.
+//! The sampling step: K PASV and K EPSV replies, asked in one burst behind the opening
+//! commands (and behind the login, when PASS went with USER), FEAT last, each decoded;
+//! then every sampled port test-connected at once while the first listing runs over the
+//! last sample's own listener, so a filtered range costs one timeout, not one per port.
 
 use super::super::control::{Control, StepFailure};
 use super::super::data;
@@ -12,54 +12,50 @@ use super::{Flow, Run, end_for, greeting};
 use crate::proto::PassiveKind;
 use crate::transcript::{PassiveSample, Phase, SessionEnd};
 
-/// The samples in two bursts: one PASV and one EPSV (behind the opening commands), then
-/// the other K-1 of each kind that was answered (a refusal is not repeated), with FEAT at
-/// the end of the last burst. Returns the index of the sample whose listener is still
-/// open (the last passive command sent), which the first transfer uses.
+/// The passive commands of the burst, in order: one PASV and one EPSV, then the other K-1
+/// of each. A kind the server refuses is refused K times; asking for the rest only after
+/// the first answers would cost every check a round trip.
+fn kinds(run: &Run<'_>) -> Vec<PassiveKind> {
+    let more = run.plan.samples.saturating_sub(1) as usize;
+    let mut kinds = vec![PassiveKind::Pasv, PassiveKind::Epsv];
+    kinds.extend(std::iter::repeat_n(PassiveKind::Pasv, more));
+    kinds.extend(std::iter::repeat_n(PassiveKind::Epsv, more));
+    kinds
+}
+
+/// What follows the login in one burst: the opening commands, the samples and FEAT, for
+/// [`login`](super::login::login) to send behind PASS.
+pub(super) fn burst(run: &Run<'_>) -> Vec<&'static str> {
+    let mut commands = greeting::opening_commands(run);
+    commands.extend(kinds(run).iter().map(|k| k.command()));
+    commands.push("FEAT");
+    commands
+}
+
+/// Records the sample burst: sent already behind the login (`sent`, as [`burst`] lists
+/// it), or sent now. FEAT's answer is left for a later step. Returns the index of the
+/// sample whose listener is still open (the last passive command sent, when it decoded),
+/// which the first transfer uses.
 pub(super) async fn sample_bursts(
     run: &mut Run<'_>,
     c: &mut Control,
+    sent: bool,
 ) -> Result<Option<usize>, SessionEnd> {
-    let mut last_ok: Option<usize> = None;
-    let first = [PassiveKind::Pasv, PassiveKind::Epsv];
-    let more = run.plan.samples.saturating_sub(1) as usize;
     let opening = greeting::opening_commands(run);
-    let feat_now: &[&str] = if more == 0 { &["FEAT"] } else { &[] };
-    let answered = record_samples(run, c, &opening, &first, feat_now, &mut last_ok).await?;
-    if more == 0 {
-        return Ok(last_ok);
-    }
-    let mut burst = Vec::new();
-    for (kind, ok) in first.iter().zip(&answered) {
-        if *ok {
-            burst.extend(std::iter::repeat_n(*kind, more));
-        }
-    }
-    record_samples(run, c, &[], &burst, &["FEAT"], &mut last_ok).await?;
-    Ok(last_ok)
-}
-
-/// Sends `opening`, the passive commands and `later` in one burst; records the opening
-/// answers and each decoded passive reply (`later` is read by a later step). `last_ok`
-/// is set to the last sample when it decoded, else cleared (its listener is not known to
-/// be open). Returns, per passive command, whether it got a passive reply.
-async fn record_samples(
-    run: &mut Run<'_>,
-    c: &mut Control,
-    opening: &[&str],
-    kinds: &[PassiveKind],
-    later: &[&str],
-    last_ok: &mut Option<usize>,
-) -> Result<Vec<bool>, SessionEnd> {
+    let kinds = kinds(run);
     let commands: Vec<&str> = opening
         .iter()
         .copied()
         .chain(kinds.iter().map(|k| k.command()))
         .collect();
-    let mut results = c.exchange_all_then(&commands, later).await;
+    let mut results = if sent {
+        c.read_sent(commands.len()).await
+    } else {
+        c.exchange_all_then(&commands, &["FEAT"]).await
+    };
     let passive = results.split_off(opening.len().min(results.len()));
-    greeting::record_opening(run, opening, results)?;
-    let mut answered = Vec::with_capacity(kinds.len());
+    greeting::record_opening(run, &opening, results)?;
+    let mut last_ok = None;
     for (kind, (exchange, reply, fail)) in kinds.iter().zip(passive) {
         let phase = if *kind == PassiveKind::Pasv {
             Phase::Pasv
@@ -72,9 +68,8 @@ async fn record_samples(
         }
         let sample = PassiveSample::decoded(*kind, exchange, reply.as_ref());
         let ok = sample.advertised.is_some();
-        answered.push(ok);
         run.s.samples.push(sample);
-        *last_ok = ok.then(|| run.s.samples.len() - 1);
+        last_ok = ok.then(|| run.s.samples.len() - 1);
         let done = run.s.samples.iter().filter(|s| s.command == *kind).count();
         run.tell(Step::Samples {
             via: *kind,
@@ -85,7 +80,7 @@ async fn record_samples(
             return Err(end_for(&f, phase));
         }
     }
-    Ok(answered)
+    Ok(last_ok)
 }
 
 /// Sends PASV or EPSV and decodes the answer.

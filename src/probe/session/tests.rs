@@ -294,7 +294,7 @@ async fn a_230_to_user_logs_in_whatever_the_pipelined_pass_gets() {
     ]);
     let (mut run, mut c) = control(&net, &plan("ftp", None, TlsRequest::Off)).await;
     greeting::greeting(&mut run, &mut c).await.unwrap();
-    assert_eq!(login::login(&mut run, &mut c).await, Ok(()));
+    assert_eq!(login::login(&mut run, &mut c, &[]).await, Ok(true));
     assert_eq!(net.commands(), ["USER ftp", "PASS pasv-doctor@"]);
     let l = run.s.login.unwrap();
     assert_eq!(l.outcome, LoginOutcome::LoggedIn);
@@ -309,7 +309,7 @@ async fn in_clear_text_a_real_password_waits_for_the_331() {
     let (mut run, mut c) = control(&net, &plan("alice", Some("hunter22"), TlsRequest::Off)).await;
     greeting::greeting(&mut run, &mut c).await.unwrap();
     assert_eq!(
-        login::login(&mut run, &mut c).await,
+        login::login(&mut run, &mut c, &["PASV"]).await,
         Err(SessionEnd::LoginFailed)
     );
     assert_eq!(
@@ -333,20 +333,76 @@ async fn a_server_that_refused_auth_tls_gets_user_and_pass_together() {
     let (mut run, mut c) = control(&net, &plan("alice", Some("hunter22"), TlsRequest::Auto)).await;
     greeting::greeting(&mut run, &mut c).await.unwrap();
     greeting::auth_tls(&mut run, &mut c).await.unwrap();
-    assert_eq!(login::login(&mut run, &mut c).await, Ok(()));
+    assert_eq!(login::login(&mut run, &mut c, &[]).await, Ok(true));
     assert_eq!(net.commands(), ["AUTH TLS", "USER alice", "PASS hunter22"]);
     assert!(c.lines.iter().any(|l| l.text == "PASS ********"));
     assert!(!c.lines.iter().any(|l| l.text.contains("hunter22")));
     assert_eq!(run.s.login.unwrap().outcome, LoginOutcome::LoggedIn);
 }
 
+#[tokio::test]
+async fn the_sample_burst_rides_behind_pass_without_waiting_for_the_230() {
+    // The server goes quiet after USER: whatever reached it went before any 230.
+    let mut peer = Peer::new().on("USER", "331 Please specify the password.");
+    for verb in ["PASS", "SYST", "TYPE", "PWD", "PASV", "EPSV", "FEAT"] {
+        peer = peer.act(verb, Act::Silent);
+    }
+    let net = Scripted::new(vec![peer]);
+    let s = check(&net, &plan("anonymous", None, TlsRequest::Off)).await;
+    assert_eq!(s.end, SessionEnd::TimedOut(Phase::Login));
+    assert_eq!(
+        net.commands(),
+        [
+            "USER anonymous",
+            "PASS pasv-doctor@",
+            "SYST",
+            "TYPE I",
+            "PWD",
+            "PASV",
+            "EPSV",
+            "FEAT"
+        ]
+    );
+    assert!(s.samples.is_empty(), "no reply, no sample");
+}
+
+#[tokio::test]
+async fn a_refused_login_keeps_what_the_server_said_to_the_burst_and_samples_nothing() {
+    let mut peer = Peer::new()
+        .on("USER", "331 Please specify the password.")
+        .on("PASS", "530 Login incorrect.");
+    for verb in ["SYST", "TYPE", "PWD", "PASV", "EPSV"] {
+        peer = peer.on(verb, "530 Please login with USER and PASS.");
+    }
+    let net = Scripted::new(vec![peer.on("FEAT", "211-Features:\r\n EPSV\r\n211 End")]);
+    let s = check(&net, &plan("anonymous", None, TlsRequest::Off)).await;
+    assert_eq!(s.end, SessionEnd::LoginFailed);
+    assert_eq!(s.login.unwrap().outcome, LoginOutcome::Rejected);
+    assert!(s.samples.is_empty() && s.transfers.is_empty());
+    let after_pasv: Vec<&str> = s
+        .lines
+        .iter()
+        .skip_while(|l| l.text != "PASV")
+        .map(|l| l.text.as_str())
+        .collect();
+    assert!(
+        after_pasv.contains(&"530 Please login with USER and PASS."),
+        "the burst's answers are in the transcript: {:?}",
+        s.lines
+    );
+    assert!(s.feat.is_some(), "FEAT was answered, and kept");
+    assert_eq!(net.connects_to(50001) + net.connects_to(50002), 0);
+}
+
 // --- samples and port tests -----------------------------------------------------------
 
 #[tokio::test]
-async fn a_refused_command_is_not_repeated_in_the_second_burst() {
-    // EPSV refused: only PASV is repeated.
+async fn a_refused_command_is_recorded_each_time_it_is_asked() {
+    // EPSV refused: all samples go in one burst, so each EPSV is refused and recorded.
     let peer = Peer::new()
         .on("USER", "230 ok")
+        .on("EPSV", "500 EPSV not understood")
+        .on("EPSV", "500 EPSV not understood")
         .on("EPSV", "500 EPSV not understood")
         .passive(50001, 50002);
     let net = Scripted::new(vec![peer]).port(50001, Port::Serve(LISTING.to_vec()));
@@ -359,9 +415,10 @@ async fn a_refused_command_is_not_repeated_in_the_second_burst() {
         .into_iter()
         .filter(|c| c == "PASV" || c == "EPSV")
         .collect();
-    assert_eq!(passive, ["PASV", "EPSV", "PASV", "PASV"]);
-    assert_eq!(s.samples.len(), 4);
-    assert!(s.samples[1].advertised.is_none());
+    assert_eq!(passive, ["PASV", "EPSV", "PASV", "PASV", "EPSV", "EPSV"]);
+    assert_eq!(s.samples.len(), 6);
+    let refused = s.samples.iter().filter(|s| s.advertised.is_none()).count();
+    assert_eq!(refused, 3, "every EPSV refused: {:?}", s.samples);
 }
 
 #[tokio::test]
