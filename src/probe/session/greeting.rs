@@ -1,10 +1,11 @@
 //! The opening steps: the greeting (through up to [`MAX_PRELIMINARY`] 1xx replies), AUTH
-//! TLS when TLS is wanted, and after the login the commands whose replies decide nothing
-//! (PBSZ and PROT under TLS, SYST, TYPE I, PWD), which go out in the first sample burst
-//! (vsftpd refuses SYST before the login). FEAT goes out with the last sample burst and
-//! is read while the first listing's data connection opens: only the listing command
-//! depends on it, and a TLS-enabled vsftpd sends its FEAT reply line by line, one round
-//! trip late (Nagle), which would hold up whatever follows it.
+//! TLS when TLS is wanted, PBSZ and PROT under TLS (in front of the samples: the data
+//! connections depend on PROT's answer), and the commands whose replies decide nothing
+//! before the first listing: SYST, TYPE I, PWD and FEAT ([`LATE`]). Those go out behind the
+//! last sample and are read while the first listing's data connection opens: only the
+//! listing command depends on FEAT, a TLS-enabled vsftpd sends its FEAT reply line by line,
+//! one round trip late (Nagle), and a server writes each reply in a segment of its own, so
+//! replies beyond its congestion window (about a dozen) arrive a round trip later.
 
 use std::time::Instant;
 
@@ -43,21 +44,21 @@ pub(super) async fn auth_tls(run: &mut Run<'_>, c: &mut Control) -> Result<(), S
     Ok(())
 }
 
-/// The commands sent ahead of the first samples: PBSZ and PROT under TLS, then SYST,
-/// TYPE I and PWD.
+/// The commands sent ahead of the samples: PBSZ and PROT under TLS.
 pub(super) fn opening_commands(run: &Run<'_>) -> Vec<&'static str> {
-    let mut commands = Vec::with_capacity(5);
-    if run.tls.is_some() {
-        commands.push("PBSZ 0");
-        commands.push(if run.plan.prot_clear {
-            "PROT C"
-        } else {
-            "PROT P"
-        });
+    if run.tls.is_none() {
+        return Vec::new();
     }
-    commands.extend(["SYST", "TYPE I", "PWD"]);
-    commands
+    let prot = if run.plan.prot_clear {
+        "PROT C"
+    } else {
+        "PROT P"
+    };
+    vec!["PBSZ 0", prot]
 }
+
+/// The commands sent behind the samples, whose answers are read later ([`keep_late`]).
+pub(super) const LATE: [&str; 4] = ["SYST", "TYPE I", "PWD", "FEAT"];
 
 /// Records the answers to [`opening_commands`], in order. `Err` ends the session.
 pub(super) fn record_opening(
@@ -78,9 +79,7 @@ pub(super) fn record_opening(
                     t.prot = Some(exchange);
                 }
             }
-            "SYST" => run.s.syst = Some(exchange),
-            "TYPE I" => run.s.type_i = Some(exchange),
-            _ => run.s.pwd = Some(exchange),
+            _ => {}
         }
         if let Some(f) = fail {
             return Err(end_for(&f, Phase::Login));
@@ -89,17 +88,21 @@ pub(super) fn record_opening(
     Ok(())
 }
 
-/// Keeps the answer to FEAT, if one was read since the last call.
-pub(super) fn keep_feat(run: &mut Run<'_>, answered: Vec<Answer>) {
+/// Keeps the answers to [`LATE`] commands read since the last call.
+pub(super) fn keep_late(run: &mut Run<'_>, answered: Vec<Answer>) {
     for (exchange, _, _) in answered {
-        if exchange.command == "FEAT" {
-            run.s.feat = Some(exchange);
+        match exchange.command.as_str() {
+            "FEAT" => run.s.feat = Some(exchange),
+            "SYST" => run.s.syst = Some(exchange),
+            "TYPE I" => run.s.type_i = Some(exchange),
+            "PWD" => run.s.pwd = Some(exchange),
+            _ => {}
         }
     }
 }
 
-/// Reads FEAT's answer if it is still on its way, and keeps it.
-pub(super) async fn settle_feat(run: &mut Run<'_>, c: &mut Control) {
+/// Reads the answers to [`LATE`] commands still on their way, and keeps them.
+pub(super) async fn settle_late(run: &mut Run<'_>, c: &mut Control) {
     c.read_unread().await;
-    keep_feat(run, c.take_answered());
+    keep_late(run, c.take_answered());
 }

@@ -126,8 +126,8 @@ pub async fn check(
         (Err(_), Some(error)) => Err(secure::rejected_late(&mut run, error)),
         (end, _) => end,
     };
-    // FEAT's answer, if it came before the session ended.
-    greeting::keep_feat(&mut run, c.take_answered());
+    // The late answers (FEAT, SYST, TYPE I, PWD) that came before the session ended.
+    greeting::keep_late(&mut run, c.take_answered());
     if let Err(end) = end {
         run.s.end = end;
     } else {
@@ -191,7 +191,7 @@ async fn steps(run: &mut Run<'_>, c: &mut Control) -> Result<(), SessionEnd> {
     {
         transfer::transfer(run, c, kind, true).await?;
     }
-    greeting::settle_feat(run, c).await;
+    greeting::settle_late(run, c).await;
     if run.plan.active && !abandoned {
         active::active(run, c).await?;
     }

@@ -1,5 +1,5 @@
-//! The sampling step: K PASV and K EPSV replies, asked in one burst behind the opening
-//! commands (and behind the login, when PASS went with USER), FEAT last, each decoded;
+//! The sampling step: K PASV and K EPSV replies, asked in one burst behind PBSZ/PROT (and
+//! behind the login, when PASS went with USER), SYST, TYPE I, PWD and FEAT last, each decoded;
 //! then every sampled port test-connected at once while the first listing runs over the
 //! last sample's own listener, so a filtered range costs one timeout, not one per port.
 
@@ -23,17 +23,17 @@ fn kinds(run: &Run<'_>) -> Vec<PassiveKind> {
     kinds
 }
 
-/// What follows the login in one burst: the opening commands, the samples and FEAT, for
+/// What follows the login in one burst: PBSZ/PROT, the samples and the late commands, for
 /// [`login`](super::login::login) to send behind PASS.
 pub(super) fn burst(run: &Run<'_>) -> Vec<&'static str> {
     let mut commands = greeting::opening_commands(run);
     commands.extend(kinds(run).iter().map(|k| k.command()));
-    commands.push("FEAT");
+    commands.extend(greeting::LATE);
     commands
 }
 
 /// Records the sample burst: sent already behind the login (`sent`, as [`burst`] lists
-/// it), or sent now. FEAT's answer is left for a later step. Returns the index of the
+/// it), or sent now. The late commands' answers are left for a later step. Returns the index of the
 /// sample whose listener is still open (the last passive command sent, when it decoded),
 /// which the first transfer uses.
 pub(super) async fn sample_bursts(
@@ -51,7 +51,7 @@ pub(super) async fn sample_bursts(
     let mut results = if sent {
         c.read_sent(commands.len()).await
     } else {
-        c.exchange_all_then(&commands, &["FEAT"]).await
+        c.exchange_all_then(&commands, &greeting::LATE).await
     };
     let passive = results.split_off(opening.len().min(results.len()));
     greeting::record_opening(run, &opening, results)?;

@@ -60,11 +60,11 @@ async fn a_healthy_session_runs_every_step_in_order() {
         [
             "USER anonymous",
             "PASS pasv-doctor@",
+            "PASV",
+            "EPSV",
             "SYST",
             "TYPE I",
             "PWD",
-            "PASV",
-            "EPSV",
             "FEAT",
             "LIST",
             "PASV",
@@ -355,11 +355,11 @@ async fn the_sample_burst_rides_behind_pass_without_waiting_for_the_230() {
         [
             "USER anonymous",
             "PASS pasv-doctor@",
+            "PASV",
+            "EPSV",
             "SYST",
             "TYPE I",
             "PWD",
-            "PASV",
-            "EPSV",
             "FEAT"
         ]
     );

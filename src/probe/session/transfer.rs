@@ -92,8 +92,8 @@ async fn listing(
     let since = Instant::now();
     let clock = c.clock();
     let (known, path, net) = (run.s.features(), run.plan.path.clone(), run.net.clone());
-    // The data connection opens while FEAT's answer, which picks the listing command,
-    // comes in; the command follows at once.
+    // The data connection opens while the late answers (FEAT's picks the listing
+    // command) come in; the command follows at once.
     let ((attempt, conn), (answered, commands, sent)) =
         tokio::join!(data::connect(&net, addr, clock), async {
             c.read_unread().await;
@@ -108,7 +108,7 @@ async fn listing(
             };
             (answered, commands, sent)
         });
-    greeting::keep_feat(run, answered);
+    greeting::keep_late(run, answered);
     let sent = match sent {
         Ok(sent) => sent,
         // No transfer took place: nothing to record but how the session ended.
