@@ -1,7 +1,7 @@
 //! One FTP session against one server address, run as a short list of steps over one
-//! context ([`Run`]): greeting and FEAT (`greeting.rs`), TLS (`secure.rs`), login
-//! (`login.rs`), SYST/TYPE/PWD, K PASV and K EPSV samples with their ports test-connected
-//! at once (`samples.rs`), real transfers (`transfer.rs`), and the plain-text comparison
+//! context ([`Run`]): greeting, SYST/TYPE/PWD and FEAT (`greeting.rs`), TLS (`secure.rs`),
+//! login (`login.rs`), K PASV and K EPSV samples with their ports test-connected at once
+//! (`samples.rs`), real transfers (`transfer.rs`), and the plain-text comparison
 //! (`compare.rs`). What to do next is decided by pure planning (`plan.rs`); every
 //! connection goes through the session's [`Connector`](super::net::Connector). Whatever
 //! the server does is recorded; the session ends early only when the control connection

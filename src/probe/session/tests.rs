@@ -142,7 +142,7 @@ async fn auth_tls_goes_alone_and_a_refusal_stays_plain_in_auto_mode() {
 }
 
 #[tokio::test]
-async fn feat_rides_with_the_last_burst_and_picks_the_listing_command() {
+async fn the_late_commands_follow_the_samples_and_feat_picks_the_listing_command() {
     let peer = Peer::anonymous(50001, 50002)
         .on("FEAT", "211-Features:\r\n MLST type*;\r\n211 End")
         .on("MLSD", LIST_OK)
@@ -167,10 +167,15 @@ async fn feat_rides_with_the_last_burst_and_picks_the_listing_command() {
         4 + 1,
         "2 PASV + 2 EPSV samples, one more for the 2nd listing"
     );
+    let syst = commands
+        .iter()
+        .position(|c| c == "SYST")
+        .expect("SYST sent");
     assert!(
-        feat > passive[3],
-        "FEAT follows the last sample burst: {commands:?}"
+        syst > passive[3] && feat > syst,
+        "SYST, TYPE I, PWD and FEAT follow the last sample: {commands:?}"
     );
+    assert!(s.syst.is_some() && s.type_i.is_some() && s.pwd.is_some());
     assert_eq!(s.features(), ["MLST type*;"]);
     assert!(
         s.transfers
