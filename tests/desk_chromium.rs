@@ -17,7 +17,7 @@ mod support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -26,7 +26,7 @@ use base64::Engine;
 use pasv_doctor::fake::{Act, Advertise, Login, Script};
 use serde_json::Value;
 use support::Ftp;
-use support::cdp::{Browser, chromium, required};
+use support::cdp::{Browser, chromium, required, shots_dir};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// The password typed into the check form; only URL-safe characters, so that an encoded
@@ -38,14 +38,6 @@ const LOG_SECRET: &str = "Log-Secret-51c9";
 const SLOW_REPLY: Duration = Duration::from_millis(1500);
 /// The longest a page may take to show its result.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// `target/desk-shots/`.
-fn shots_dir() -> PathBuf {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let dir = tmp.parent().unwrap_or(tmp).join("desk-shots");
-    std::fs::create_dir_all(&dir).expect("desk-shots");
-    dir
-}
 
 /// `pasv-doctor serve` on 127.0.0.1, everything it writes kept.
 struct Serve {
@@ -316,7 +308,7 @@ fn chromium_checks_and_explains_at_the_desk_without_leaking_the_password() {
         );
         return;
     };
-    let shots = shots_dir();
+    let shots = shots_dir("desk-shots");
     let ftp = fake_server();
     let serve = Serve::start();
     let base = format!("http://{}", serve.addr);

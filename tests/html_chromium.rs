@@ -13,46 +13,20 @@
 //! background services are off; each run is bounded by a timeout.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod support;
 
 use pasv_doctor::report::{Report, html};
 use pasv_doctor::transcript::Transcript;
 use scraper::{Html, Selector};
+use support::cdp::{QUIET, chromium, required, shots_dir};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// The longest one Chromium run may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("PASV_DOCTOR_CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    let paths = std::env::var_os("PATH")?;
-    [
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-        "google-chrome-stable",
-    ]
-    .iter()
-    .flat_map(|name| std::env::split_paths(&paths).map(move |d| d.join(name)))
-    .find(|p| p.is_file())
-}
-
-fn required() -> bool {
-    let set = |v: &str| std::env::var(v).is_ok_and(|v| !v.is_empty() && v != "0");
-    set("CI") || set("PASV_DOCTOR_REQUIRE_CHROMIUM")
-}
-
-/// `target/html-shots/`.
-fn shots_dir() -> PathBuf {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let dir = tmp.parent().unwrap_or(tmp).join("html-shots");
-    std::fs::create_dir_all(&dir).expect("html-shots");
-    dir
-}
 
 struct Run {
     stdout: String,
@@ -65,26 +39,9 @@ fn chrome(exe: &Path, page: &Path, width: u32, height: u32, extra: &[String]) ->
     let out = tempfile::NamedTempFile::new().expect("stdout file");
     let err = tempfile::NamedTempFile::new().expect("stderr file");
     let mut child = Command::new(exe)
-        .args([
-            "--headless",
-            // Root in a container has no sandbox to give.
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--disable-default-apps",
-            "--disable-domain-reliability",
-            "--no-pings",
-            // No host name resolves: the page loads nothing, and Chromium asks no one.
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
+        .args(QUIET)
+        // No host name resolves: the page loads nothing, and Chromium asks no one.
+        .arg("--host-resolver-rules=MAP * ~NOTFOUND")
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("--window-size={width},{height}"))
         .args(extra)
@@ -417,7 +374,7 @@ fn chromium_renders_the_demo_log_and_batch_pages() {
         );
         return;
     };
-    let dir = shots_dir();
+    let dir = shots_dir("html-shots");
     let mut pages: Vec<(String, String, bool)> = Vec::new();
     // The demo scenarios, as the binary renders them (its built-in server is on 127.0.0.1).
     let scenarios: [&'static str; 6] = [

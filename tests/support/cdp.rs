@@ -41,6 +41,38 @@ pub fn required() -> bool {
     set("CI") || set("PASV_DOCTOR_REQUIRE_CHROMIUM")
 }
 
+/// Headless, and quiet on the network: no background services, no proxy, no pings, its
+/// log on stderr. The caller adds its `--host-resolver-rules`.
+pub const QUIET: &[&str] = &[
+    "--headless",
+    // Root in a container has no sandbox to give.
+    "--no-sandbox",
+    "--disable-gpu",
+    "--hide-scrollbars",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--disable-domain-reliability",
+    "--disable-breakpad",
+    "--disable-client-side-phishing-detection",
+    "--no-pings",
+    "--no-proxy-server",
+    "--enable-logging=stderr",
+    "--v=0",
+];
+
+/// `target/NAME/`, where a test keeps its screenshots for people to look at.
+pub fn shots_dir(name: &str) -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let dir = tmp.parent().unwrap_or(tmp).join(name);
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
 /// One headless Chromium with one page attached.
 pub struct Browser {
     child: Child,
@@ -73,29 +105,11 @@ impl Browser {
             // fd 3: what we write; fd 4: what we read; Chromium's stdout joins its stderr.
             .arg(r#"exec "$0" "$@" 3<&0 4>&1 0</dev/null 1>&2"#)
             .arg(exe)
+            .args(QUIET)
             .args([
-                "--headless",
                 "--remote-debugging-pipe",
-                // Root in a container has no sandbox to give.
-                "--no-sandbox",
-                "--disable-gpu",
-                "--hide-scrollbars",
-                "--no-first-run",
-                "--no-default-browser-check",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-extensions",
-                "--disable-default-apps",
-                "--disable-domain-reliability",
-                "--disable-breakpad",
-                "--disable-client-side-phishing-detection",
-                "--no-pings",
-                "--no-proxy-server",
                 // No host name resolves but the one the desk listens on.
                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                "--enable-logging=stderr",
-                "--v=0",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg(format!("--window-size={width},{height}"))
