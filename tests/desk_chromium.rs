@@ -15,7 +15,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -26,7 +26,7 @@ use base64::Engine;
 use pasv_doctor::fake::{Act, Advertise, Login, Script};
 use serde_json::Value;
 use support::Ftp;
-use support::cdp::{Browser, chromium, required, shots_dir};
+use support::cdp::{Browser, chromium_or_skip, shots_dir};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// The password typed into the check form; only URL-safe characters, so that an encoded
@@ -294,18 +294,7 @@ fn fake_server() -> Ftp {
 
 #[test]
 fn chromium_checks_and_explains_at_the_desk_without_leaking_the_password() {
-    let Some(exe) = chromium() else {
-        assert!(
-            !required(),
-            "Chromium is required here (CI or PASV_DOCTOR_REQUIRE_CHROMIUM=1) but is not \
-             installed: apt-get install chromium, or run scripts/test"
-        );
-        // Straight to stderr, past the test harness's capture, so that it shows.
-        let _ = writeln!(
-            std::io::stderr(),
-            "desk_chromium: SKIPPED: Chromium is not installed (apt-get install chromium, or \
-             run scripts/test): the desk was not used by a browser"
-        );
+    let Some(exe) = chromium_or_skip("desk_chromium", "the desk was not used by a browser") else {
         return;
     };
     let shots = shots_dir("desk-shots");

@@ -12,7 +12,7 @@
 //! run. Chromium is kept off the network: every host name maps to nothing and its
 //! background services are off; each run is bounded by a timeout.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,7 +22,7 @@ mod support;
 use pasv_doctor::report::{Report, html};
 use pasv_doctor::transcript::Transcript;
 use scraper::{Html, Selector};
-use support::cdp::{QUIET, chromium, required, shots_dir};
+use support::cdp::{QUIET, chromium_or_skip, shots_dir};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// The longest one Chromium run may take.
@@ -360,18 +360,10 @@ fn transcript(name: &str) -> Transcript {
 
 #[test]
 fn chromium_renders_the_demo_log_and_batch_pages() {
-    let Some(exe) = chromium() else {
-        assert!(
-            !required(),
-            "Chromium is required here (CI or PASV_DOCTOR_REQUIRE_CHROMIUM=1) but is not \
-             installed: apt-get install chromium, or run scripts/test"
-        );
-        // Straight to stderr, past the test harness's capture, so that it shows.
-        let _ = writeln!(
-            std::io::stderr(),
-            "html_chromium: SKIPPED: Chromium is not installed (apt-get install chromium, or \
-             run scripts/test): the HTML report was not rendered by a browser"
-        );
+    let Some(exe) = chromium_or_skip(
+        "html_chromium",
+        "the HTML report was not rendered by a browser",
+    ) else {
         return;
     };
     let dir = shots_dir("html-shots");

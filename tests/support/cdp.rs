@@ -41,6 +41,26 @@ pub fn required() -> bool {
     set("CI") || set("PASV_DOCTOR_REQUIRE_CHROMIUM")
 }
 
+/// Chromium, or `None` after saying on stderr that `test` was skipped and `what` was not
+/// done; where Chromium is [`required`], its absence fails the test instead.
+pub fn chromium_or_skip(test: &str, what: &str) -> Option<PathBuf> {
+    let exe = chromium();
+    if exe.is_none() {
+        assert!(
+            !required(),
+            "Chromium is required here (CI or PASV_DOCTOR_REQUIRE_CHROMIUM=1) but is not \
+             installed: apt-get install chromium, or run scripts/test"
+        );
+        // Straight to stderr, past the test harness's capture, so that it shows.
+        let _ = writeln!(
+            std::io::stderr(),
+            "{test}: SKIPPED: Chromium is not installed (apt-get install chromium, or run \
+             scripts/test): {what}"
+        );
+    }
+    exe
+}
+
 /// Headless, and quiet on the network: no background services, no proxy, no pings, its
 /// log on stderr. The caller adds its `--host-resolver-rules`.
 pub const QUIET: &[&str] = &[
