@@ -16,7 +16,13 @@ Waits, at most --deadline seconds, until every target has --scrapes samples of
   `hashmod` gives (the last 8 bytes of the MD5 of the target, big-endian, modulo the number of
   shards), every shard has targets, and the values are as above;
 - each shard's `serve` log (--shard-log) names a check of its own targets only, and the
-  single exporter's log (--single-log) one of every target.
+  single exporter's log (--single-log) one of every target;
+- with --vantage LOCATION (a second exporter elsewhere, its samples remote-written here with
+  that `location` label; the checks above then select --location): every target has
+  --scrapes samples from there, `up` was 1, `probe_success` was 0 for the broken targets and
+  the --vantage-fails ones and 1 for the other healthy ones, each --vantage-finding was 1 for
+  the --vantage-fails targets there, and docs/serve.md's query for "fails from somewhere,
+  works from elsewhere" returns exactly the --vantage-fails targets.
 
 Prints one line per failed expectation and exits 1 when any failed; else prints a one-line
 summary and exits 0. Talks to the Prometheus given (a loopback address), through no proxy.
@@ -91,6 +97,13 @@ def main():
     ap.add_argument("--single-log", help="the single exporter's serve log")
     ap.add_argument("--shard-log", action="append", help="JOB=FILE: a shard exporter's serve log")
     ap.add_argument("--dump", help="write the last query results here (JSON)")
+    ap.add_argument("--location", help="the location label of the jobs above (with --vantage)")
+    ap.add_argument("--vantage", help="the location label of a second vantage point's series")
+    ap.add_argument("--vantage-fails", action="append", default=[],
+                    help="a healthy target that fails from the --vantage location only")
+    ap.add_argument("--vantage-finding", action="append", default=[],
+                    help="a code whose pasv_doctor_finding is 1 there for the --vantage-fails targets")
+    ap.add_argument("--vantage-log", help="the --vantage exporter's serve log")
     args = ap.parse_args()
 
     base = args.prometheus.rstrip("/")
@@ -99,6 +112,9 @@ def main():
     shards = args.shard_job
     shard_of = {t: shards[hashmod(t, len(shards))] for t in targets} if shards else {}
     jobs_re = "|".join([args.job] + shards)
+    loc = f',location="{args.location}"' if args.location else ""
+    # Every selector of the checks 1-5: these jobs at this location.
+    jobs_sel = f'job=~"{jobs_re}"{loc}'
     fails = []
     dump = {}
     started = time.monotonic()
@@ -117,7 +133,7 @@ def main():
         time.sleep(0.25)
 
     def counts():
-        rows = query(base, f'count_over_time(probe_success{{job=~"{jobs_re}"}}[10m])')
+        rows = query(base, f'count_over_time(probe_success{{{jobs_sel}}}[10m])')
         single = {l["instance"]: v for l, v in rows if l.get("job") == args.job}
         sharded = {}
         for l, v in rows:
@@ -125,11 +141,20 @@ def main():
                 sharded[l["instance"]] = sharded.get(l["instance"], 0) + v
         return single, sharded
 
+    vantage_sel = f'location="{args.vantage}"'
+
+    def vantage_counts():
+        rows = query(base, f"count_over_time(probe_success{{{vantage_sel}}}[10m])")
+        return {l["instance"]: v for l, v in rows}
+
     while True:
         single, sharded = counts()
         missing = [t for t in targets if single.get(t, 0) < args.scrapes]
         if shards:
             missing += [f"{t} (shards)" for t in targets if sharded.get(t, 0) < args.scrapes]
+        if args.vantage:
+            there = vantage_counts()
+            missing += [f"{t} (from {args.vantage})" for t in targets if there.get(t, 0) < args.scrapes]
         if not missing:
             break
         if time.monotonic() - started > args.deadline:
@@ -140,7 +165,7 @@ def main():
     waited = time.monotonic() - started
 
     # 2. Every scrape succeeded (a scrape over its timeout or a 403/400/503 makes up 0).
-    up = query(base, f'min_over_time(up{{job=~"{jobs_re}"}}[10m])')
+    up = query(base, f'min_over_time(up{{{jobs_sel}}}[10m])')
     dump["min_over_time(up)"] = up
     for labels, value in up:
         if value != 1:
@@ -154,8 +179,8 @@ def main():
         dump[f"{name}{{{selector}}}"] = {f"{j} {i}": [v for _, v in s] for (j, i), s in lo.items()}
         return lo, hi
 
-    single_success = by_job_instance(query(base, f'probe_success{{job="{args.job}"}}'))
-    lo, hi = over_time("probe_success", f'job=~"{jobs_re}"')
+    single_success = by_job_instance(query(base, f'probe_success{{job="{args.job}"{loc}}}'))
+    lo, hi = over_time("probe_success", jobs_sel)
     for (job, inst), series in lo.items():
         if inst not in want_success:
             fails.append(f"probe_success for an unexpected instance {inst!r} (job {job})")
@@ -170,7 +195,7 @@ def main():
 
     for code in args.finding:
         want = {t: 1.0 for t in args.broken} | {t: 0.0 for t in args.healthy}
-        sel = f'job=~"{jobs_re}",code="{code}"'
+        sel = f'{jobs_sel},code="{code}"'
         lo, hi = over_time("pasv_doctor_finding", sel)
         for (job, inst), series in lo.items():
             for labels, _ in series:
@@ -186,11 +211,11 @@ def main():
                 fails.append(f"no pasv_doctor_finding{{code=\"{code}\"}} for {t} in job {args.job}")
 
     for code in args.absent:
-        rows = query(base, f'max_over_time(pasv_doctor_finding{{job=~"{jobs_re}",code="{code}"}}[10m]) == 1')
+        rows = query(base, f'max_over_time(pasv_doctor_finding{{{jobs_sel},code="{code}"}}[10m]) == 1')
         for labels, _ in rows:
             fails.append(f"{labels.get('instance')} (job {labels.get('job')}) reported {code} at a scrape")
     reported = {}
-    for labels, _ in query(base, f'max_over_time(pasv_doctor_finding{{job=~"{jobs_re}"}}[10m]) == 1'):
+    for labels, _ in query(base, f'max_over_time(pasv_doctor_finding{{{jobs_sel}}}[10m]) == 1'):
         reported.setdefault(f"{labels.get('job')} {labels.get('instance')}", []).append(labels.get("code"))
     dump["codes reported at some scrape"] = {k: sorted(v) for k, v in sorted(reported.items())}
 
@@ -238,7 +263,11 @@ def main():
             if not mine and t in seen:
                 fails.append(f"{job}'s exporter log has a check of {t}, which is another shard's")
 
-    durations = query(base, f'max_over_time(probe_duration_seconds{{job=~"{jobs_re}"}}[10m])')
+    # 6. The second vantage point: the same targets seen from elsewhere.
+    if args.vantage:
+        fails += vantage_checks(base, args, targets, dump)
+
+    durations = query(base, f'max_over_time(probe_duration_seconds{{{jobs_sel}}}[10m])')
     slowest = max((v for _, v in durations), default=0.0)
     # A data connection cut by the deadline is recorded as timed out, like a filtered port:
     # a check that ran into the deadline proves nothing about the port.
@@ -247,7 +276,7 @@ def main():
             if v >= args.check_budget - 0.05:
                 fails.append(f"a probe of {labels.get('instance')} (job {labels.get('job')}) took {v:.2f}s: it ran "
                              f"into the {args.check_budget}s the scrape leaves the check")
-    samples = query(base, f'sum(count_over_time(probe_success{{job=~"{jobs_re}"}}[10m]))')
+    samples = query(base, f'sum(count_over_time(probe_success{{{jobs_sel}}}[10m]))')
     if args.dump:
         with open(args.dump, "w", encoding="utf-8") as f:
             json.dump(dump, f, indent=1, default=str)
@@ -257,10 +286,56 @@ def main():
             print(line)
         return 1
     split = "; ".join(f"{job}: " + ", ".join(t for t in targets if shard_of[t] == job) for job in shards)
+    vantage = ""
+    if args.vantage:
+        vantage = f"; from {args.vantage} (remote-written) failing there only: {', '.join(args.vantage_fails)}"
     print(f"{len(targets)} targets ({len(args.healthy)} healthy, {len(args.broken)} broken), "
           f"{int(samples[0][1]) if samples else 0} probes scraped in {waited:.1f}s, slowest {slowest:.2f}s; "
-          f"{split}")
+          f"{split}{vantage}")
     return 0
+
+
+def vantage_checks(base, args, targets, dump):
+    """What the --vantage location's series must say (see the module's docstring)."""
+    fails = []
+    sel = f'location="{args.vantage}"'
+    want = {t: 1.0 for t in args.healthy if t not in args.vantage_fails}
+    want |= {t: 0.0 for t in args.broken + args.vantage_fails}
+    for labels, value in query(base, f"min_over_time(up{{{sel}}}[10m])"):
+        if value != 1:
+            fails.append(f"up was 0 at a scrape of {labels.get('instance')} from {args.vantage}")
+    lo = {l["instance"]: v for l, v in query(base, f"min_over_time(probe_success{{{sel}}}[10m])")}
+    hi = {l["instance"]: v for l, v in query(base, f"max_over_time(probe_success{{{sel}}}[10m])")}
+    dump[f"probe_success{{{sel}}}"] = {t: [lo.get(t), hi.get(t)] for t in targets}
+    for t in targets:
+        got = {v for v in (lo.get(t), hi.get(t)) if v is not None}
+        if got != {want[t]}:
+            fails.append(f"probe_success of {t} from {args.vantage} took the values {sorted(got)}, "
+                         f"expected only {want[t]:.0f}")
+    for code in args.vantage_finding:
+        rows = query(base, f'min_over_time(pasv_doctor_finding{{{sel},code="{code}"}}[10m])')
+        got = {l["instance"]: v for l, v in rows}
+        for t in args.vantage_fails:
+            if got.get(t) != 1.0:
+                fails.append(f'pasv_doctor_finding{{code="{code}"}} of {t} from {args.vantage} was not 1 '
+                             f"at every scrape (min {got.get(t)})")
+    # docs/serve.md, "Vantage points": the targets that fail from somewhere, work from elsewhere.
+    documented = ("min by (instance) (probe_success) == 0 "
+                  "and on(instance) max by (instance) (probe_success) == 1")
+    named = sorted(l["instance"] for l, _ in query(base, documented))
+    dump[documented] = named
+    if named != sorted(args.vantage_fails):
+        fails.append(f"the documented query {documented!r} names {named}, expected {sorted(args.vantage_fails)}")
+    if args.vantage_log:
+        try:
+            with open(args.vantage_log, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        except OSError as e:
+            return fails + [f"cannot read {args.vantage_log}: {e}"]
+        for t in targets:
+            if f"check {t} " not in text:
+                fails.append(f"the {args.vantage} exporter's log has no check of {t}")
+    return fails
 
 
 if __name__ == "__main__":

@@ -21,6 +21,15 @@
 # The target names are chosen so that hashmod gives each shard one healthy and one broken
 # target, one on each daemon (check_prometheus.py computes the shard and fails if a shard
 # gets nothing).
+#
+# A second vantage point: site B, a namespace of its own on another network of the router
+# (198.18.0.2/24, behind r3), with its own `serve` on its own 127.0.0.1 and a Prometheus in
+# agent mode that scrapes it with `location: site-b` and remote-writes to the central
+# Prometheus (the client namespace's, `location: site-a`, remote-write receiver on). The
+# router forwards vsftpd.healthy's passive range only for the main client's network (an
+# allowlist): from site B its data ports are dropped, so that target works from site A and
+# fails from site B, and the query of docs/serve.md that finds "fails from somewhere, works
+# from elsewhere" must name exactly it.
 
 SP_PROM_PORT=9090
 SP_SERVE_PORTS=(9129 9130 9131)   # the "ftp" job's exporter, shard 0's, shard 1's
@@ -43,14 +52,23 @@ SP_DAEMONS=(
 SP_FINDINGS=(PASV_ADDRESS_PRIVATE DATA_PORT_FILTERED)
 # The findings no target may show: a check cut short by the scrape's budget.
 SP_ABSENT=(CHECK_INTERRUPTED SESSION_INTERRUPTED)
+# Site B: its network, the router's address there, its exporter's and agent's ports (on its
+# own loopback), and the target whose passive range only site A may reach.
+SP_SITE_B_NET=198.18.0.0/24
+SP_SITE_B_IP=198.18.0.2
+SP_SITE_B_GW=198.18.0.1
+SP_SITE_B_PORTS=(9129 9091)
+SP_SITE_B_FAILS=vsftpd.healthy
 
-# sp_job JOB EXPORTER_PORT [SHARD]: one multi-target scrape job of prometheus.yml, as
-# docs/serve.md gives it (with SHARD: keeps the targets hashmod gives that shard of 2).
+# sp_job JOB EXPORTER_PORT LOCATION [SHARD]: one multi-target scrape job of prometheus.yml,
+# as docs/serve.md gives it, its targets labelled with LOCATION (with SHARD: keeps the
+# targets hashmod gives that shard of 2).
 sp_job() {
-  local job=$1 port=$2 shard=${3:-} t
+  local job=$1 port=$2 location=$3 shard=${4:-} t
   printf '  - job_name: %s\n    metrics_path: /probe\n    params:\n      module: [bench]\n' "$job"
   printf '    static_configs:\n      - targets:\n'
   for t in "${SP_TARGETS[@]}"; do printf '          - %s\n' "$t"; done
+  printf '        labels:\n          location: %s\n' "$location"
   printf '    relabel_configs:\n'
   printf '      - source_labels: [__address__]\n        target_label: __param_target\n'
   printf '      - source_labels: [__param_target]\n        target_label: instance\n'
@@ -79,6 +97,24 @@ sp_forget_pid() {
   E2E_PIDS=("${keep[@]}")
 }
 
+# sp_site_b_up: site B's namespace, linked to the router by its own veth pair (c0 there, r3
+# on the router), with routes to the public side and the DNS server only; the server, DNS
+# and client namespaces get the way back. Sets SP_NS_B.
+sp_site_b_up() {
+  SP_NS_B="$E2E_TAG-siteb"
+  e2e_netns_add "$SP_NS_B"
+  ip link add name c0 netns "$SP_NS_B" type veth peer name r3 netns "$NS_RTR"
+  nsx "$SP_NS_B" ip link set c0 up
+  nsx "$NS_RTR" ip link set r3 up
+  nsx "$SP_NS_B" ip addr add "$SP_SITE_B_IP/24" dev c0
+  nsx "$NS_RTR" ip addr add "$SP_SITE_B_GW/24" dev r3
+  nsx "$SP_NS_B" ip route add 203.0.113.0/24 via "$SP_SITE_B_GW"
+  nsx "$SP_NS_B" ip route add 198.51.100.0/24 via "$SP_SITE_B_GW"
+  nsx "$NS_SRV" ip route add "$SP_SITE_B_NET" via "$ROUTER_LAN"
+  nsx "$NS_DNS" ip route add "$SP_SITE_B_NET" via 198.51.100.1
+  nsx "$NS_CLI" ip route add "$SP_SITE_B_NET" via "$WAN_A"
+}
+
 run_serve_prometheus() {
   local name=serve-prometheus
   scenario_define "$name" vsftpd
@@ -92,6 +128,7 @@ run_serve_prometheus() {
 
   e2e_net_up 0
   e2e_firewall "" drop "" 0
+  sp_site_b_up
   local nft=$sp/forwards.nft spec label server lan pub low high healthy
   local dns=() healthy_targets=() broken_targets=()
   SP_TARGETS=()
@@ -101,7 +138,13 @@ run_serve_prometheus() {
     [[ $lan == "$SERVER_IP" ]] || nsx "$NS_SRV" ip addr add "$lan/24" dev s0
     [[ $pub == "$WAN_A" || $pub == "$WAN_B" ]] || nsx "$NS_RTR" ip addr add "$pub/24" dev r0
     # Inserted ahead of e2e_firewall's forward of 21 to the first server.
-    if ((healthy)); then
+    if ((healthy)) && [[ $label == "$SP_SITE_B_FAILS" ]]; then
+      # The allowlist: the passive range for every source but site B, whose SYNs are dropped.
+      echo "insert rule inet pdbench port_forward ip daddr $pub tcp dport 21 dnat ip to $lan" >>"$nft"
+      echo "insert rule inet pdbench port_forward ip saddr != $SP_SITE_B_NET ip daddr $pub tcp dport $low-$high dnat ip to $lan" >>"$nft"
+      echo "insert rule inet pdbench wan_in ip saddr $SP_SITE_B_NET ip daddr $pub tcp dport $low-$high drop" >>"$nft"
+      healthy_targets+=("$label.pasv.test")
+    elif ((healthy)); then
       echo "insert rule inet pdbench port_forward ip daddr $pub tcp dport { 21, $low-$high } dnat ip to $lan" >>"$nft"
       healthy_targets+=("$label.pasv.test")
     else
@@ -157,9 +200,12 @@ EOF
     e2e_start "serve-$i" "$NS_CLI" "$sp/serve-$port.log" "$BIN_RUN" serve --config "$sp/serve.toml" \
       --listen "127.0.0.1:$port"
   done
+  e2e_start serve-site-b "$SP_NS_B" "$sp/serve-site-b.log" "$BIN_RUN" serve --config "$sp/serve.toml" \
+    --listen "127.0.0.1:${SP_SITE_B_PORTS[0]}"
   for port in "${SP_SERVE_PORTS[@]}"; do
     sp_wait_tcp "$NS_CLI" 127.0.0.1 "$port" || fails+=("serve did not listen on 127.0.0.1:$port: $(tail -3 "$sp/serve-$port.log" | tr '\n' ' ')")
   done
+  sp_wait_tcp "$SP_NS_B" 127.0.0.1 "${SP_SITE_B_PORTS[0]}" || fails+=("site B's serve did not listen: $(tail -3 "$sp/serve-site-b.log" | tr '\n' ' ')")
 
   {
     echo "# Prometheus in the bench's client namespace (tests/e2e/serve_prometheus.sh)."
@@ -168,22 +214,43 @@ EOF
     echo "  scrape_timeout: $SP_SCRAPE_TIMEOUT"
     echo "  evaluation_interval: $SP_SCRAPE_INTERVAL"
     echo "scrape_configs:"
-    sp_job ftp "${SP_SERVE_PORTS[0]}"
-    sp_job ftp-shard-0 "${SP_SERVE_PORTS[1]}" 0
-    sp_job ftp-shard-1 "${SP_SERVE_PORTS[2]}" 1
+    sp_job ftp "${SP_SERVE_PORTS[0]}" site-a
+    sp_job ftp-shard-0 "${SP_SERVE_PORTS[1]}" site-a 0
+    sp_job ftp-shard-1 "${SP_SERVE_PORTS[2]}" site-a 1
   } >"$sp/prometheus.yml"
-  local prom_pid="" out="" rc=0
+  {
+    echo "# Site B's Prometheus agent (tests/e2e/serve_prometheus.sh): scrapes site B's exporter,"
+    echo "# remote-writes to the central Prometheus in the client namespace."
+    echo "global:"
+    echo "  scrape_interval: $SP_SCRAPE_INTERVAL"
+    echo "  scrape_timeout: $SP_SCRAPE_TIMEOUT"
+    echo "scrape_configs:"
+    sp_job ftp "${SP_SITE_B_PORTS[0]}" site-b
+    echo "remote_write:"
+    echo "  - url: http://$CLIENT_IP:$SP_PROM_PORT/api/v1/write"
+    echo "    queue_config:"
+    echo "      batch_send_deadline: 1s"
+  } >"$sp/prometheus-site-b.yml"
+  local prom_pid="" agent_pid="" out="" rc=0
   if ((${#fails[@]} == 0)); then
+    # On the client namespace's every address: site B's agent writes to it over the router.
     e2e_start prometheus "$NS_CLI" "$sp/prometheus.log" "$prometheus" \
       --config.file="$sp/prometheus.yml" --storage.tsdb.path="$sp/prometheus-data" \
-      --web.listen-address="127.0.0.1:$SP_PROM_PORT"
+      --web.listen-address="0.0.0.0:$SP_PROM_PORT" --web.enable-remote-write-receiver
     prom_pid=$E2E_LAST_PID
+    e2e_start prometheus-site-b "$SP_NS_B" "$sp/prometheus-site-b.log" "$prometheus" \
+      --enable-feature=agent --config.file="$sp/prometheus-site-b.yml" \
+      --storage.agent.path="$sp/prometheus-site-b-data" \
+      --web.listen-address="127.0.0.1:${SP_SITE_B_PORTS[1]}"
+    agent_pid=$E2E_LAST_PID
     local args=(--prometheus "http://127.0.0.1:$SP_PROM_PORT" --deadline "$SP_DEADLINE" --scrapes 2
       --check-budget "$SP_CHECK_BUDGET" --job ftp --shard-job ftp-shard-0 --shard-job ftp-shard-1
       --single-log "$sp/serve-${SP_SERVE_PORTS[0]}.log"
       --shard-log "ftp-shard-0=$sp/serve-${SP_SERVE_PORTS[1]}.log"
       --shard-log "ftp-shard-1=$sp/serve-${SP_SERVE_PORTS[2]}.log"
-      --dump "$sp/queries.json")
+      --dump "$sp/queries.json" --location site-a --vantage site-b
+      --vantage-fails "$SP_SITE_B_FAILS.pasv.test" --vantage-finding DATA_PORT_FILTERED
+      --vantage-log "$sp/serve-site-b.log")
     local t c
     for t in "${healthy_targets[@]}"; do args+=(--healthy "$t"); done
     for t in "${broken_targets[@]}"; do args+=(--broken "$t"); done
@@ -201,12 +268,14 @@ EOF
       [[ -z $warned ]] || fail_details+=("prometheus log: $warned")
     fi
     # Prometheus first, so that no scrape is under way when the exporters stop.
+    e2e_stop_pid "$agent_pid"
+    sp_forget_pid "$agent_pid"
     e2e_stop_pid "$prom_pid"
     sp_forget_pid "$prom_pid"
   fi
 
   e2e_net_down
-  rm -rf "$sp/prometheus-data"
+  rm -rf "$sp/prometheus-data" "$sp/prometheus-site-b-data"
   cp -r "$sp"/. "$dir/"
   rm -f "$dir/ftp-password"
   fail_details+=("artifacts: $dir (prometheus.yml, serve.toml, the logs, queries.json)")
