@@ -84,6 +84,9 @@ pub struct Control {
     unread: VecDeque<(String, Instant)>,
     /// What those commands got, once read, for their step to take.
     answered: Vec<Answer>,
+    /// When the last complete reply arrived: a pipelined command's reply time counts from
+    /// then, not from its sending, so it does not include the replies queued before it.
+    last_reply_at: Option<Instant>,
 }
 
 /// A command as recorded, the reply it got, and why there was none.
@@ -114,6 +117,7 @@ impl Control {
             tls_replies: 0,
             unread: VecDeque::new(),
             answered: Vec::new(),
+            last_reply_at: None,
         }
     }
 
@@ -162,6 +166,12 @@ impl Control {
             }
             _ => text,
         }
+    }
+
+    /// When the server could start on a command sent at `sent_at`: then, or when the reply
+    /// before its own arrived, whichever is later (commands are answered in order).
+    fn answerable_since(&self, sent_at: Instant) -> Instant {
+        self.last_reply_at.map_or(sent_at, |at| at.max(sent_at))
     }
 
     /// [`record`], with the password masked.
@@ -317,6 +327,7 @@ impl Control {
     }
 
     fn log_reply(&mut self, reply: &Reply) {
+        self.last_reply_at = Some(Instant::now());
         if self.tls {
             self.tls_replies += 1;
         }
@@ -391,6 +402,7 @@ impl Control {
     /// [`take_answered`](Self::take_answered).
     pub async fn read_unread(&mut self) {
         while let Some((command, sent_at)) = self.unread.front().cloned() {
+            let since = self.answerable_since(sent_at);
             let (reply, failure) = match self.next_reply().await {
                 Ok(r) if r.code == 421 => (Some(r), Some(StepFailure::ServiceClosing)),
                 Ok(r) => (Some(r), None),
@@ -399,7 +411,7 @@ impl Control {
             self.unread.pop_front();
             let exchange = Exchange {
                 command,
-                reply: reply.as_ref().map(|r| self.record(r, sent_at)),
+                reply: reply.as_ref().map(|r| self.record(r, since)),
                 failure: failure.as_ref().map(StepFailure::describe),
             };
             let stop = failure.is_some();
@@ -458,13 +470,14 @@ impl Control {
                 out.push(unanswered(command, f));
                 continue;
             }
+            let since = self.answerable_since(sent_at);
             match self.next_reply().await {
                 Ok(reply) => {
                     let failure = (reply.code == 421).then_some(StepFailure::ServiceClosing);
                     failed.clone_from(&failure);
                     let exchange = Exchange {
                         command: logged_command(command),
-                        reply: Some(self.record(&reply, sent_at)),
+                        reply: Some(self.record(&reply, since)),
                         failure: failure.as_ref().map(StepFailure::describe),
                     };
                     out.push((exchange, Some(reply), failure));

@@ -66,7 +66,10 @@ impl TimedPhase {
                  end or its failure"
             }
             TimedPhase::Login => "USER/PASS, from USER to the reply to PASS",
-            TimedPhase::Pasv => "the first PASV or EPSV command to its reply",
+            TimedPhase::Pasv => {
+                "the first PASV or EPSV reply, from when the server could answer it (its \
+                 sending, or the arrival of the reply before it when commands were pipelined)"
+            }
             TimedPhase::DataConnect => {
                 "the TCP connect to the data port of the first transfer that ended"
             }

@@ -29,6 +29,8 @@ pub const SERVER: &str = "127.0.0.1:21";
 pub enum Act {
     /// Reply with these lines (each sent with CRLF).
     Say(String),
+    /// Wait this long, then reply with these lines (a server slow on one command).
+    Late(Duration, String),
     /// Read the command and never answer it.
     Silent,
     /// Close the connection.
@@ -248,6 +250,10 @@ async fn read_line(io: &mut Box<dyn Io>) -> Option<String> {
 async fn say(io: &mut Box<dyn Io>, act: &Act) -> bool {
     match act {
         Act::Say(text) => io.write_all(format!("{text}\r\n").as_bytes()).await.is_ok(),
+        Act::Late(wait, text) => {
+            tokio::time::sleep(*wait).await;
+            io.write_all(format!("{text}\r\n").as_bytes()).await.is_ok()
+        }
         Act::Silent => true,
         Act::Close => false,
     }

@@ -668,6 +668,39 @@ async fn a_reply_left_for_later_is_read_before_the_next_and_kept_apart() {
 }
 
 #[tokio::test]
+async fn a_pipelined_reply_is_timed_from_the_reply_before_it_not_from_its_sending() {
+    // PASV rides behind a login that takes 300 ms: its time is the server's answer to it,
+    // not the login's.
+    let login = std::time::Duration::from_millis(300);
+    let net = Scripted::new(vec![
+        Peer::new()
+            .on("USER", "331 Please specify the password.")
+            .act(
+                "PASS",
+                Act::Late(login, "230 Login successful.".to_string()),
+            )
+            .passive(50001, 50002)
+            .on("LIST", LIST_OK),
+    ])
+    .port(50002, Port::Serve(LISTING.to_vec()));
+    let mut p = plan("anonymous", None, TlsRequest::Off);
+    p.clock = super::super::control::Clock::new(
+        std::time::Duration::from_secs(2),
+        std::time::Duration::from_secs(10),
+    );
+    p.transfers = 1;
+    let s = check(&net, &p).await;
+    assert_eq!(s.end, SessionEnd::Completed, "{:?}", s.lines);
+    assert!(s.login.as_ref().unwrap().elapsed_us >= login.as_micros() as u64);
+    let pasv = s.samples[0].exchange.reply.as_ref().unwrap();
+    assert!(
+        pasv.elapsed_us < 100_000,
+        "PASV answered {} us after the 230",
+        pasv.elapsed_us
+    );
+}
+
+#[tokio::test]
 async fn a_feat_that_ends_the_session_sends_no_listing_command() {
     let peer = Peer::anonymous(50001, 50002).on("FEAT", "421 Shutting down.");
     let net = Scripted::new(vec![peer]).port(50002, Port::Serve(LISTING.to_vec()));
