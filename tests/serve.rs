@@ -3,7 +3,7 @@
 //! answer, and each refusal with its status: a target outside `allow_targets` (literal, by
 //! a name that resolves there, and a PASV reply that points there) with a listener on
 //! 127.0.0.2 proving that no connection was made; a password in a URL; missing or wrong
-//! tokens; a cross-origin form; more checks than slots; big bodies; slow headers. The
+//! tokens; a cross-origin form; more checks than slots; big bodies; slow headers and bodies. The
 //! password is searched for in every response and in the service's log.
 
 mod support;
@@ -825,6 +825,124 @@ fn slow_headers_are_cut_off() {
     );
     // Others are still served.
     assert_eq!(svc.get("/healthz").status, 200);
+}
+
+/// Sends `head` and `body` on a raw connection and reads until the service closes it (at
+/// most 5 s): what came back and how long that took.
+fn stall(addr: SocketAddr, head: &str, body: &str) -> (String, Duration) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.write_all(head.as_bytes()).expect("head");
+    stream.write_all(body.as_bytes()).expect("body");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let _ = stream.read_to_end(&mut buf);
+    (
+        String::from_utf8_lossy(&buf).into_owned(),
+        started.elapsed(),
+    )
+}
+
+/// A client that sends its headers and then stalls in its body gets a 408 in the route's
+/// format once the body timeout passes, the connection is closed, and no check runs.
+#[test]
+fn stalled_bodies_get_408_and_nothing_runs() {
+    let ftp = alice_server(|_| {});
+    let svc = Service::start(&config("rate_limit_per_minute = 0", ""), |s| {
+        s.body_timeout = Duration::from_millis(500);
+    });
+    let host = svc.addr;
+    let json = format!(
+        "{{\"target\": \"{}\", \"module\": \"alice\"}}",
+        ftp.target()
+    );
+    let form = format!("target={}&module=alice", encode(&ftp.target()));
+    let log = "Status:\tConnecting to 192.0.2.7:21...\n";
+    // Each declares 10 bytes more than it sends.
+    let cases = [
+        (
+            format!(
+                "POST /api/check HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\n\r\n",
+                json.len() + 10
+            ),
+            json.as_str(),
+            "application/json",
+        ),
+        (
+            format!(
+                "POST /api/explain HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\n\r\n",
+                log.len() + 10
+            ),
+            log,
+            "application/json",
+        ),
+        (
+            format!(
+                "POST /desk/check HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\n\
+                 Content-Length: {}\r\n\r\n",
+                form.len() + 10
+            ),
+            form.as_str(),
+            "text/html",
+        ),
+    ];
+    for (head, body, kind) in &cases {
+        let what = head.lines().next().unwrap_or_default();
+        let (answer, took) = stall(svc.addr, head, body);
+        assert!(
+            took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+            "{what}: closed after {took:?}"
+        );
+        assert!(answer.starts_with("HTTP/1.1 408"), "{what}: {answer}");
+        let lower = answer.to_ascii_lowercase();
+        assert!(
+            lower.contains(&format!("content-type: {kind}")),
+            "{what}: {answer}"
+        );
+        assert!(lower.contains("connection: close"), "{what}: {answer}");
+        assert!(
+            answer.contains("did not arrive within 500 ms"),
+            "{what}: {answer}"
+        );
+        if *kind == "application/json" {
+            let json = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+            let v: Value = serde_json::from_str(json).expect("a JSON error");
+            assert!(v["error"].is_string(), "{what}: {answer}");
+        }
+    }
+    // A body that keeps trickling is cut by the same bound for the whole body.
+    let head = format!(
+        "POST /api/check HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\n\r\n"
+    );
+    let u = upload(svc.addr, &head, b"1\r\n \r\n", Duration::from_millis(50));
+    assert!(u.took < Duration::from_secs(3), "open for {:?}", u.took);
+    assert!(
+        u.status_line.is_empty() || u.status_line.starts_with("HTTP/1.1 408"),
+        "{}",
+        u.status_line
+    );
+    assert_eq!(ftp.connections(), 0, "a check ran on a late body");
+    let m = svc.get("/metrics").body;
+    assert_eq!(
+        sample(
+            &m,
+            "pasv_doctor_serve_rejected_total{reason=\"body_timeout\"} "
+        ),
+        Some(4.0),
+        "{m}"
+    );
+    // A body in time is still served.
+    let r = svc.post_json(
+        "/api/check",
+        &serde_json::json!({ "target": ftp.target(), "module": "alice" }),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 /// Over-limit bodies, again and again: each one must get its 413, never a reset connection

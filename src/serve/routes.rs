@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 
 use super::job::Refused;
-use super::{App, api, auth, desk, linger, page, scrape};
+use super::{App, api, auth, desk, linger, page, scrape, slow_body};
 
 /// The client's address, set per connection.
 #[derive(Debug, Clone, Copy)]
@@ -128,15 +128,15 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(app.clone(), probe_auth));
     let api = Router::new()
-        .route("/api/check", limited(post(api::check), MAX_FORM))
-        .route("/api/explain", limited(post(api::explain), MAX_LOG))
+        .route("/api/check", limited(&app, post(api::check), MAX_FORM))
+        .route("/api/explain", limited(&app, post(api::explain), MAX_LOG))
         .route_layer(middleware::from_fn_with_state(app.clone(), api_auth));
     let desk = Router::new()
         .route("/", get(desk::page))
-        .route("/desk/check", limited(post(desk::check), MAX_FORM))
+        .route("/desk/check", limited(&app, post(desk::check), MAX_FORM))
         .route(
             "/desk/explain",
-            limited(post(desk::explain), MAX_LOG + MAX_FORM),
+            limited(&app, post(desk::explain), MAX_LOG + MAX_FORM),
         )
         .route_layer(middleware::from_fn_with_state(app.clone(), desk_auth));
     Router::new()
@@ -149,10 +149,15 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// A route whose body may be `limit` bytes at most; past it, a 413 the client gets to
-/// read (`linger`).
-fn limited(route: MethodRouter<Arc<App>>, limit: usize) -> MethodRouter<Arc<App>> {
+/// A route whose body may be `limit` bytes at most, arriving within the body timeout;
+/// past the size, a 413 the client gets to read (`linger`), past the time a 408
+/// (`slow_body`).
+fn limited(app: &Arc<App>, route: MethodRouter<Arc<App>>, limit: usize) -> MethodRouter<Arc<App>> {
     route
+        .layer::<_, std::convert::Infallible>(middleware::from_fn_with_state(
+            app.clone(),
+            slow_body::bound,
+        ))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(linger::linger))
 }
@@ -229,6 +234,11 @@ async fn outer(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
         started.elapsed().as_secs_f64()
     ));
     response
+}
+
+/// How an error is written for a request to `path`.
+pub fn kind_of_path(path: &str) -> Kind {
+    kind_of(route_name(path))
 }
 
 fn kind_of(route: &'static str) -> Kind {
