@@ -622,6 +622,7 @@ fn tokens_guard_the_api_the_desk_and_the_probe() {
     let check = serde_json::json!({ "target": ftp.target(), "module": "anon" });
     let r = svc.post_json("/api/check", &check, &[]);
     assert_eq!(r.status, 401);
+    assert!(json_error(&r).contains("a token is needed"));
     assert!(r.header("www-authenticate").starts_with("Bearer"));
     let wrong = "Bearer test-token-0123456789abcdeX";
     assert_eq!(
@@ -792,6 +793,7 @@ fn clients_are_rate_limited() {
     assert_eq!(svc.post_json("/api/check", &body, &[]).status, 400);
     let r = svc.post_json("/api/check", &body, &[]);
     assert_eq!(r.status, 429);
+    assert!(json_error(&r).contains("too many requests"));
     assert!(!r.header("retry-after").is_empty());
     // Prometheus's scrapes are not limited.
     assert_eq!(svc.get("/probe").status, 400);
@@ -945,6 +947,72 @@ fn stalled_bodies_get_408_and_nothing_runs() {
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
+/// The message of a JSON error, asserting its type and shape.
+fn json_error(r: &Reply) -> String {
+    assert_eq!(r.header("content-type"), "application/json", "{}", r.body);
+    let v: Value = serde_json::from_str(&r.body).expect("a JSON error");
+    let fields: Vec<&String> = v.as_object().expect("an object").keys().collect();
+    assert_eq!(fields, ["error"], "{}", r.body);
+    v["error"].as_str().expect("a message").to_string()
+}
+
+/// Every error of `/api/*` is JSON, `{"error": "..."}`, including those axum writes (a body
+/// past the limit, a wrong method, an unknown route); the desk answers with its page and
+/// `/probe` with text.
+#[test]
+fn api_errors_are_json() {
+    let svc = Service::start(&config("rate_limit_per_minute = 0", ""), |_| {});
+    let big = serde_json::json!({ "target": "x".repeat(100 * 1024) });
+    let r = svc.post_json("/api/check", &big, &[]);
+    assert_eq!(r.status, 413);
+    assert!(json_error(&r).contains("larger than 64 KiB"));
+    let r = svc.send(
+        svc.client
+            .post(svc.url("/api/explain"))
+            .body(vec![b'a'; 3 * 1024 * 1024]),
+    );
+    assert_eq!(r.status, 413);
+    assert!(json_error(&r).contains("larger than 2 MiB"));
+    let r = svc.get("/api/check");
+    assert_eq!(r.status, 405);
+    assert!(json_error(&r).starts_with("GET is not allowed here"));
+    assert_eq!(r.header("allow"), "POST");
+    let r = svc.post_json("/api/nope", &serde_json::json!({}), &[]);
+    assert_eq!(r.status, 404);
+    assert!(json_error(&r).contains("POST /api/check"));
+    let r = svc.send(
+        svc.client
+            .post(svc.url("/api/check"))
+            .header("content-type", "text/plain")
+            .body("{}"),
+    );
+    assert_eq!(r.status, 415);
+    json_error(&r);
+    let r = svc.post_json(&format!("/api/nope?password={SECRET}"), &big, &[]);
+    assert_eq!(r.status, 400);
+    assert!(json_error(&r).contains("never goes in a URL"));
+    let r = svc.post_json(
+        "/api/check",
+        &serde_json::json!({ "target": "x" }),
+        &[("origin", "https://evil.example")],
+    );
+    assert_eq!(r.status, 403);
+    json_error(&r);
+    // The desk's errors are pages, /probe's text.
+    let r = svc.get("/desk/check");
+    assert_eq!(r.status, 405);
+    assert!(r.header("content-type").starts_with("text/html"));
+    assert!(r.body.contains("id=\"error\""), "{}", r.body);
+    let r = svc.get("/probe");
+    assert_eq!(r.status, 400);
+    assert!(r.header("content-type").starts_with("text/plain"));
+    assert!(
+        svc.get("/nope")
+            .header("content-type")
+            .starts_with("text/plain")
+    );
+}
+
 /// Over-limit bodies, again and again: each one must get its 413, never a reset connection
 /// (the service reads and throws away the rest of the body before answering, so closing
 /// leaves no unread bytes for the kernel to answer with a RST).
@@ -961,11 +1029,19 @@ fn over_limit_bodies_always_get_their_413() {
         for body in [&small, &large] {
             let r = svc.post_json("/api/check", body, &[]);
             assert_eq!(r.status, 413, "round {round}: {}", r.body);
-            assert!(r.body.contains(axum_limit), "round {round}: {}", r.body);
+            assert_eq!(
+                json_error(&r),
+                "the request is larger than 64 KiB, the limit here",
+                "round {round}"
+            );
         }
         let r = svc.send(svc.client.post(svc.url("/api/explain")).body(log.clone()));
         assert_eq!(r.status, 413, "round {round}: {}", r.body);
-        assert!(r.body.contains(axum_limit), "round {round}: {}", r.body);
+        assert_eq!(
+            json_error(&r),
+            "the log is larger than 2 MiB, the limit here",
+            "round {round}"
+        );
         if round % 5 == 0 {
             let r = svc.post_form(
                 "/desk/check",
