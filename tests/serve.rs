@@ -701,7 +701,10 @@ fn the_desk_checks_and_explains_and_refuses_other_origins() {
     }
     assert_eq!(ftp.connections(), 0);
 
-    let r = svc.post_form("/desk/check", &fields, Some(&svc.own_origin()));
+    // Post/Redirect/Get: the post answers 303 to its result, which a GET shows.
+    let posted = svc.post_form("/desk/check", &fields, Some(&svc.own_origin()));
+    let location = result_location(&posted);
+    let r = svc.get(&location);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("cache-control"), "no-store");
     assert!(r.body.contains("<ol class=\"progress\">"));
@@ -718,6 +721,11 @@ fn the_desk_checks_and_explains_and_refuses_other_origins() {
         assert!(r.body.contains(&format!("data:{kind};")), "{kind}");
     }
     assert!(r.body.ends_with("</html>\n"));
+    // Reading it again runs nothing again.
+    let again = svc.get(&location);
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body, r.body);
+    assert_eq!(ftp.connections(), 1, "the result page ran the check again");
 
     // The explain form: a pasted log.
     let log = std::fs::read_to_string(concat!(
@@ -733,7 +741,9 @@ fn the_desk_checks_and_explains_and_refuses_other_origins() {
             .header("content-type", kind)
             .body(form),
     );
+    let r = svc.get(&result_location(&r));
     assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Explained: the pasted log"), "{}", r.body);
     assert!(r.body.contains("PASV_ADDRESS_PRIVATE"), "{}", r.body);
     let (kind, form) = multipart(&[("log", "not a log at all")]);
     let r = svc.send(
@@ -744,6 +754,77 @@ fn the_desk_checks_and_explains_and_refuses_other_origins() {
             .body(form),
     );
     assert_eq!(r.status, 403);
+}
+
+/// The result URL a desk post redirected to: a 303 to `/desk/result/` and 32 hex digits.
+fn result_location(r: &Reply) -> String {
+    assert_eq!(r.status, 303, "{}", r.body);
+    let location = r.header("location").to_string();
+    let id = location
+        .strip_prefix("/desk/result/")
+        .unwrap_or_else(|| panic!("not a result URL: {location}"));
+    assert!(
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{location}"
+    );
+    location
+}
+
+/// The desk's results: one id per post (random, nothing from the form), a 404 page for an
+/// id that is unknown or no longer kept, and at most 64 kept, the oldest going first.
+#[test]
+fn desk_results_are_kept_briefly_under_random_ids() {
+    let svc = Service::start(&config("rate_limit_per_minute = 0", ""), |_| {});
+    let log = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/logs/curl-private-address.log"
+    ))
+    .expect("fixture");
+    let (kind, form) = multipart(&[("log", &log)]);
+    let explain = || {
+        let r = svc.send(
+            svc.client
+                .post(svc.url("/desk/explain"))
+                .header("origin", svc.own_origin())
+                .header("content-type", &kind)
+                .body(form.clone()),
+        );
+        result_location(&r)
+    };
+    let first = explain();
+    let second = explain();
+    assert_ne!(first, second, "the same form got the same id");
+    let r = svc.get(&first);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("cache-control"), "no-store");
+    assert!(r.body.contains("PASV_ADDRESS_PRIVATE"));
+    for unknown in [
+        "/desk/result/0123456789abcdef0123456789abcdef".to_string(),
+        "/desk/result/nope".to_string(),
+        first
+            .to_uppercase()
+            .replace("/DESK/RESULT/", "/desk/result/"),
+    ] {
+        let r = svc.get(&unknown);
+        assert_eq!(r.status, 404, "{unknown}: {}", r.body);
+        assert!(r.header("content-type").starts_with("text/html"));
+        assert!(r.body.contains("unknown or has expired"), "{}", r.body);
+    }
+    // 63 more: the first is pushed out, the second is the oldest kept.
+    let mut last = String::new();
+    for _ in 0..63 {
+        last = explain();
+    }
+    assert_eq!(svc.get(&first).status, 404);
+    assert_eq!(svc.get(&second).status, 200);
+    assert_eq!(svc.get(&last).status, 200);
+    // The log names routes, never a result's id.
+    let log = svc.log_text();
+    assert!(log.contains("GET desk_result 200"), "{log}");
+    assert!(
+        !log.contains(second.trim_start_matches("/desk/result/")),
+        "{log}"
+    );
 }
 
 #[test]
@@ -1019,7 +1100,6 @@ fn api_errors_are_json() {
 #[test]
 fn over_limit_bodies_always_get_their_413() {
     let svc = Service::start(&config("rate_limit_per_minute = 0", ""), |_| {});
-    let axum_limit = "length limit exceeded";
     let small = serde_json::json!({ "target": "x".repeat(100 * 1024) });
     let large = serde_json::json!({ "target": "x".repeat(1024 * 1024) });
     let log = vec![b'a'; 3 * 1024 * 1024];
@@ -1049,7 +1129,11 @@ fn over_limit_bodies_always_get_their_413() {
                 Some(&svc.own_origin()),
             );
             assert_eq!(r.status, 413, "round {round}: {}", r.body);
-            assert!(r.body.contains(axum_limit), "round {round}: {}", r.body);
+            assert!(
+                r.body.contains("the form is larger than 64 KiB"),
+                "round {round}: {}",
+                r.body
+            );
             let r = svc.send(
                 svc.client
                     .post(svc.url("/desk/explain"))

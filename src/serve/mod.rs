@@ -5,7 +5,8 @@
 //! `crate::report`); this room owns only what a service adds: who may ask (`auth.rs`), which
 //! servers may be contacted (`guard.rs`, over `crate::config::AllowList`), how many checks
 //! run (`gate.rs`), the service's own metrics (`metrics.rs`), the routes (`routes.rs`,
-//! `scrape.rs`, `api.rs`, `desk.rs`, `page.rs`), a 413 the client gets to read
+//! `scrape.rs`, `api.rs`, `desk.rs`, `page.rs`), the desk's results between a post and
+//! its redirect (`results.rs`), a 413 the client gets to read
 //! (`linger.rs`), a deadline for request bodies (`slow_body.rs`) and one check from request to transcript (`job.rs`). See docs/serve.md.
 //!
 //! A password never travels in a URL (a query naming one gets 400), is never logged or
@@ -21,6 +22,7 @@ mod linger;
 mod log;
 mod metrics;
 mod page;
+mod results;
 mod routes;
 mod scrape;
 mod slow_body;
@@ -166,6 +168,7 @@ pub(crate) struct App {
     pub gate: gate::Gate,
     pub rate: gate::RateLimit,
     pub metrics: metrics::Metrics,
+    pub results: results::Results,
     pub log: Log,
 }
 
@@ -184,6 +187,7 @@ impl Server {
             gate: gate::Gate::new(settings.max_concurrent, settings.max_queue),
             rate: gate::RateLimit::new(settings.rate_limit_per_minute),
             metrics: metrics::Metrics::new(),
+            results: results::Results::default(),
             file,
             settings,
             log,

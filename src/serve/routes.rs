@@ -147,6 +147,7 @@ fn route_name(path: &str) -> &'static str {
         "/" => "desk",
         "/desk/check" => "desk_check",
         "/desk/explain" => "desk_explain",
+        p if p.starts_with("/desk/result/") => "desk_result",
         _ => "other",
     }
 }
@@ -163,6 +164,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route_layer(middleware::from_fn_with_state(app.clone(), api_auth));
     let desk = Router::new()
         .route("/", get(desk::page))
+        .route("/desk/result/{id}", get(desk::result))
         .route("/desk/check", limited(&app, post(desk::check), MAX_FORM))
         .route(
             "/desk/explain",
@@ -329,7 +331,7 @@ async fn in_format(response: Response, kind: Kind, method: &Method) -> Response 
 fn kind_of(route: &'static str) -> Kind {
     match route {
         "api_check" | "api_explain" => Kind::Json,
-        "desk" | "desk_check" | "desk_explain" => Kind::Html,
+        "desk" | "desk_check" | "desk_explain" | "desk_result" => Kind::Html,
         _ => Kind::Text,
     }
 }
