@@ -3,7 +3,11 @@
 //! and stderr kept), types a target, a user and a password into the check form, picks the
 //! TLS mode and submits; the fake FTP server on 127.0.0.1 advertises a private address in
 //! PASV and answers one command slowly, so the page's progress lines can be seen before the
-//! verdict. Then the explain form, once with a pasted log and once with an uploaded file.
+//! verdict. Each form's post is answered with a redirect to its result's URL
+//! (`/desk/result/ID`, Post/Redirect/Get): the page shown is that URL, the history holds
+//! only the desk and result URLs, and reloading the check's result shows it again without
+//! a second login at the server. Then the explain form, once with a pasted log and once
+//! with an uploaded file.
 //! The test reads the rendered reports, and searches for the password in the rendered pages
 //! (the downloads' data: URLs decoded), every URL the page had, the navigation history, the
 //! browser's profile folder after it closed, and the service's output; the fake server's
@@ -146,20 +150,32 @@ fn state(v: &Value) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// Waits for a result page at `path` with its verdict, the document loaded; returns the
-/// states seen on the way.
-fn wait_result(b: &mut Browser, path: &str) -> (Value, Vec<Value>) {
+/// Whether `path` is a result page's: `/desk/result/` and 32 lower-case hex digits.
+fn result_path(path: &str) -> bool {
+    path.strip_prefix("/desk/result/").is_some_and(|id| {
+        id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+/// Waits for a result page (`/desk/result/ID`) with its verdict, the document loaded and
+/// not the one marked `data-old` before a reload; returns the states seen on the way.
+fn wait_result(b: &mut Browser) -> (Value, Vec<Value>) {
     let mut seen = Vec::new();
     let last = b.wait_for(
-        &format!("the result at {path}"),
-        STATE,
+        "a result page",
+        &format!("document.documentElement.dataset.old ? 'null' : {STATE}"),
         PAGE_TIMEOUT,
         |v| seen.push(state(v)),
         |v| {
             let s = state(v);
             // An error page ends the wait: it says why.
-            assert!(s["error"].is_null(), "{path} answered with an error: {s}");
-            s["path"] == path && s["verdict"].is_string() && s["ready"] == "complete"
+            assert!(
+                s["error"].is_null(),
+                "a result page answered with an error: {s}"
+            );
+            s["path"].as_str().is_some_and(result_path)
+                && s["verdict"].is_string()
+                && s["ready"] == "complete"
         },
     );
     (state(&last), seen)
@@ -326,7 +342,11 @@ fn chromium_checks_and_explains_at_the_desk_without_leaking_the_password() {
     );
     b.screenshot(&shots.join("check-form.png"));
     b.eval("document.querySelector('form[action=\"/desk/check\"] button[type=submit]').click()");
-    let (result, seen) = wait_result(&mut b, "/desk/check");
+    let (result, seen) = wait_result(&mut b);
+    // Post/Redirect/Get: the page is the result's URL, with nothing of the form in it.
+    let check_path = result["path"].as_str().unwrap_or_default().to_string();
+    let href = b.eval("location.href");
+    assert_eq!(href, format!("{base}{check_path}"), "the result's URL");
     let report = b.eval("document.getElementById('report').textContent");
     let report = report.as_str().unwrap_or_default().to_string();
     // The server got the password: only alice with that password logs in, and she did.
@@ -342,7 +362,7 @@ fn chromium_checks_and_explains_at_the_desk_without_leaking_the_password() {
     // Progress: lines showed while the check ran, before its verdict.
     let early: Vec<&Value> = seen
         .iter()
-        .filter(|s| s["path"] == "/desk/check" && s["verdict"].is_null())
+        .filter(|s| s["path"] == check_path.as_str() && s["verdict"].is_null())
         .collect();
     assert!(
         early.iter().any(|s| s["items"].as_array().is_some_and(|i| i
@@ -384,6 +404,22 @@ fn chromium_checks_and_explains_at_the_desk_without_leaking_the_password() {
     b.screenshot(&shots.join("check-result.png"));
     let mut leaked = leaks(&mut b, SECRET);
 
+    // Reloading the result shows it again without posting the form again: one login.
+    let logins = |ftp: &Ftp| {
+        ftp.commands()
+            .iter()
+            .filter(|c| c.as_str() == "plain: USER alice")
+            .count()
+    };
+    assert_eq!(logins(&ftp), 1);
+    b.eval("document.documentElement.dataset.old = '1'");
+    b.call("Page.reload", serde_json::json!({}));
+    let (reloaded, _) = wait_result(&mut b);
+    assert_eq!(reloaded["path"], check_path.as_str());
+    assert_eq!(reloaded["verdict"], result["verdict"]);
+    assert_eq!(logins(&ftp), 1, "reloading the result ran the check again");
+    assert_eq!(ftp.connections(), 1);
+
     // The explain form with a pasted log that holds a password of its own.
     open_desk(&mut b, &base);
     let log = std::fs::read_to_string(format!("{ROOT}/fixtures/logs/curl-private-address.log"))
@@ -396,7 +432,8 @@ fn chromium_checks_and_explains_at_the_desk_without_leaking_the_password() {
     ));
     b.screenshot(&shots.join("explain-form.png"));
     b.eval("document.querySelector('form[action=\"/desk/explain\"] button[type=submit]').click()");
-    let (pasted, _) = wait_result(&mut b, "/desk/explain");
+    let (pasted, _) = wait_result(&mut b);
+    assert_ne!(pasted["path"], check_path.as_str());
     assert_eq!(pasted["h1"], "Explained: the pasted log");
     let verdict = pasted["verdict"].as_str().unwrap_or_default();
     assert!(
@@ -420,7 +457,7 @@ fn chromium_checks_and_explains_at_the_desk_without_leaking_the_password() {
     assert_eq!(chosen, "filezilla-private-substituted-timeout.log");
     b.screenshot(&shots.join("upload-form.png"));
     b.eval("document.querySelector('form[action=\"/desk/explain\"] button[type=submit]').click()");
-    let (uploaded, _) = wait_result(&mut b, "/desk/explain");
+    let (uploaded, _) = wait_result(&mut b);
     assert_eq!(uploaded["h1"], "Explained: the uploaded log");
     let verdict = uploaded["verdict"].as_str().unwrap_or_default();
     assert!(
@@ -438,10 +475,17 @@ fn chromium_checks_and_explains_at_the_desk_without_leaking_the_password() {
         .iter()
         .filter_map(|e| e["url"].as_str())
         .collect();
-    for path in ["/desk/check", "/desk/explain"] {
+    // The history holds the desk and the result pages (after the blank first page), never
+    // a form's URL.
+    assert!(
+        urls.contains(&format!("{base}{check_path}").as_str()),
+        "{check_path} not in the history: {urls:?}"
+    );
+    for url in &urls {
+        let path = url.strip_prefix(base.as_str()).unwrap_or(url);
         assert!(
-            urls.contains(&format!("{base}{path}").as_str()),
-            "{path} not in the history: {urls:?}"
+            *url == "about:blank" || path == "/" || result_path(path),
+            "a history entry that is not the desk or a result: {url}"
         );
     }
     if history.to_string().contains(SECRET) {
@@ -449,8 +493,8 @@ fn chromium_checks_and_explains_at_the_desk_without_leaking_the_password() {
     }
     let visited = navigated(&b);
     assert!(
-        visited.contains(&format!("{base}/desk/check")),
-        "no navigation to the check seen: {visited:?}"
+        visited.contains(&format!("{base}{check_path}")),
+        "no navigation to the result seen: {visited:?}"
     );
     leaked.extend(
         visited
@@ -463,7 +507,7 @@ fn chromium_checks_and_explains_at_the_desk_without_leaking_the_password() {
     b.close();
     // The search reaches the history: the browser wrote the desk's URLs to its profile.
     assert!(
-        !files_holding(b.profile(), &format!("{base}/desk/check")).is_empty(),
+        !files_holding(b.profile(), &format!("{base}/desk/result/")).is_empty(),
         "the browser kept no history in its profile"
     );
     for file in files_holding(b.profile(), SECRET) {
@@ -472,7 +516,9 @@ fn chromium_checks_and_explains_at_the_desk_without_leaking_the_password() {
 
     let output = serve.stop();
     assert!(
-        output.contains("desk_check 200") && output.contains("check 127.0.0.1:"),
+        output.contains("desk_check 303")
+            && output.contains("desk_result 200")
+            && output.contains("check 127.0.0.1:"),
         "serve's output was not captured:\n{output}"
     );
     if output.contains(SECRET) {

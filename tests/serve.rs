@@ -3,7 +3,7 @@
 //! answer, and each refusal with its status: a target outside `allow_targets` (literal, by
 //! a name that resolves there, and a PASV reply that points there) with a listener on
 //! 127.0.0.2 proving that no connection was made; a password in a URL; missing or wrong
-//! tokens; a cross-origin form; more checks than slots; big bodies; slow headers. The
+//! tokens; a cross-origin form; more checks than slots; big bodies; slow headers and bodies. The
 //! password is searched for in every response and in the service's log.
 
 mod support;
@@ -622,6 +622,7 @@ fn tokens_guard_the_api_the_desk_and_the_probe() {
     let check = serde_json::json!({ "target": ftp.target(), "module": "anon" });
     let r = svc.post_json("/api/check", &check, &[]);
     assert_eq!(r.status, 401);
+    assert!(json_error(&r).contains("a token is needed"));
     assert!(r.header("www-authenticate").starts_with("Bearer"));
     let wrong = "Bearer test-token-0123456789abcdeX";
     assert_eq!(
@@ -700,7 +701,10 @@ fn the_desk_checks_and_explains_and_refuses_other_origins() {
     }
     assert_eq!(ftp.connections(), 0);
 
-    let r = svc.post_form("/desk/check", &fields, Some(&svc.own_origin()));
+    // Post/Redirect/Get: the post answers 303 to its result, which a GET shows.
+    let posted = svc.post_form("/desk/check", &fields, Some(&svc.own_origin()));
+    let location = result_location(&posted);
+    let r = svc.get(&location);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("cache-control"), "no-store");
     assert!(r.body.contains("<ol class=\"progress\">"));
@@ -717,6 +721,11 @@ fn the_desk_checks_and_explains_and_refuses_other_origins() {
         assert!(r.body.contains(&format!("data:{kind};")), "{kind}");
     }
     assert!(r.body.ends_with("</html>\n"));
+    // Reading it again runs nothing again.
+    let again = svc.get(&location);
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body, r.body);
+    assert_eq!(ftp.connections(), 1, "the result page ran the check again");
 
     // The explain form: a pasted log.
     let log = std::fs::read_to_string(concat!(
@@ -732,7 +741,9 @@ fn the_desk_checks_and_explains_and_refuses_other_origins() {
             .header("content-type", kind)
             .body(form),
     );
+    let r = svc.get(&result_location(&r));
     assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Explained: the pasted log"), "{}", r.body);
     assert!(r.body.contains("PASV_ADDRESS_PRIVATE"), "{}", r.body);
     let (kind, form) = multipart(&[("log", "not a log at all")]);
     let r = svc.send(
@@ -743,6 +754,77 @@ fn the_desk_checks_and_explains_and_refuses_other_origins() {
             .body(form),
     );
     assert_eq!(r.status, 403);
+}
+
+/// The result URL a desk post redirected to: a 303 to `/desk/result/` and 32 hex digits.
+fn result_location(r: &Reply) -> String {
+    assert_eq!(r.status, 303, "{}", r.body);
+    let location = r.header("location").to_string();
+    let id = location
+        .strip_prefix("/desk/result/")
+        .unwrap_or_else(|| panic!("not a result URL: {location}"));
+    assert!(
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{location}"
+    );
+    location
+}
+
+/// The desk's results: one id per post (random, nothing from the form), a 404 page for an
+/// id that is unknown or no longer kept, and at most 64 kept, the oldest going first.
+#[test]
+fn desk_results_are_kept_briefly_under_random_ids() {
+    let svc = Service::start(&config("rate_limit_per_minute = 0", ""), |_| {});
+    let log = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/logs/curl-private-address.log"
+    ))
+    .expect("fixture");
+    let (kind, form) = multipart(&[("log", &log)]);
+    let explain = || {
+        let r = svc.send(
+            svc.client
+                .post(svc.url("/desk/explain"))
+                .header("origin", svc.own_origin())
+                .header("content-type", &kind)
+                .body(form.clone()),
+        );
+        result_location(&r)
+    };
+    let first = explain();
+    let second = explain();
+    assert_ne!(first, second, "the same form got the same id");
+    let r = svc.get(&first);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("cache-control"), "no-store");
+    assert!(r.body.contains("PASV_ADDRESS_PRIVATE"));
+    for unknown in [
+        "/desk/result/0123456789abcdef0123456789abcdef".to_string(),
+        "/desk/result/nope".to_string(),
+        first
+            .to_uppercase()
+            .replace("/DESK/RESULT/", "/desk/result/"),
+    ] {
+        let r = svc.get(&unknown);
+        assert_eq!(r.status, 404, "{unknown}: {}", r.body);
+        assert!(r.header("content-type").starts_with("text/html"));
+        assert!(r.body.contains("unknown or has expired"), "{}", r.body);
+    }
+    // 63 more: the first is pushed out, the second is the oldest kept.
+    let mut last = String::new();
+    for _ in 0..63 {
+        last = explain();
+    }
+    assert_eq!(svc.get(&first).status, 404);
+    assert_eq!(svc.get(&second).status, 200);
+    assert_eq!(svc.get(&last).status, 200);
+    // The log names routes, never a result's id.
+    let log = svc.log_text();
+    assert!(log.contains("GET desk_result 200"), "{log}");
+    assert!(
+        !log.contains(second.trim_start_matches("/desk/result/")),
+        "{log}"
+    );
 }
 
 #[test]
@@ -792,6 +874,7 @@ fn clients_are_rate_limited() {
     assert_eq!(svc.post_json("/api/check", &body, &[]).status, 400);
     let r = svc.post_json("/api/check", &body, &[]);
     assert_eq!(r.status, 429);
+    assert!(json_error(&r).contains("too many requests"));
     assert!(!r.header("retry-after").is_empty());
     // Prometheus's scrapes are not limited.
     assert_eq!(svc.get("/probe").status, 400);
@@ -827,13 +910,196 @@ fn slow_headers_are_cut_off() {
     assert_eq!(svc.get("/healthz").status, 200);
 }
 
+/// Sends `head` and `body` on a raw connection and reads until the service closes it (at
+/// most 5 s): what came back and how long that took.
+fn stall(addr: SocketAddr, head: &str, body: &str) -> (String, Duration) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.write_all(head.as_bytes()).expect("head");
+    stream.write_all(body.as_bytes()).expect("body");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let _ = stream.read_to_end(&mut buf);
+    (
+        String::from_utf8_lossy(&buf).into_owned(),
+        started.elapsed(),
+    )
+}
+
+/// A client that sends its headers and then stalls in its body gets a 408 in the route's
+/// format once the body timeout passes, the connection is closed, and no check runs.
+#[test]
+fn stalled_bodies_get_408_and_nothing_runs() {
+    let ftp = alice_server(|_| {});
+    let svc = Service::start(&config("rate_limit_per_minute = 0", ""), |s| {
+        s.body_timeout = Duration::from_millis(500);
+    });
+    let host = svc.addr;
+    let json = format!(
+        "{{\"target\": \"{}\", \"module\": \"alice\"}}",
+        ftp.target()
+    );
+    let form = format!("target={}&module=alice", encode(&ftp.target()));
+    let log = "Status:\tConnecting to 192.0.2.7:21...\n";
+    // Each declares 10 bytes more than it sends.
+    let cases = [
+        (
+            format!(
+                "POST /api/check HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\n\r\n",
+                json.len() + 10
+            ),
+            json.as_str(),
+            "application/json",
+        ),
+        (
+            format!(
+                "POST /api/explain HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\n\r\n",
+                log.len() + 10
+            ),
+            log,
+            "application/json",
+        ),
+        (
+            format!(
+                "POST /desk/check HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\n\
+                 Content-Length: {}\r\n\r\n",
+                form.len() + 10
+            ),
+            form.as_str(),
+            "text/html",
+        ),
+    ];
+    for (head, body, kind) in &cases {
+        let what = head.lines().next().unwrap_or_default();
+        let (answer, took) = stall(svc.addr, head, body);
+        assert!(
+            took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+            "{what}: closed after {took:?}"
+        );
+        assert!(answer.starts_with("HTTP/1.1 408"), "{what}: {answer}");
+        let lower = answer.to_ascii_lowercase();
+        assert!(
+            lower.contains(&format!("content-type: {kind}")),
+            "{what}: {answer}"
+        );
+        assert!(lower.contains("connection: close"), "{what}: {answer}");
+        assert!(
+            answer.contains("did not arrive within 500 ms"),
+            "{what}: {answer}"
+        );
+        if *kind == "application/json" {
+            let json = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+            let v: Value = serde_json::from_str(json).expect("a JSON error");
+            assert!(v["error"].is_string(), "{what}: {answer}");
+        }
+    }
+    // A body that keeps trickling is cut by the same bound for the whole body.
+    let head = format!(
+        "POST /api/check HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\n\r\n"
+    );
+    let u = upload(svc.addr, &head, b"1\r\n \r\n", Duration::from_millis(50));
+    assert!(u.took < Duration::from_secs(3), "open for {:?}", u.took);
+    assert!(
+        u.status_line.is_empty() || u.status_line.starts_with("HTTP/1.1 408"),
+        "{}",
+        u.status_line
+    );
+    assert_eq!(ftp.connections(), 0, "a check ran on a late body");
+    let m = svc.get("/metrics").body;
+    assert_eq!(
+        sample(
+            &m,
+            "pasv_doctor_serve_rejected_total{reason=\"body_timeout\"} "
+        ),
+        Some(4.0),
+        "{m}"
+    );
+    // A body in time is still served.
+    let r = svc.post_json(
+        "/api/check",
+        &serde_json::json!({ "target": ftp.target(), "module": "alice" }),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// The message of a JSON error, asserting its type and shape.
+fn json_error(r: &Reply) -> String {
+    assert_eq!(r.header("content-type"), "application/json", "{}", r.body);
+    let v: Value = serde_json::from_str(&r.body).expect("a JSON error");
+    let fields: Vec<&String> = v.as_object().expect("an object").keys().collect();
+    assert_eq!(fields, ["error"], "{}", r.body);
+    v["error"].as_str().expect("a message").to_string()
+}
+
+/// Every error of `/api/*` is JSON, `{"error": "..."}`, including those axum writes (a body
+/// past the limit, a wrong method, an unknown route); the desk answers with its page and
+/// `/probe` with text.
+#[test]
+fn api_errors_are_json() {
+    let svc = Service::start(&config("rate_limit_per_minute = 0", ""), |_| {});
+    let big = serde_json::json!({ "target": "x".repeat(100 * 1024) });
+    let r = svc.post_json("/api/check", &big, &[]);
+    assert_eq!(r.status, 413);
+    assert!(json_error(&r).contains("larger than 64 KiB"));
+    let r = svc.send(
+        svc.client
+            .post(svc.url("/api/explain"))
+            .body(vec![b'a'; 3 * 1024 * 1024]),
+    );
+    assert_eq!(r.status, 413);
+    assert!(json_error(&r).contains("larger than 2 MiB"));
+    let r = svc.get("/api/check");
+    assert_eq!(r.status, 405);
+    assert!(json_error(&r).starts_with("GET is not allowed here"));
+    assert_eq!(r.header("allow"), "POST");
+    let r = svc.post_json("/api/nope", &serde_json::json!({}), &[]);
+    assert_eq!(r.status, 404);
+    assert!(json_error(&r).contains("POST /api/check"));
+    let r = svc.send(
+        svc.client
+            .post(svc.url("/api/check"))
+            .header("content-type", "text/plain")
+            .body("{}"),
+    );
+    assert_eq!(r.status, 415);
+    json_error(&r);
+    let r = svc.post_json(&format!("/api/nope?password={SECRET}"), &big, &[]);
+    assert_eq!(r.status, 400);
+    assert!(json_error(&r).contains("never goes in a URL"));
+    let r = svc.post_json(
+        "/api/check",
+        &serde_json::json!({ "target": "x" }),
+        &[("origin", "https://evil.example")],
+    );
+    assert_eq!(r.status, 403);
+    json_error(&r);
+    // The desk's errors are pages, /probe's text.
+    let r = svc.get("/desk/check");
+    assert_eq!(r.status, 405);
+    assert!(r.header("content-type").starts_with("text/html"));
+    assert!(r.body.contains("id=\"error\""), "{}", r.body);
+    let r = svc.get("/probe");
+    assert_eq!(r.status, 400);
+    assert!(r.header("content-type").starts_with("text/plain"));
+    assert!(
+        svc.get("/nope")
+            .header("content-type")
+            .starts_with("text/plain")
+    );
+}
+
 /// Over-limit bodies, again and again: each one must get its 413, never a reset connection
 /// (the service reads and throws away the rest of the body before answering, so closing
 /// leaves no unread bytes for the kernel to answer with a RST).
 #[test]
 fn over_limit_bodies_always_get_their_413() {
     let svc = Service::start(&config("rate_limit_per_minute = 0", ""), |_| {});
-    let axum_limit = "length limit exceeded";
     let small = serde_json::json!({ "target": "x".repeat(100 * 1024) });
     let large = serde_json::json!({ "target": "x".repeat(1024 * 1024) });
     let log = vec![b'a'; 3 * 1024 * 1024];
@@ -843,11 +1109,19 @@ fn over_limit_bodies_always_get_their_413() {
         for body in [&small, &large] {
             let r = svc.post_json("/api/check", body, &[]);
             assert_eq!(r.status, 413, "round {round}: {}", r.body);
-            assert!(r.body.contains(axum_limit), "round {round}: {}", r.body);
+            assert_eq!(
+                json_error(&r),
+                "the request is larger than 64 KiB, the limit here",
+                "round {round}"
+            );
         }
         let r = svc.send(svc.client.post(svc.url("/api/explain")).body(log.clone()));
         assert_eq!(r.status, 413, "round {round}: {}", r.body);
-        assert!(r.body.contains(axum_limit), "round {round}: {}", r.body);
+        assert_eq!(
+            json_error(&r),
+            "the log is larger than 2 MiB, the limit here",
+            "round {round}"
+        );
         if round % 5 == 0 {
             let r = svc.post_form(
                 "/desk/check",
@@ -855,7 +1129,11 @@ fn over_limit_bodies_always_get_their_413() {
                 Some(&svc.own_origin()),
             );
             assert_eq!(r.status, 413, "round {round}: {}", r.body);
-            assert!(r.body.contains(axum_limit), "round {round}: {}", r.body);
+            assert!(
+                r.body.contains("the form is larger than 64 KiB"),
+                "round {round}: {}",
+                r.body
+            );
             let r = svc.send(
                 svc.client
                     .post(svc.url("/desk/explain"))

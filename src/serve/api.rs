@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +17,7 @@ use serde_json::Value;
 
 use super::App;
 use super::job::{self, CheckRequest};
-use super::routes::{Failure, Kind};
+use super::routes::{Failure, Kind, MAX_FORM, MAX_LOG, unread_body};
 use crate::config::Overrides;
 use crate::explain::{self, ExplainError};
 use crate::probe::progress::Progress;
@@ -143,7 +144,11 @@ pub fn json_report(transcript: &Transcript) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], out).into_response()
 }
 
-pub async fn check(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn check(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     // A cross-site form cannot send this type without the browser asking first (CORS).
     let json = headers
         .get(header::CONTENT_TYPE)
@@ -162,6 +167,14 @@ pub async fn check(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes)
         )
         .into_response();
     }
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            let what = "the request";
+            return unread_body(e.status(), e.body_text(), what, MAX_FORM, Kind::Json)
+                .into_response();
+        }
+    };
     let req = match parse_check(&body) {
         Ok(r) => r,
         Err(m) => {
@@ -228,8 +241,15 @@ pub fn explain_log(
 pub async fn explain(
     State(app): State<Arc<App>>,
     Query(query): Query<HashMap<String, String>>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            return unread_body(e.status(), e.body_text(), "the log", MAX_LOG, Kind::Json)
+                .into_response();
+        }
+    };
     let keep_user = query.get("keep_user").is_some_and(|v| v == "true");
     match explain_log(
         &app,

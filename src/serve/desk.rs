@@ -1,23 +1,29 @@
-//! The web desk for support staff: `GET /` (the forms), `POST /desk/check` (a check, its
-//! progress streamed into the page as it happens, then the report) and `POST /desk/explain`
-//! (a pasted or uploaded log). The forms post, so a password never enters a URL or a
-//! history; errors that stop a check (a bad target, a refused one, no slot) are decided
-//! before the page starts, so they keep their status codes.
+//! The web desk for support staff: `GET /` (the forms), `POST /desk/check` (a check) and
+//! `POST /desk/explain` (a pasted or uploaded log), each answered with `303 See Other` to
+//! `GET /desk/result/{id}`, the result page kept in memory (`results.rs`): reloading it
+//! does not post again, and the browser's history and session restore hold the result URL,
+//! never the form. A running check's page streams there, a line per step, then the report.
+//! The forms post, so a password never enters a URL or a history; errors that stop a check
+//! (a bad target, a refused one, no slot) are decided before the redirect, so they keep their
+//! status codes.
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Form, Multipart, State};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Multipart, Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::App;
 use super::api::{explain_log, set};
 use super::job::{self, CheckRequest};
 use super::page;
-use super::routes::{Failure, Kind, MAX_LOG};
+use super::results::{self, MAX_AGE, MAX_RESULTS, Page};
+use super::routes::{Failure, Kind, MAX_FORM, MAX_LOG, size, unread_body};
 use crate::config::Overrides;
 use crate::probe::progress::Progress;
 use crate::report::Report;
@@ -58,7 +64,17 @@ fn bad(app: &App, message: String) -> Response {
     Failure::new(StatusCode::BAD_REQUEST, message, Kind::Html).into_response()
 }
 
-pub async fn check(State(app): State<Arc<App>>, Form(form): Form<CheckForm>) -> Response {
+pub async fn check(
+    State(app): State<Arc<App>>,
+    form: Result<Form<CheckForm>, FormRejection>,
+) -> Response {
+    let form = match form {
+        Ok(Form(f)) => f,
+        Err(e) => {
+            return unread_body(e.status(), e.body_text(), "the form", MAX_FORM, Kind::Html)
+                .into_response();
+        }
+    };
     let target = form.target.trim().to_string();
     if target.is_empty() {
         return bad(&app, "name a server to check".to_string());
@@ -84,29 +100,90 @@ pub async fn check(State(app): State<Arc<App>>, Form(form): Form<CheckForm>) -> 
         Ok(r) => r,
         Err(r) => return Failure::refused(&app, r, Kind::Html).into_response(),
     };
-    // The page streams: its head now, a line per step as the check goes, then the report.
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
-    let _ = tx.send(Bytes::from(page::check_started(&target)));
-    let events = tx.clone();
+    // The result page: its head now, a line per step as the check goes, then the report.
+    let start = Page {
+        start: page::check_started(&target),
+        ..Page::default()
+    };
+    let Some((id, entry)) = app.results.add(start, Instant::now()) else {
+        return no_store();
+    };
+    let events = entry.clone();
     let progress = Progress::new(move |e| {
-        let _ = events.send(Bytes::from(page::progress_line(&format!(
-            "{}: {}",
-            e.server, e.step
-        ))));
+        events.line(page::progress_line(&format!("{}: {}", e.server, e.step)));
     });
     let worker = app.clone();
     tokio::spawn(async move {
         let transcript = job::run(&worker, ready, progress).await;
         let report = Report::new(&transcript);
-        let _ = tx.send(Bytes::from(format!(
-            "</ol>\n{}{}",
-            page::result(&report),
-            page::FOOT
-        )));
+        entry.finish(format!("</ol>\n{}{}", page::result(&report), page::FOOT));
+        worker.results.trim(Instant::now());
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
-    });
+    Redirect::to(&format!("/desk/result/{id}")).into_response()
+}
+
+/// No result could be kept (no randomness for its id).
+fn no_store() -> Response {
+    Failure::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the result could not be kept; try again",
+        Kind::Html,
+    )
+    .into_response()
+}
+
+/// `GET /desk/result/{id}`: the page as far as it has come, then the rest as it comes.
+pub async fn result(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    let entry = results::well_formed(&id)
+        .then(|| app.results.get(&id, Instant::now()))
+        .flatten();
+    let Some(entry) = entry else {
+        return Failure::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "this result is unknown or has expired: results are kept in memory only, the \
+                 last {MAX_RESULTS} for {} minutes. Run the check again from the desk.",
+                MAX_AGE.as_secs() / 60
+            ),
+            Kind::Html,
+        )
+        .into_response();
+    };
+    // State: the receiver, the progress lines sent (None: nothing yet), whether the end was.
+    let stream = futures_util::stream::unfold(
+        (entry.watch(), None::<usize>, false),
+        |(mut rx, sent, ended)| async move {
+            if ended {
+                return None;
+            }
+            loop {
+                let (chunk, lines, end) = {
+                    let page = rx.borrow_and_update();
+                    let mut chunk = String::new();
+                    if sent.is_none() {
+                        chunk.push_str(&page.start);
+                    }
+                    for line in page.lines.iter().skip(sent.unwrap_or(0)) {
+                        chunk.push_str(line);
+                    }
+                    if let Some(end) = &page.end {
+                        chunk.push_str(end);
+                    }
+                    (chunk, page.lines.len(), page.end.is_some())
+                };
+                if !chunk.is_empty() {
+                    return Some((
+                        Ok::<_, Infallible>(Bytes::from(chunk)),
+                        (rx, Some(lines), end),
+                    ));
+                }
+                // Every writer gone without an end: nothing more will come.
+                if rx.changed().await.is_err() {
+                    return None;
+                }
+            }
+        },
+    );
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         Body::from_stream(stream),
@@ -126,8 +203,8 @@ fn unreadable(status: StatusCode) -> Response {
 
 fn too_large() -> String {
     format!(
-        "the log is larger than {} MiB; cut it to the session in question",
-        MAX_LOG / (1024 * 1024)
+        "the log is larger than {}; cut it to the session in question",
+        size(MAX_LOG)
     )
 }
 
@@ -168,13 +245,15 @@ pub async fn explain(State(app): State<Arc<App>>, mut form: Multipart) -> Respon
     match explain_log(&app, &bytes, None, keep_user, name) {
         Ok(explained) => {
             let report = Report::new(&explained.transcript);
-            Html(format!(
-                "{}<h1>Explained: {name}</h1>\n{}{}",
-                page::head("explained"),
-                page::result(&report),
-                page::FOOT
-            ))
-            .into_response()
+            let done = Page {
+                start: format!("{}<h1>Explained: {name}</h1>\n", page::head("explained")),
+                lines: Vec::new(),
+                end: Some(format!("{}{}", page::result(&report), page::FOOT)),
+            };
+            match app.results.add(done, Instant::now()) {
+                Some((id, _)) => Redirect::to(&format!("/desk/result/{id}")).into_response(),
+                None => no_store(),
+            }
         }
         Err(mut f) => {
             f.kind = Kind::Html;

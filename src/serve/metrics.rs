@@ -195,6 +195,7 @@ impl Metrics {
             "password_in_url",
             "unknown_host",
             "bad_request",
+            "body_timeout",
         ] {
             let n = c.rejected.get(reason).copied().unwrap_or(0);
             let _ = writeln!(

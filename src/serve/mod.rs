@@ -5,8 +5,9 @@
 //! `crate::report`); this room owns only what a service adds: who may ask (`auth.rs`), which
 //! servers may be contacted (`guard.rs`, over `crate::config::AllowList`), how many checks
 //! run (`gate.rs`), the service's own metrics (`metrics.rs`), the routes (`routes.rs`,
-//! `scrape.rs`, `api.rs`, `desk.rs`, `page.rs`), a 413 the client gets to read
-//! (`linger.rs`) and one check from request to transcript (`job.rs`). See docs/serve.md.
+//! `scrape.rs`, `api.rs`, `desk.rs`, `page.rs`), the desk's results between a post and
+//! its redirect (`results.rs`), a 413 the client gets to read
+//! (`linger.rs`), a deadline for request bodies (`slow_body.rs`) and one check from request to transcript (`job.rs`). See docs/serve.md.
 //!
 //! A password never travels in a URL (a query naming one gets 400), is never logged or
 //! echoed, and lives only for the request, in a `Secret`.
@@ -21,8 +22,10 @@ mod linger;
 mod log;
 mod metrics;
 mod page;
+mod results;
 mod routes;
 mod scrape;
+mod slow_body;
 
 use std::future::Future;
 use std::io::{self, Read};
@@ -45,6 +48,10 @@ pub use log::Log;
 const MIN_TOKEN: usize = 16;
 /// How long a client may take to send its request headers (slowloris), by default.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's whole body, by default. A form or a JSON
+/// request is a few KiB and a log at most 2 MiB, which takes 30 s at about 0.6 Mbit/s: a
+/// client slower than that is a stalled one, holding a connection and a task.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Connections served at once; more wait to be accepted.
 const MAX_CONNECTIONS: usize = 1024;
 /// After Ctrl-C: how long requests under way may finish before their checks are
@@ -69,6 +76,8 @@ pub struct Settings {
     pub rate_limit_per_minute: u32,
     /// How long a client may take to send its request headers.
     pub header_timeout: Duration,
+    /// How long a client may take to send a request's whole body (408 past it).
+    pub body_timeout: Duration,
 }
 
 impl Settings {
@@ -122,6 +131,7 @@ impl Settings {
                 origins: table.allowed_origins.clone(),
                 rate_limit_per_minute: table.rate_limit_per_minute.unwrap_or(60),
                 header_timeout: HEADER_TIMEOUT,
+                body_timeout: BODY_TIMEOUT,
             },
             warnings,
         ))
@@ -158,6 +168,7 @@ pub(crate) struct App {
     pub gate: gate::Gate,
     pub rate: gate::RateLimit,
     pub metrics: metrics::Metrics,
+    pub results: results::Results,
     pub log: Log,
 }
 
@@ -176,6 +187,7 @@ impl Server {
             gate: gate::Gate::new(settings.max_concurrent, settings.max_queue),
             rate: gate::RateLimit::new(settings.rate_limit_per_minute),
             metrics: metrics::Metrics::new(),
+            results: results::Results::default(),
             file,
             settings,
             log,

@@ -99,13 +99,13 @@ not stored, logged or shown.</p>\
 <label for=\"user\">User (empty: the module's, or anonymous)</label>\
 <input type=\"text\" id=\"user\" name=\"user\" autocomplete=\"off\">\
 <label for=\"password\">Password</label>\
-<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"new-password\">\
+<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"off\">\
 <label for=\"tls\">TLS</label><select id=\"tls\" name=\"tls\">{tls}</select>\
 <button type=\"submit\">Check</button></form>\
 <h2>Explain a client's log</h2>\
-<form method=\"post\" action=\"/desk/explain\" enctype=\"multipart/form-data\">\
+<form method=\"post\" action=\"/desk/explain\" enctype=\"multipart/form-data\" autocomplete=\"off\">\
 <label for=\"log\">Paste the log (FileZilla, WinSCP, curl -v, lftp -d, ...)</label>\
-<textarea id=\"log\" name=\"log\"></textarea>\
+<textarea id=\"log\" name=\"log\" autocomplete=\"off\"></textarea>\
 <label for=\"file\">or upload the file (up to 2 MiB)</label>\
 <input type=\"file\" id=\"file\" name=\"file\">\
 <label><input type=\"checkbox\" name=\"keep_user\" value=\"true\"> keep user names</label>\

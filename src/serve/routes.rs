@@ -1,5 +1,6 @@
 //! The routes and what every response goes through: a URL with a password is refused (400)
-//! before anything else, each route group checks its token, every response carries
+//! before anything else, each route group checks its token, every error is written in its
+//! group's format (JSON under `/api/`, a page on the desk, text elsewhere), every response carries
 //! `Cache-Control: no-store` and the security headers (a strict CSP, `nosniff`, no
 //! framing), and each request is counted and logged by route and status, never with its
 //! query or body.
@@ -16,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 
 use super::job::Refused;
-use super::{App, api, auth, desk, linger, page, scrape};
+use super::{App, api, auth, desk, linger, page, scrape, slow_body};
 
 /// The client's address, set per connection.
 #[derive(Debug, Clone, Copy)]
@@ -106,6 +107,35 @@ impl IntoResponse for Failure {
     }
 }
 
+/// A body the route could not take: past its `limit` (413, in words), or unreadable
+/// (axum's words, e.g. a malformed chunk).
+pub fn unread_body(
+    status: StatusCode,
+    text: String,
+    what: &str,
+    limit: usize,
+    kind: Kind,
+) -> Failure {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        Failure::new(
+            status,
+            format!("{what} is larger than {}, the limit here", size(limit)),
+            kind,
+        )
+    } else {
+        Failure::new(status, text, kind)
+    }
+}
+
+/// `64 KiB`, `2 MiB`.
+pub fn size(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else {
+        format!("{} KiB", bytes / 1024)
+    }
+}
+
 /// The route name for metrics and logs: bounded, never the raw path.
 fn route_name(path: &str) -> &'static str {
     match path {
@@ -117,6 +147,7 @@ fn route_name(path: &str) -> &'static str {
         "/" => "desk",
         "/desk/check" => "desk_check",
         "/desk/explain" => "desk_explain",
+        p if p.starts_with("/desk/result/") => "desk_result",
         _ => "other",
     }
 }
@@ -128,15 +159,16 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(app.clone(), probe_auth));
     let api = Router::new()
-        .route("/api/check", limited(post(api::check), MAX_FORM))
-        .route("/api/explain", limited(post(api::explain), MAX_LOG))
+        .route("/api/check", limited(&app, post(api::check), MAX_FORM))
+        .route("/api/explain", limited(&app, post(api::explain), MAX_LOG))
         .route_layer(middleware::from_fn_with_state(app.clone(), api_auth));
     let desk = Router::new()
         .route("/", get(desk::page))
-        .route("/desk/check", limited(post(desk::check), MAX_FORM))
+        .route("/desk/result/{id}", get(desk::result))
+        .route("/desk/check", limited(&app, post(desk::check), MAX_FORM))
         .route(
             "/desk/explain",
-            limited(post(desk::explain), MAX_LOG + MAX_FORM),
+            limited(&app, post(desk::explain), MAX_LOG + MAX_FORM),
         )
         .route_layer(middleware::from_fn_with_state(app.clone(), desk_auth));
     Router::new()
@@ -144,15 +176,31 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(probe)
         .merge(api)
         .merge(desk)
-        .fallback(|| async { Failure::new(StatusCode::NOT_FOUND, "no such page", Kind::Text) })
+        .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), outer))
         .with_state(app)
 }
 
-/// A route whose body may be `limit` bytes at most; past it, a 413 the client gets to
-/// read (`linger`).
-fn limited(route: MethodRouter<Arc<App>>, limit: usize) -> MethodRouter<Arc<App>> {
+/// An unknown path, in the format of the group it falls under.
+async fn not_found(uri: axum::http::Uri) -> Failure {
+    let kind = kind_of_path(uri.path());
+    let message = if kind == Kind::Json {
+        "no such route: the API has POST /api/check and POST /api/explain"
+    } else {
+        "no such page"
+    };
+    Failure::new(StatusCode::NOT_FOUND, message, kind)
+}
+
+/// A route whose body may be `limit` bytes at most, arriving within the body timeout;
+/// past the size, a 413 the client gets to read (`linger`), past the time a 408
+/// (`slow_body`).
+fn limited(app: &Arc<App>, route: MethodRouter<Arc<App>>, limit: usize) -> MethodRouter<Arc<App>> {
     route
+        .layer::<_, std::convert::Infallible>(middleware::from_fn_with_state(
+            app.clone(),
+            slow_body::bound,
+        ))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(linger::linger))
 }
@@ -173,6 +221,7 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
 async fn outer(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = route_name(request.uri().path());
+    let kind = kind_of_path(request.uri().path());
     let method = request.method().clone();
     let peer = request
         .extensions()
@@ -185,7 +234,7 @@ async fn outer(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
             "a password never goes in a URL (it would be logged by proxies and kept in \
              histories): send it in the body of POST /api/check, or name it in a module of \
              the server's config file (password_env, password_file)",
-            kind_of(route),
+            kind,
         )
         .into_response()
     } else if route != "healthz"
@@ -197,11 +246,11 @@ async fn outer(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
             StatusCode::MISDIRECTED_REQUEST,
             "this service answers to its address, localhost or a name listed in [serve] \
              allowed_origins (without a token, other names are refused against DNS rebinding)",
-            kind_of(route),
+            kind,
         )
         .into_response()
     } else {
-        next.run(request).await
+        in_format(next.run(request).await, kind, &method).await
     };
     let h = response.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -231,10 +280,58 @@ async fn outer(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
     response
 }
 
+/// How an error is written for a request to `path`: JSON anywhere under `/api/`, the
+/// desk's page on its routes, else text.
+pub fn kind_of_path(path: &str) -> Kind {
+    if path.starts_with("/api/") {
+        return Kind::Json;
+    }
+    kind_of(route_name(path))
+}
+
+/// An error the routes did not write themselves (axum's 405, a rejection's text) rewritten
+/// in the format of the route's group, so that a client of `/api/*` always reads JSON and a
+/// browser at the desk a page. The status and the other headers (`Allow`, `Retry-After`)
+/// stay.
+async fn in_format(response: Response, kind: Kind, method: &Method) -> Response {
+    let status = response.status();
+    let wanted = match kind {
+        Kind::Json => "application/json",
+        Kind::Html => "text/html",
+        Kind::Text => return response,
+    };
+    let written = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with(wanted));
+    if !(status.is_client_error() || status.is_server_error()) || written {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Such an error is a line or two of text; a longer body is not read.
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_string();
+    let message = if !text.is_empty() {
+        text
+    } else if status == StatusCode::METHOD_NOT_ALLOWED {
+        // axum adds `Allow` on the way out, past this layer.
+        format!("{method} is not allowed here (the Allow header lists what is)")
+    } else {
+        status.canonical_reason().unwrap_or("error").to_string()
+    };
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let rewritten = Failure::new(status, message, kind).into_response();
+    let (new, body) = rewritten.into_parts();
+    parts.headers.extend(new.headers);
+    Response::from_parts(parts, body)
+}
+
 fn kind_of(route: &'static str) -> Kind {
     match route {
         "api_check" | "api_explain" => Kind::Json,
-        "desk" | "desk_check" | "desk_explain" => Kind::Html,
+        "desk" | "desk_check" | "desk_explain" | "desk_result" => Kind::Html,
         _ => Kind::Text,
     }
 }

@@ -1,0 +1,205 @@
+//! The desk's result pages, between the form's POST and the GET it redirects to
+//! (Post/Redirect/Get: reloading a result does not post the form again, and the browser's
+//! history holds a result URL, not a form). Each page is kept under an id of 128 random
+//! bits from the system's CSPRNG, nothing derived from the request, in memory only and
+//! bounded: the last `MAX_RESULTS`, for `MAX_AGE`, `MAX_BYTES` in all. A page is a start,
+//! progress lines as a check goes and an end once it is done; a reader streams what is
+//! there and then what comes (`tokio::sync::watch`), so a GET shows a running check's
+//! progress as the POST's answer used to.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ring::rand::{SecureRandom, SystemRandom};
+use tokio::sync::watch;
+
+/// Results kept at most; the oldest goes first.
+pub const MAX_RESULTS: usize = 64;
+/// How long a result is kept: long enough to read it and download the report, short enough
+/// that a customer's report does not stay on the service.
+pub const MAX_AGE: Duration = Duration::from_secs(10 * 60);
+/// All results' pages together, at most (an explained 2 MiB log with its three downloads
+/// is several MiB); the oldest go first, the newest is always kept.
+pub const MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// A result page as far as it has come.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// The head and the heading (and, for a check, the progress list's opening tag).
+    pub start: String,
+    /// One `<li>` per step of a running check.
+    pub lines: Vec<String>,
+    /// The rest of the page, once it is done.
+    pub end: Option<String>,
+}
+
+impl Page {
+    fn bytes(&self) -> usize {
+        self.start.len()
+            + self.lines.iter().map(String::len).sum::<usize>()
+            + self.end.as_ref().map_or(0, String::len)
+    }
+}
+
+/// One result, written by its check, read by any number of GETs.
+#[derive(Debug)]
+pub struct Entry(watch::Sender<Page>);
+
+impl Entry {
+    /// A progress line.
+    pub fn line(&self, line: String) {
+        self.0.send_modify(|p| p.lines.push(line));
+    }
+
+    /// The rest of the page: the result is complete.
+    pub fn finish(&self, end: String) {
+        self.0.send_modify(|p| p.end = Some(end));
+    }
+
+    /// The page so far, and then each change.
+    pub fn watch(&self) -> watch::Receiver<Page> {
+        self.0.subscribe()
+    }
+
+    fn bytes(&self) -> usize {
+        self.0.borrow().bytes()
+    }
+}
+
+/// The store.
+#[derive(Debug)]
+pub struct Results {
+    kept: Mutex<VecDeque<Kept>>,
+    random: SystemRandom,
+    max_results: usize,
+    max_age: Duration,
+    max_bytes: usize,
+}
+
+#[derive(Debug)]
+struct Kept {
+    id: String,
+    added: Instant,
+    entry: Arc<Entry>,
+}
+
+impl Default for Results {
+    fn default() -> Results {
+        Results::new(MAX_RESULTS, MAX_AGE, MAX_BYTES)
+    }
+}
+
+impl Results {
+    pub fn new(max_results: usize, max_age: Duration, max_bytes: usize) -> Results {
+        Results {
+            kept: Mutex::new(VecDeque::new()),
+            random: SystemRandom::new(),
+            max_results: max_results.max(1),
+            max_age,
+            max_bytes,
+        }
+    }
+
+    /// Keeps `page` under a new id; `None` when the system has no randomness to give.
+    pub fn add(&self, page: Page, now: Instant) -> Option<(String, Arc<Entry>)> {
+        let mut bits = [0u8; 16];
+        self.random.fill(&mut bits).ok()?;
+        let id = bits.iter().fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        });
+        let entry = Arc::new(Entry(watch::Sender::new(page)));
+        let mut kept = self.kept.lock().ok()?;
+        kept.push_back(Kept {
+            id: id.clone(),
+            added: now,
+            entry: entry.clone(),
+        });
+        self.trim_kept(&mut kept, now);
+        Some((id, entry))
+    }
+
+    /// The result under `id`, unless it is unknown, expired or was pushed out.
+    pub fn get(&self, id: &str, now: Instant) -> Option<Arc<Entry>> {
+        let mut kept = self.kept.lock().ok()?;
+        self.trim_kept(&mut kept, now);
+        kept.iter().find(|k| k.id == id).map(|k| k.entry.clone())
+    }
+
+    /// Drops what is past the bounds (a finished page has grown).
+    pub fn trim(&self, now: Instant) {
+        if let Ok(mut kept) = self.kept.lock() {
+            self.trim_kept(&mut kept, now);
+        }
+    }
+
+    fn trim_kept(&self, kept: &mut VecDeque<Kept>, now: Instant) {
+        kept.retain(|k| now.saturating_duration_since(k.added) < self.max_age);
+        while kept.len() > self.max_results {
+            kept.pop_front();
+        }
+        let mut total: usize = kept.iter().map(|k| k.entry.bytes()).sum();
+        while total > self.max_bytes && kept.len() > 1 {
+            if let Some(k) = kept.pop_front() {
+                total = total.saturating_sub(k.entry.bytes());
+            }
+        }
+    }
+}
+
+/// Whether `id` has the shape of one: 32 lower-case hex digits.
+pub fn well_formed(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(text: &str) -> Page {
+        Page {
+            start: text.to_string(),
+            ..Page::default()
+        }
+    }
+
+    #[test]
+    fn ids_are_random_and_well_formed() {
+        let r = Results::default();
+        let now = Instant::now();
+        let (a, _) = r.add(page("a"), now).expect("added");
+        let (b, _) = r.add(page("b"), now).expect("added");
+        assert!(well_formed(&a) && well_formed(&b), "{a} {b}");
+        assert_ne!(a, b);
+        assert!(!well_formed("0123") && !well_formed(&a.to_uppercase()));
+        assert_eq!(r.get(&a, now).expect("kept").watch().borrow().start, "a");
+    }
+
+    #[test]
+    fn results_are_bounded_by_count_age_and_size() {
+        let r = Results::new(3, Duration::from_secs(600), 100);
+        let t0 = Instant::now();
+        let ids: Vec<String> = (0..4)
+            .map(|i| {
+                r.add(page("x"), t0 + Duration::from_secs(i))
+                    .expect("added")
+                    .0
+            })
+            .collect();
+        let at = t0 + Duration::from_secs(5);
+        assert!(r.get(&ids[0], at).is_none(), "the oldest is pushed out");
+        assert!(ids[1..].iter().all(|id| r.get(id, at).is_some()));
+        // Age: 600 s after it was added, the second is gone, the last is not.
+        let at = t0 + Duration::from_secs(601);
+        assert!(r.get(&ids[1], at).is_none());
+        assert!(r.get(&ids[3], at).is_some());
+        // Size: a page that grows past the budget pushes the older ones out, not itself.
+        let (big, entry) = r.add(page("y"), at).expect("added");
+        entry.finish("z".repeat(150));
+        r.trim(at);
+        assert!(r.get(&ids[3], at).is_none());
+        assert!(r.get(&big, at).is_some());
+    }
+}
