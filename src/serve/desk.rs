@@ -101,10 +101,7 @@ pub async fn check(
         Err(r) => return Failure::refused(&app, r, Kind::Html).into_response(),
     };
     // The result page: its head now, a line per step as the check goes, then the report.
-    let start = Page {
-        start: page::check_started(&target),
-        ..Page::default()
-    };
+    let start = Page::starting(page::check_started(&target));
     let Some((id, entry)) = app.results.add(start, Instant::now()) else {
         return no_store();
     };
@@ -157,25 +154,21 @@ pub async fn result(State(app): State<Arc<App>>, Path(id): Path<String>) -> Resp
                 return None;
             }
             loop {
-                let (chunk, lines, end) = {
+                // Counted references to the page's parts, never copies of them.
+                let (parts, lines, end) = {
                     let page = rx.borrow_and_update();
-                    let mut chunk = String::new();
+                    let mut parts = Vec::new();
                     if sent.is_none() {
-                        chunk.push_str(&page.start);
+                        parts.push(page.start.clone());
                     }
-                    for line in page.lines.iter().skip(sent.unwrap_or(0)) {
-                        chunk.push_str(line);
-                    }
-                    if let Some(end) = &page.end {
-                        chunk.push_str(end);
-                    }
-                    (chunk, page.lines.len(), page.end.is_some())
+                    parts.extend(page.lines.iter().skip(sent.unwrap_or(0)).cloned());
+                    parts.extend(page.end.clone());
+                    (parts, page.lines.len(), page.end.is_some())
                 };
-                if !chunk.is_empty() {
-                    return Some((
-                        Ok::<_, Infallible>(Bytes::from(chunk)),
-                        (rx, Some(lines), end),
-                    ));
+                if !parts.is_empty() {
+                    let parts =
+                        futures_util::stream::iter(parts.into_iter().map(Ok::<_, Infallible>));
+                    return Some((parts, (rx, Some(lines), end)));
                 }
                 // Every writer gone without an end: nothing more will come.
                 if rx.changed().await.is_err() {
@@ -186,7 +179,7 @@ pub async fn result(State(app): State<Arc<App>>, Path(id): Path<String>) -> Resp
     );
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        Body::from_stream(stream),
+        Body::from_stream(futures_util::StreamExt::flatten(stream)),
     )
         .into_response()
 }
@@ -246,9 +239,15 @@ pub async fn explain(State(app): State<Arc<App>>, mut form: Multipart) -> Respon
         Ok(explained) => {
             let report = Report::new(&explained.transcript);
             let done = Page {
-                start: format!("{}<h1>Explained: {name}</h1>\n", page::head("explained")),
-                lines: Vec::new(),
-                end: Some(format!("{}{}", page::result(&report), page::FOOT)),
+                end: Some(Bytes::from(format!(
+                    "{}{}",
+                    page::result(&report),
+                    page::FOOT
+                ))),
+                ..Page::starting(format!(
+                    "{}<h1>Explained: {name}</h1>\n",
+                    page::head("explained")
+                ))
             };
             match app.results.add(done, Instant::now()) {
                 Some((id, _)) => Redirect::to(&format!("/desk/result/{id}")).into_response(),

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use ring::rand::{SecureRandom, SystemRandom};
 use tokio::sync::watch;
 
@@ -24,22 +25,31 @@ pub const MAX_AGE: Duration = Duration::from_secs(10 * 60);
 /// is several MiB); the oldest go first, the newest is always kept.
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
 
-/// A result page as far as it has come.
+/// A result page as far as it has come. Its parts are shared buffers: every reader sends
+/// the same bytes (a counted reference each), so many GETs of one large page cost no copy.
 #[derive(Debug, Clone, Default)]
 pub struct Page {
     /// The head and the heading (and, for a check, the progress list's opening tag).
-    pub start: String,
+    pub start: Bytes,
     /// One `<li>` per step of a running check.
-    pub lines: Vec<String>,
+    pub lines: Vec<Bytes>,
     /// The rest of the page, once it is done.
-    pub end: Option<String>,
+    pub end: Option<Bytes>,
 }
 
 impl Page {
+    /// A page whose start is `start`, with nothing more yet.
+    pub fn starting(start: String) -> Page {
+        Page {
+            start: Bytes::from(start),
+            ..Page::default()
+        }
+    }
+
     fn bytes(&self) -> usize {
         self.start.len()
-            + self.lines.iter().map(String::len).sum::<usize>()
-            + self.end.as_ref().map_or(0, String::len)
+            + self.lines.iter().map(Bytes::len).sum::<usize>()
+            + self.end.as_ref().map_or(0, Bytes::len)
     }
 }
 
@@ -50,12 +60,12 @@ pub struct Entry(watch::Sender<Page>);
 impl Entry {
     /// A progress line.
     pub fn line(&self, line: String) {
-        self.0.send_modify(|p| p.lines.push(line));
+        self.0.send_modify(|p| p.lines.push(Bytes::from(line)));
     }
 
     /// The rest of the page: the result is complete.
     pub fn finish(&self, end: String) {
-        self.0.send_modify(|p| p.end = Some(end));
+        self.0.send_modify(|p| p.end = Some(Bytes::from(end)));
     }
 
     /// The page so far, and then each change.
@@ -159,10 +169,7 @@ mod tests {
     use super::*;
 
     fn page(text: &str) -> Page {
-        Page {
-            start: text.to_string(),
-            ..Page::default()
-        }
+        Page::starting(text.to_string())
     }
 
     #[test]

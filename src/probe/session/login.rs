@@ -46,8 +46,10 @@ pub(super) async fn login(
         Ok(()) => {
             if rode {
                 // Their answers (530 Please login) belong in the transcript; a server that
-                // goes quiet after a refused login gets a short wait, not a full step.
+                // goes quiet after a refused login gets a short wait, not a full step. They
+                // stay lines only: a 530 to FEAT is no FEAT answer.
                 c.read_unread_within(Duration::from_secs(2)).await;
+                let _ = c.take_answered();
             }
             Err(SessionEnd::LoginFailed)
         }
@@ -85,10 +87,16 @@ pub(super) async fn login_steps(
             .await
             .into_iter();
         let user_reply = answer(answers.next())?;
+        let pass = answers.next();
         login.outcome = match user_reply.code {
-            230 => LoginOutcome::LoggedIn,
+            // Logged in without a password, whatever PASS got; but a PASS that got no answer
+            // (closed, 421, silence) leaves the connection, and what rode behind it, unusable.
+            230 => match pass {
+                Some((_, _, Some(f))) => return Err(f),
+                _ => LoginOutcome::LoggedIn,
+            },
             332 => LoginOutcome::AccountRequired,
-            331 => pass_outcome(answer(answers.next())?.code),
+            331 => pass_outcome(answer(pass)?.code),
             _ => LoginOutcome::Rejected,
         };
         return Ok(());

@@ -372,6 +372,28 @@ async fn the_sample_burst_rides_behind_pass_without_waiting_for_the_230() {
 }
 
 #[tokio::test]
+async fn a_230_to_user_with_no_answer_to_pass_ends_the_session_not_completed() {
+    // PASS (with the burst behind it) closed by a 421, or never answered: no sample was
+    // taken, and the session must not look like a completed one.
+    for (act, end) in [
+        (
+            Act::Say("421 Timeout.".to_string()),
+            SessionEnd::Closed(Phase::Login),
+        ),
+        (Act::Silent, SessionEnd::TimedOut(Phase::Login)),
+    ] {
+        let mut peer = Peer::new().on("USER", "230 Welcome").act("PASS", act);
+        for verb in ["PASV", "EPSV", "SYST", "TYPE", "PWD", "FEAT"] {
+            peer = peer.act(verb, Act::Silent);
+        }
+        let net = Scripted::new(vec![peer]);
+        let s = check(&net, &plan("anonymous", None, TlsRequest::Off)).await;
+        assert_eq!(s.end, end, "{:?}", s.lines);
+        assert!(s.samples.is_empty());
+    }
+}
+
+#[tokio::test]
 async fn a_refused_login_keeps_what_the_server_said_to_the_burst_and_samples_nothing() {
     let mut peer = Peer::new()
         .on("USER", "331 Please specify the password.")
@@ -395,7 +417,12 @@ async fn a_refused_login_keeps_what_the_server_said_to_the_burst_and_samples_not
         "the burst's answers are in the transcript: {:?}",
         s.lines
     );
-    assert!(s.feat.is_some(), "FEAT was answered, and kept");
+    assert!(
+        s.feat.is_none(),
+        "a 530 to FEAT is no FEAT answer: {:?}",
+        s.feat
+    );
+    assert!(s.syst.is_none() && s.pwd.is_none());
     assert_eq!(net.connects_to(50001) + net.connects_to(50002), 0);
 }
 
