@@ -420,6 +420,29 @@ fn chromium_checks_and_explains_at_the_desk_without_leaking_the_password() {
     assert_eq!(logins(&ftp), 1, "reloading the result ran the check again");
     assert_eq!(ftp.connections(), 1);
 
+    // The URL alone (from a proxy's log, a shared history) opens nothing: another browser,
+    // without the key's cookie, gets the page that says so.
+    let mut other = Browser::launch(&exe, 1280, 800);
+    other.call(
+        "Page.navigate",
+        serde_json::json!({ "url": format!("{base}{check_path}") }),
+    );
+    other.wait_for(
+        "the result URL in another browser",
+        "document.readyState === 'complete' && document.body !== null && \
+         document.body.innerText.includes('unknown or has expired')",
+        PAGE_TIMEOUT,
+        |_| {},
+        |v| v == &Value::Bool(true),
+    );
+    let shown = other.eval("document.body.innerText").to_string();
+    assert!(
+        !shown.contains("verdict") && !shown.contains(SECRET),
+        "{shown}"
+    );
+    other.close();
+    assert_eq!(logins(&ftp), 1);
+
     // The explain form with a pasted log that holds a password of its own.
     open_desk(&mut b, &base);
     let log = std::fs::read_to_string(format!("{ROOT}/fixtures/logs/curl-private-address.log"))

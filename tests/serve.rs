@@ -703,8 +703,8 @@ fn the_desk_checks_and_explains_and_refuses_other_origins() {
 
     // Post/Redirect/Get: the post answers 303 to its result, which a GET shows.
     let posted = svc.post_form("/desk/check", &fields, Some(&svc.own_origin()));
-    let location = result_location(&posted);
-    let r = svc.get(&location);
+    let posted = result_location(&posted);
+    let r = svc.result(&posted);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("cache-control"), "no-store");
     assert!(r.body.contains("<ol class=\"progress\">"));
@@ -722,7 +722,7 @@ fn the_desk_checks_and_explains_and_refuses_other_origins() {
     }
     assert!(r.body.ends_with("</html>\n"));
     // Reading it again runs nothing again.
-    let again = svc.get(&location);
+    let again = svc.result(&posted);
     assert_eq!(again.status, 200);
     assert_eq!(again.body, r.body);
     assert_eq!(ftp.connections(), 1, "the result page ran the check again");
@@ -741,7 +741,7 @@ fn the_desk_checks_and_explains_and_refuses_other_origins() {
             .header("content-type", kind)
             .body(form),
     );
-    let r = svc.get(&result_location(&r));
+    let r = svc.result(&result_location(&r));
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("Explained: the pasted log"), "{}", r.body);
     assert!(r.body.contains("PASV_ADDRESS_PRIVATE"), "{}", r.body);
@@ -756,8 +756,14 @@ fn the_desk_checks_and_explains_and_refuses_other_origins() {
     assert_eq!(r.status, 403);
 }
 
-/// The result URL a desk post redirected to: a 303 to `/desk/result/` and 32 hex digits.
-fn result_location(r: &Reply) -> String {
+/// Where a desk post redirected to: a 303 to `/desk/result/` and 32 hex digits, with the
+/// result's key in a cookie for that path only.
+struct Posted {
+    location: String,
+    cookie: String,
+}
+
+fn result_location(r: &Reply) -> Posted {
     assert_eq!(r.status, 303, "{}", r.body);
     let location = r.header("location").to_string();
     let id = location
@@ -767,7 +773,29 @@ fn result_location(r: &Reply) -> String {
         id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
         "{location}"
     );
-    location
+    let set = r.header("set-cookie").to_string();
+    let (cookie, attributes) = set.split_once(';').expect("cookie attributes");
+    for want in [
+        format!("Path={location}"),
+        "HttpOnly".to_string(),
+        "SameSite=Strict".to_string(),
+        "Max-Age=600".to_string(),
+    ] {
+        assert!(attributes.contains(&want), "{set}");
+    }
+    let key = cookie.strip_prefix("pd_result=").expect("the key cookie");
+    assert!(key.len() == 32 && key != id, "{set}");
+    Posted {
+        location,
+        cookie: cookie.to_string(),
+    }
+}
+
+impl Service {
+    /// The result page, as the browser that posted would ask for it.
+    fn result(&self, p: &Posted) -> Reply {
+        self.get_with(&p.location, &[("cookie", &p.cookie)])
+    }
 }
 
 /// The desk's results: one id per post (random, nothing from the form), a 404 page for an
@@ -793,36 +821,57 @@ fn desk_results_are_kept_briefly_under_random_ids() {
     };
     let first = explain();
     let second = explain();
-    assert_ne!(first, second, "the same form got the same id");
-    let r = svc.get(&first);
+    assert_ne!(
+        first.location, second.location,
+        "the same form got the same id"
+    );
+    assert_ne!(
+        first.cookie, second.cookie,
+        "the same form got the same key"
+    );
+    let r = svc.result(&first);
     assert_eq!(r.status, 200);
     assert_eq!(r.header("cache-control"), "no-store");
     assert!(r.body.contains("PASV_ADDRESS_PRIVATE"));
+    let other = |location: &str, cookie: &str| Posted {
+        location: location.to_string(),
+        cookie: cookie.to_string(),
+    };
     for unknown in [
-        "/desk/result/0123456789abcdef0123456789abcdef".to_string(),
-        "/desk/result/nope".to_string(),
-        first
-            .to_uppercase()
-            .replace("/DESK/RESULT/", "/desk/result/"),
+        other(
+            "/desk/result/0123456789abcdef0123456789abcdef",
+            &first.cookie,
+        ),
+        other("/desk/result/nope", &first.cookie),
+        other(
+            &first
+                .location
+                .to_uppercase()
+                .replace("/DESK/RESULT/", "/desk/result/"),
+            &first.cookie,
+        ),
+        // The URL without its key (a proxy's log, another browser), or with another's key.
+        other(&first.location, ""),
+        other(&first.location, &second.cookie),
     ] {
-        let r = svc.get(&unknown);
-        assert_eq!(r.status, 404, "{unknown}: {}", r.body);
+        let r = svc.result(&unknown);
+        assert_eq!(r.status, 404, "{}: {}", unknown.location, r.body);
         assert!(r.header("content-type").starts_with("text/html"));
         assert!(r.body.contains("unknown or has expired"), "{}", r.body);
     }
     // 63 more: the first is pushed out, the second is the oldest kept.
-    let mut last = String::new();
+    let mut last = None;
     for _ in 0..63 {
-        last = explain();
+        last = Some(explain());
     }
-    assert_eq!(svc.get(&first).status, 404);
-    assert_eq!(svc.get(&second).status, 200);
-    assert_eq!(svc.get(&last).status, 200);
+    assert_eq!(svc.result(&first).status, 404);
+    assert_eq!(svc.result(&second).status, 200);
+    assert_eq!(svc.result(&last.expect("posted")).status, 200);
     // The log names routes, never a result's id.
     let log = svc.log_text();
     assert!(log.contains("GET desk_result 200"), "{log}");
     assert!(
-        !log.contains(second.trim_start_matches("/desk/result/")),
+        !log.contains(second.location.trim_start_matches("/desk/result/")),
         "{log}"
     );
 }

@@ -14,7 +14,7 @@ use std::time::Instant;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Multipart, Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -102,9 +102,10 @@ pub async fn check(
     };
     // The result page: its head now, a line per step as the check goes, then the report.
     let start = Page::starting(page::check_started(&target));
-    let Some((id, entry)) = app.results.add(start, Instant::now()) else {
+    let Some(added) = app.results.add(start, Instant::now()) else {
         return no_store();
     };
+    let entry = added.entry.clone();
     let events = entry.clone();
     let progress = Progress::new(move |e| {
         events.line(page::progress_line(&format!("{}: {}", e.server, e.step)));
@@ -116,7 +117,37 @@ pub async fn check(
         entry.finish(format!("</ol>\n{}{}", page::result(&report), page::FOOT));
         worker.results.trim(Instant::now());
     });
-    Redirect::to(&format!("/desk/result/{id}")).into_response()
+    to_result(&added)
+}
+
+/// The cookie that holds a result's key.
+const KEY_COOKIE: &str = "pd_result";
+
+/// `303 See Other` to a result, with its key in a cookie only that result's path gets
+/// (HttpOnly, SameSite=Strict, gone when the result is): the URL alone opens nothing.
+fn to_result(added: &results::Added) -> Response {
+    let path = format!("/desk/result/{}", added.id);
+    let cookie = format!(
+        "{KEY_COOKIE}={}; Path={path}; Max-Age={}; HttpOnly; SameSite=Strict",
+        added.key,
+        MAX_AGE.as_secs()
+    );
+    let mut r = Redirect::to(&path).into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// The result keys among the request's cookies.
+fn keys(headers: &HeaderMap) -> Vec<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().strip_prefix(KEY_COOKIE)?.strip_prefix('='))
+        .collect()
 }
 
 /// No result could be kept (no randomness for its id).
@@ -130,16 +161,27 @@ fn no_store() -> Response {
 }
 
 /// `GET /desk/result/{id}`: the page as far as it has come, then the rest as it comes.
-pub async fn result(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+pub async fn result(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let now = Instant::now();
     let entry = results::well_formed(&id)
-        .then(|| app.results.get(&id, Instant::now()))
+        .then(|| {
+            keys(&headers)
+                .into_iter()
+                .find_map(|key| app.results.get(&id, key, now))
+        })
         .flatten();
     let Some(entry) = entry else {
         return Failure::new(
             StatusCode::NOT_FOUND,
             format!(
-                "this result is unknown or has expired: results are kept in memory only, the \
-                 last {MAX_RESULTS} for {} minutes. Run the check again from the desk.",
+                "this result is unknown or has expired, or was asked for in another browser: \
+                 results are kept in memory only, the last {MAX_RESULTS} for {} minutes, and \
+                 open only in the browser that asked for them. Run the check again from the \
+                 desk.",
                 MAX_AGE.as_secs() / 60
             ),
             Kind::Html,
@@ -250,7 +292,7 @@ pub async fn explain(State(app): State<Arc<App>>, mut form: Multipart) -> Respon
                 ))
             };
             match app.results.add(done, Instant::now()) {
-                Some((id, _)) => Redirect::to(&format!("/desk/result/{id}")).into_response(),
+                Some(added) => to_result(&added),
                 None => no_store(),
             }
         }

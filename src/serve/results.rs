@@ -91,8 +91,18 @@ pub struct Results {
 #[derive(Debug)]
 struct Kept {
     id: String,
+    /// The key the browser that posted holds in a cookie: the id alone (which can end up in
+    /// a proxy's log or a shared browser's history) does not open the result.
+    key: String,
     added: Instant,
     entry: Arc<Entry>,
+}
+
+/// A new result's id and key, and the entry its check writes.
+pub struct Added {
+    pub id: String,
+    pub key: String,
+    pub entry: Arc<Entry>,
 }
 
 impl Default for Results {
@@ -112,30 +122,39 @@ impl Results {
         }
     }
 
-    /// Keeps `page` under a new id; `None` when the system has no randomness to give.
-    pub fn add(&self, page: Page, now: Instant) -> Option<(String, Arc<Entry>)> {
+    /// 128 random bits in hex; `None` when the system has no randomness to give.
+    fn random_hex(&self) -> Option<String> {
         let mut bits = [0u8; 16];
         self.random.fill(&mut bits).ok()?;
-        let id = bits.iter().fold(String::new(), |mut s, b| {
+        Some(bits.iter().fold(String::new(), |mut s, b| {
             let _ = write!(s, "{b:02x}");
             s
-        });
+        }))
+    }
+
+    /// Keeps `page` under a new id and key; `None` when the system has no randomness.
+    pub fn add(&self, page: Page, now: Instant) -> Option<Added> {
+        let (id, key) = (self.random_hex()?, self.random_hex()?);
         let entry = Arc::new(Entry(watch::Sender::new(page)));
         let mut kept = self.kept.lock().ok()?;
         kept.push_back(Kept {
             id: id.clone(),
+            key: key.clone(),
             added: now,
             entry: entry.clone(),
         });
         self.trim_kept(&mut kept, now);
-        Some((id, entry))
+        Some(Added { id, key, entry })
     }
 
-    /// The result under `id`, unless it is unknown, expired or was pushed out.
-    pub fn get(&self, id: &str, now: Instant) -> Option<Arc<Entry>> {
+    /// The result under `id` opened by `key`, unless it is unknown, expired, was pushed
+    /// out, or the key is not its own (which looks the same from outside).
+    pub fn get(&self, id: &str, key: &str, now: Instant) -> Option<Arc<Entry>> {
         let mut kept = self.kept.lock().ok()?;
         self.trim_kept(&mut kept, now);
-        kept.iter().find(|k| k.id == id).map(|k| k.entry.clone())
+        kept.iter()
+            .find(|k| same(&k.id, id) & same(&k.key, key))
+            .map(|k| k.entry.clone())
     }
 
     /// Drops what is past the bounds (a finished page has grown).
@@ -160,6 +179,11 @@ impl Results {
 }
 
 /// Whether `id` has the shape of one: 32 lower-case hex digits.
+/// Whether two strings are equal, in a time that does not depend on where they differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
 pub fn well_formed(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
@@ -172,41 +196,51 @@ mod tests {
         Page::starting(text.to_string())
     }
 
+    fn open(r: &Results, a: &Added, now: Instant) -> bool {
+        r.get(&a.id, &a.key, now).is_some()
+    }
+
     #[test]
-    fn ids_are_random_and_well_formed() {
+    fn ids_and_keys_are_random_and_well_formed() {
         let r = Results::default();
         let now = Instant::now();
-        let (a, _) = r.add(page("a"), now).expect("added");
-        let (b, _) = r.add(page("b"), now).expect("added");
-        assert!(well_formed(&a) && well_formed(&b), "{a} {b}");
-        assert_ne!(a, b);
-        assert!(!well_formed("0123") && !well_formed(&a.to_uppercase()));
-        assert_eq!(r.get(&a, now).expect("kept").watch().borrow().start, "a");
+        let a = r.add(page("a"), now).expect("added");
+        let b = r.add(page("b"), now).expect("added");
+        for x in [&a.id, &a.key, &b.id, &b.key] {
+            assert!(well_formed(x), "{x}");
+        }
+        assert!(a.id != b.id && a.key != b.key && a.id != a.key);
+        assert!(!well_formed("0123") && !well_formed(&a.id.to_uppercase()));
+        let got = r.get(&a.id, &a.key, now).expect("kept");
+        assert_eq!(got.watch().borrow().start, "a");
+        // The id alone, or with another result's key, opens nothing.
+        assert!(r.get(&a.id, "", now).is_none());
+        assert!(r.get(&a.id, &b.key, now).is_none());
+        assert!(r.get(&a.id, &a.key[..31], now).is_none());
     }
 
     #[test]
     fn results_are_bounded_by_count_age_and_size() {
         let r = Results::new(3, Duration::from_secs(600), 100);
         let t0 = Instant::now();
-        let ids: Vec<String> = (0..4)
+        let added: Vec<Added> = (0..4)
             .map(|i| {
                 r.add(page("x"), t0 + Duration::from_secs(i))
                     .expect("added")
-                    .0
             })
             .collect();
         let at = t0 + Duration::from_secs(5);
-        assert!(r.get(&ids[0], at).is_none(), "the oldest is pushed out");
-        assert!(ids[1..].iter().all(|id| r.get(id, at).is_some()));
+        assert!(!open(&r, &added[0], at), "the oldest is pushed out");
+        assert!(added[1..].iter().all(|a| open(&r, a, at)));
         // Age: 600 s after it was added, the second is gone, the last is not.
         let at = t0 + Duration::from_secs(601);
-        assert!(r.get(&ids[1], at).is_none());
-        assert!(r.get(&ids[3], at).is_some());
+        assert!(!open(&r, &added[1], at));
+        assert!(open(&r, &added[3], at));
         // Size: a page that grows past the budget pushes the older ones out, not itself.
-        let (big, entry) = r.add(page("y"), at).expect("added");
-        entry.finish("z".repeat(150));
+        let big = r.add(page("y"), at).expect("added");
+        big.entry.finish("z".repeat(150));
         r.trim(at);
-        assert!(r.get(&ids[3], at).is_none());
-        assert!(r.get(&big, at).is_some());
+        assert!(!open(&r, &added[3], at));
+        assert!(open(&r, &big, at));
     }
 }
