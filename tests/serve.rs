@@ -442,11 +442,7 @@ fn api_check_takes_the_password_in_the_body_only() {
 #[test]
 fn api_explain_reads_a_log() {
     let svc = Service::start(&config("", ""), |_| {});
-    let log = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/logs/filezilla-private-substituted-timeout.log"
-    ))
-    .expect("fixture");
+    let log = fixture_log("filezilla-private-substituted-timeout.log").into_bytes();
     let r = svc.send(svc.client.post(svc.url("/api/explain")).body(log));
     assert_eq!(r.status, 200, "{}", r.body);
     let json: Value = serde_json::from_str(&r.body).expect("JSON report");
@@ -728,11 +724,7 @@ fn the_desk_checks_and_explains_and_refuses_other_origins() {
     assert_eq!(ftp.connections(), 1, "the result page ran the check again");
 
     // The explain form: a pasted log.
-    let log = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/logs/curl-private-address.log"
-    ))
-    .expect("fixture");
+    let log = fixture_log("curl-private-address.log");
     let (kind, form) = multipart(&[("log", &log), ("keep_user", "true")]);
     let r = svc.send(
         svc.client
@@ -754,6 +746,12 @@ fn the_desk_checks_and_explains_and_refuses_other_origins() {
             .body(form),
     );
     assert_eq!(r.status, 403);
+}
+
+/// A client log from `fixtures/logs/`.
+fn fixture_log(name: &str) -> String {
+    let path = format!("{}/fixtures/logs/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// Where a desk post redirected to: a 303 to `/desk/result/` and 32 hex digits, with the
@@ -803,11 +801,7 @@ impl Service {
 #[test]
 fn desk_results_are_kept_briefly_under_random_ids() {
     let svc = Service::start(&config("rate_limit_per_minute = 0", ""), |_| {});
-    let log = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/logs/curl-private-address.log"
-    ))
-    .expect("fixture");
+    let log = fixture_log("curl-private-address.log");
     let (kind, form) = multipart(&[("log", &log)]);
     let explain = || {
         let r = svc.send(
