@@ -401,25 +401,32 @@ impl Control {
     /// Reads the replies to every command written but not yet answered, keeping them for
     /// [`take_answered`](Self::take_answered).
     pub async fn read_unread(&mut self) {
-        while let Some((command, sent_at)) = self.unread.front().cloned() {
+        self.read_first(usize::MAX).await;
+    }
+
+    /// Reads the replies to the first `n` unread commands into `answered`. After a failure
+    /// nothing later can be read either: every command still unread is recorded unanswered.
+    async fn read_first(&mut self, n: usize) {
+        for _ in 0..n {
+            let Some((command, sent_at)) = self.unread.pop_front() else {
+                return;
+            };
             let since = self.answerable_since(sent_at);
             let (reply, failure) = match self.next_reply().await {
                 Ok(r) if r.code == 421 => (Some(r), Some(StepFailure::ServiceClosing)),
                 Ok(r) => (Some(r), None),
                 Err(f) => (None, Some(f)),
             };
-            self.unread.pop_front();
             let exchange = Exchange {
                 command,
                 reply: reply.as_ref().map(|r| self.record(r, since)),
                 failure: failure.as_ref().map(StepFailure::describe),
             };
-            let stop = failure.is_some();
-            self.answered.push((exchange, reply, failure));
-            if let (true, Some(f)) = (stop, self.answered.last().and_then(|a| a.2.clone())) {
-                // Nothing later can be read either; what is left is recorded unanswered.
+            self.answered.push((exchange, reply, failure.clone()));
+            if let Some(f) = failure {
                 let rest: Vec<_> = self.unread.drain(..).map(|(c, _)| c).collect();
                 self.answered.extend(rest.iter().map(|c| unanswered(c, &f)));
+                return;
             }
         }
     }
@@ -432,22 +439,15 @@ impl Control {
         self.clock = saved;
     }
 
-    /// Reads the replies to the first `n` commands written but not yet answered and returns
-    /// them; the commands behind them stay unread. A failure leaves the rest unanswered, as
-    /// [`read_unread`](Self::read_unread) does.
+    /// The answers to the first `n` unread commands, read now; the ones behind them stay
+    /// for their own step (unread, or recorded unanswered after a failure).
     pub async fn read_sent(&mut self, n: usize) -> Vec<Answer> {
         let kept = self.answered.len();
-        let behind = self.unread.split_off(n.min(self.unread.len()));
-        self.read_unread().await;
-        self.unread = behind;
-        let failed = self.answered[kept..].last().and_then(|a| a.2.clone());
-        if let Some(f) = failed {
-            let rest: Vec<_> = self.unread.drain(..).map(|(c, _)| c).collect();
-            let out = self.answered.split_off(kept);
-            self.answered.extend(rest.iter().map(|c| unanswered(c, &f)));
-            return out;
-        }
-        self.answered.split_off(kept)
+        self.read_first(n).await;
+        let mut out = self.answered.split_off(kept);
+        let behind = out.split_off(n.min(out.len()));
+        self.answered.extend(behind);
+        out
     }
 
     /// The answers [`read_unread`](Self::read_unread) read, in order.

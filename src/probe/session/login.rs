@@ -38,12 +38,11 @@ pub(super) async fn login(
     let result = login_steps(c, &plan.user, secret, together, ride, &mut login).await;
     login.elapsed_us = since.elapsed().as_micros() as u64;
     let logged_in = login.outcome == LoginOutcome::LoggedIn;
-    let rode = login.password_sent && (together || is_anonymous(&plan.user));
     run.s.login = Some(login);
     match result {
         Err(f) => Err(end_for(&f, Phase::Login)),
-        Ok(()) if logged_in => Ok(rode),
-        Ok(()) => {
+        Ok(rode) if logged_in => Ok(rode),
+        Ok(rode) => {
             if rode {
                 // Their answers (530 Please login) belong in the transcript; a server that
                 // goes quiet after a refused login gets a short wait, not a full step. They
@@ -56,8 +55,8 @@ pub(super) async fn login(
     }
 }
 
-/// USER and PASS; the outcome goes into `login`. `Err` is a failure of the connection,
-/// not a refusal. With `together` (under TLS, or from a server that refused AUTH TLS), or
+/// USER and PASS; the outcome goes into `login`, and `Ok` says whether `ride` went out.
+/// `Err` is a failure of the connection, not a refusal. With `together` (under TLS, or from a server that refused AUTH TLS), or
 /// for an anonymous login, PASS goes out with USER, `ride` behind it: one round trip, not
 /// two, and the commands that follow the login ride along (unread). Otherwise a
 /// real password waits for the 331 that asks for it, so a server that refuses the user in
@@ -69,7 +68,7 @@ pub(super) async fn login_steps(
     together: bool,
     ride: &[&str],
     login: &mut Login,
-) -> Result<(), StepFailure> {
+) -> Result<bool, StepFailure> {
     let anonymous = is_anonymous(user);
     let password = match (password, anonymous) {
         (Some(p), _) => {
@@ -99,7 +98,7 @@ pub(super) async fn login_steps(
             331 => pass_outcome(answer(pass)?.code),
             _ => LoginOutcome::Rejected,
         };
-        return Ok(());
+        return Ok(true);
     }
     let reply = answer(c.exchange_all(&[&user_cmd]).await.pop())?;
     login.outcome = match reply.code {
@@ -114,7 +113,7 @@ pub(super) async fn login_steps(
         },
         _ => LoginOutcome::Rejected,
     };
-    Ok(())
+    Ok(false)
 }
 
 /// The reply of one answer, or why there was none.

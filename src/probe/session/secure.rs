@@ -168,15 +168,14 @@ pub(super) fn start_data_tls(
     })
 }
 
-/// Waits for the data connection's handshake, records it, then reads the data to the end.
+/// Records the data connection's handshake, then reads the data to the end.
 pub(super) async fn read_protected(
     c: &Control,
     t: &mut Transfer,
-    handshake: DataHandshake,
+    done: HandshakeDone,
     fresh_tls: bool,
     max_wait: std::time::Duration,
 ) -> DataRead {
-    let done = handshake.await;
     if let Some(e) = done.error {
         return DataRead {
             error: Some(e),

@@ -186,18 +186,19 @@ async fn listing(
             // connection must carry the listing and end.
             100..=299 => {
                 let max_wait = c.clock().step.saturating_mul(4).max(Duration::from_secs(1));
-                let read = match (stream.take(), handshake.take(), shaken.take()) {
-                    (_, Some(hs), _) => secure::read_protected(c, t, hs, fresh_tls, max_wait).await,
-                    (_, None, Some(done)) => {
-                        let hs: secure::DataHandshake = Box::pin(async move { done });
-                        secure::read_protected(c, t, hs, fresh_tls, max_wait).await
+                // The data connection's handshake, finished now if it was not already.
+                let tls = match (handshake.take(), shaken.take()) {
+                    (Some(hs), _) => Some(hs.await),
+                    (None, done) => done,
+                };
+                let read = match (tls, stream.take()) {
+                    (Some(done), _) => {
+                        secure::read_protected(c, t, done, fresh_tls, max_wait).await
                     }
                     // Dropped after the read: closing our end tells a server waiting on
                     // the data connection we are done.
-                    (Some(mut tcp), None, None) => {
-                        data::read_to_end(&mut tcp, c.clock(), max_wait).await
-                    }
-                    _ => DataRead::default(),
+                    (None, Some(mut tcp)) => data::read_to_end(&mut tcp, c.clock(), max_wait).await,
+                    (None, None) => DataRead::default(),
                 };
                 run.tell(Step::Listed { bytes: read.bytes });
                 t.bytes = read.bytes;
