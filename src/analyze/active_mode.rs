@@ -5,15 +5,11 @@
 //! session says nothing about passive mode, and no finding here claims it does.
 
 use crate::finding::{Code, Finding, Severity};
-use crate::transcript::{ActiveTransfer, Phase, ServerSession, Transcript};
+use crate::transcript::{ActiveOutcome, ActiveTransfer, Phase, ServerSession, Transcript};
 
 const USE_PASSIVE: &str = "Use passive mode, which needs no connection back to the client: \
     `ftp -p` or the `passive` command in the ftp client (Windows ftp.exe has no passive mode: \
     use another client), Transfer mode: Passive in FileZilla and WinSCP.";
-
-fn code_of(a: &ActiveTransfer) -> Option<u16> {
-    a.port.reply.as_ref().map(|r| r.code)
-}
 
 fn text(a: &ActiveTransfer) -> Vec<String> {
     let mut e = vec![format!(
@@ -63,40 +59,49 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         } else {
             Severity::Critical
         };
-        let refused: Vec<&ActiveTransfer> = s
-            .active
-            .iter()
-            .filter(|a| code_of(a).is_some_and(|c| c >= 400))
-            .collect();
-        let blocked: Vec<&ActiveTransfer> = s
-            .active
-            .iter()
-            .filter(|a| {
-                let accepted = code_of(a).is_some_and(|c| c / 100 == 2);
-                let failed = a.completion.as_ref().is_some_and(|c| c.code / 100 >= 4);
-                // The check's own listener saw no connection (`--active`).
-                let never_came = a.listener.is_some() && a.data_from.is_none();
-                accepted && (failed || never_came)
-            })
-            .collect();
-        let worked = s.active.iter().any(|a| {
-            code_of(a).is_some_and(|c| c / 100 == 2)
-                && a.completion.as_ref().is_some_and(|c| c.code / 100 == 2)
-        });
+        let with = |o: ActiveOutcome| -> Vec<&ActiveTransfer> {
+            s.active.iter().filter(|a| a.outcome() == o).collect()
+        };
+        let (refused, blocked, worked) = (
+            with(ActiveOutcome::Refused),
+            with(ActiveOutcome::Blocked),
+            with(ActiveOutcome::Worked),
+        );
         if let Some(first) = refused.first() {
+            let verb = first.verb().to_ascii_uppercase();
+            // EPRT refused and PORT worked (or the other way): only a client that sends
+            // nothing but the refused command fails.
+            let other = worked
+                .iter()
+                .find(|w| !w.verb().eq_ignore_ascii_case(&verb));
+            let (severity, impact) = match other {
+                Some(w) => (
+                    Severity::Info,
+                    format!(
+                        "Active mode works over {}: a client that tries {verb} first and \
+                         then {} keeps working; one that sends only {verb} fails.",
+                        w.verb(),
+                        w.verb()
+                    ),
+                ),
+                None => (
+                    severity,
+                    "Active-mode transfers fail for this client: the server will not \
+                     connect to the address the client gave (it is not the address the \
+                     server sees the client at, e.g. behind NAT, or the server forbids \
+                     active mode)."
+                        .to_string(),
+                ),
+            };
             out.push(Finding {
                 breaks: Vec::new(),
                 code: Code::PortRefused,
                 severity,
                 phase: Phase::Data,
                 server: Some(s.server),
-                title: "the server refused the client's PORT command (active mode)".to_string(),
+                title: format!("the server refused the client's {verb} command (active mode)"),
                 evidence: text(first),
-                impact: "Active-mode transfers fail for this client: the server will not \
-                         connect to the address the client gave (it is not the address the \
-                         server sees the client at, e.g. behind NAT, or the server forbids \
-                         active mode)."
-                    .to_string(),
+                impact,
                 remedy: USE_PASSIVE.to_string(),
                 fix: Vec::new(),
             });
@@ -140,7 +145,7 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
                 fix: Vec::new(),
             });
         }
-        if worked && refused.is_empty() && blocked.is_empty() {
+        if !worked.is_empty() && blocked.is_empty() {
             out.push(Finding {
                 code: Code::ActiveModeOk,
                 breaks: Vec::new(),

@@ -8,6 +8,7 @@
 
 use super::{phase_of, reply_text};
 use crate::finding::{Code, Finding, Severity};
+use crate::knowledge::clients::active_result;
 use crate::knowledge::clients::{epsv_refused, parsing_with};
 use crate::proto::{Flag, PassiveKind};
 use crate::transcript::{PassiveSample, ServerSession, Transcript};
@@ -108,13 +109,13 @@ fn finding(t: &Transcript, s: &ServerSession, form: &Form, xs: &[&PassiveSample]
     if cross {
         families.extend(["curl".to_string(), "Python ftplib".to_string()]);
     }
-    let breaks = crate::knowledge::clients::without_active_fallback(
-        s,
-        parsing_with(&families, form.command, epsv_refused(s)),
-    );
-    let impact = if breaks.is_empty() && families.is_empty() {
+    // The clients that read this reply and fail on it; those that then retry in active
+    // mode are left out of `breaks` unless active mode was seen to fail.
+    let readers = parsing_with(&families, form.command, epsv_refused(s));
+    let breaks = crate::knowledge::clients::without_active_fallback(s, readers.clone());
+    let impact = if readers.is_empty() && families.is_empty() {
         "Strict clients may reject it; the common ones cope.".to_string()
-    } else if breaks.is_empty() {
+    } else if readers.is_empty() {
         format!(
             "The clients that fail to parse it ({}) do not read this reply here: they use \
              the other command first.",
@@ -123,24 +124,41 @@ fn finding(t: &Transcript, s: &ServerSession, form: &Form, xs: &[&PassiveSample]
     } else if cross {
         format!(
             "Clients that check the reply code reject a {code} reply to {cmd}; these fail: {}.",
-            breaks.join(", ")
+            readers.join(", ")
         )
     } else {
-        format!("These clients fail to parse it: {}.", breaks.join(", "))
+        format!("These clients fail to parse it: {}.", readers.join(", "))
     };
     // The families that fail to parse it but read the other command's reply here.
     let spared: Vec<&str> = families
         .iter()
         .map(String::as_str)
-        .filter(|f| !breaks.iter().any(|b| b.starts_with(f)))
+        .filter(|f| !readers.iter().any(|b| b.starts_with(f)))
         .collect();
-    let impact = if spared.is_empty() || breaks.is_empty() {
+    let impact = if spared.is_empty() || readers.is_empty() {
         impact
     } else {
         format!(
             "{impact} {} would too, but do not read this reply here.",
             spared.join(", ")
         )
+    };
+    let fell_back: Vec<&str> = readers
+        .iter()
+        .filter(|r| !breaks.contains(r))
+        .map(String::as_str)
+        .collect();
+    let impact = match (fell_back.is_empty(), active_result(s)) {
+        (true, _) => impact,
+        (false, Some(true)) => format!(
+            "{impact} {} then retry in active mode, which worked here.",
+            fell_back.join(", ")
+        ),
+        (false, _) => format!(
+            "{impact} {} then retry in active mode, which this check did not see work or \
+             fail (--active tests it).",
+            fell_back.join(", ")
+        ),
     };
     Finding {
         code: Code::ReplyNonstandard,

@@ -242,6 +242,42 @@ impl ActiveTransfer {
             data_error: None,
         }
     }
+
+    /// PORT or EPRT, as sent.
+    pub fn verb(&self) -> &str {
+        self.port.command.split_whitespace().next().unwrap_or("")
+    }
+
+    /// How the attempt went, from its replies and (with `--active`) the check's listener.
+    pub fn outcome(&self) -> ActiveOutcome {
+        let code = self.port.reply.as_ref().map(|r| r.code);
+        if code.is_some_and(|c| c >= 400) {
+            return ActiveOutcome::Refused;
+        }
+        if !code.is_some_and(|c| c / 100 == 2) {
+            return ActiveOutcome::Unknown;
+        }
+        match self.completion.as_ref().map(|c| c.code / 100) {
+            Some(2) => ActiveOutcome::Worked,
+            Some(4..) => ActiveOutcome::Blocked,
+            // The check's own listener saw no connection (`--active`).
+            _ if self.listener.is_some() && self.data_from.is_none() => ActiveOutcome::Blocked,
+            _ => ActiveOutcome::Unknown,
+        }
+    }
+}
+
+/// How one active-mode attempt went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActiveOutcome {
+    /// The server refused PORT/EPRT.
+    Refused,
+    /// The server accepted it but did not connect back (or said it could not).
+    Blocked,
+    /// A transfer over it completed.
+    Worked,
+    /// Not seen to end either way.
+    Unknown,
 }
 
 /// A real transfer over a passive data connection.

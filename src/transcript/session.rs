@@ -57,7 +57,9 @@ pub struct ReplyRecord {
     pub text: String,
     /// Framing anomalies the reply reader tolerated.
     pub anomalies: Vec<String>,
-    /// Time from sending the command (or connecting) to the complete reply.
+    /// Time to the complete reply from when the server could answer: the command's sending,
+    /// or the arrival of the reply before it when commands were pipelined (connecting, for
+    /// a greeting).
     pub elapsed_us: u64,
 }
 

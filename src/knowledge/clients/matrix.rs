@@ -232,7 +232,13 @@ fn falls_back(c: &Client, s: &ServerSession) -> bool {
         c.parser
             .is_some_and(|p| a.parse_failures.iter().any(|f| f == p))
     });
-    refused(s, kind) || unreadable || s.all_samples(kind).any(|x| x.decode_error.is_some())
+    // The reply the client reads is the first one: a later malformed one does not explain
+    // a "no" that came from somewhere else (a failed data connection).
+    let malformed = s
+        .all_samples(kind)
+        .next()
+        .is_some_and(|x| x.decode_error.is_some());
+    refused(s, kind) || unreadable || malformed
 }
 
 fn evaluate(c: &Client, s: &ServerSession, partial: bool, log: bool) -> Judged {

@@ -166,32 +166,28 @@ const CLIENTS: &[Client] = &[
     },
 ];
 
-/// How active mode went in a session: `Some(true)` when an active transfer completed and
-/// none failed, `Some(false)` when the server refused PORT/EPRT or could not connect back,
-/// `None` when it was not tried, or failed only because the check itself sits behind NAT
-/// (that says nothing of a client elsewhere).
+/// How active mode went for FileZilla's and lftp's fallback, which sends PORT on IPv4 and
+/// EPRT on IPv6: `Some(true)` when such an attempt completed and none failed, `Some(false)`
+/// when the server refused it or could not connect back, `None` when it was not tried, or
+/// failed only because the check itself sits behind NAT (that says nothing of a client
+/// elsewhere). Attempts with the other command count only when there are none with this one.
 pub fn active_result(s: &ServerSession) -> Option<bool> {
-    use crate::transcript::ActiveTransfer;
-    let port_code = |a: &ActiveTransfer| a.port.reply.as_ref().map(|r| r.code);
-    let refused = s
+    use crate::transcript::ActiveOutcome;
+    let verb = if s.server.is_ipv6() { "EPRT" } else { "PORT" };
+    let own = s.active.iter().any(|a| a.verb().eq_ignore_ascii_case(verb));
+    let outcomes: Vec<ActiveOutcome> = s
         .active
         .iter()
-        .any(|a| port_code(a).is_some_and(|c| c >= 400));
-    let blocked = s.active.iter().any(|a| {
-        let accepted = port_code(a).is_some_and(|c| c / 100 == 2);
-        let failed = a.completion.as_ref().is_some_and(|c| c.code / 100 >= 4);
-        accepted && (failed || (a.listener.is_some() && a.data_from.is_none()))
-    });
-    let worked = s.active.iter().any(|a| {
-        port_code(a).is_some_and(|c| c / 100 == 2)
-            && a.completion.as_ref().is_some_and(|c| c.code / 100 == 2)
-    });
-    if refused || (blocked && s.behind_nat().is_none()) {
+        .filter(|a| !own || a.verb().eq_ignore_ascii_case(verb))
+        .map(|a| a.outcome())
+        .collect();
+    let blocked = outcomes.contains(&ActiveOutcome::Blocked);
+    if outcomes.contains(&ActiveOutcome::Refused) || (blocked && s.behind_nat().is_none()) {
         Some(false)
     } else if blocked {
         None
     } else {
-        worked.then_some(true)
+        outcomes.contains(&ActiveOutcome::Worked).then_some(true)
     }
 }
 
@@ -426,6 +422,58 @@ fn refused(s: &ServerSession, kind: PassiveKind) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transcript::{ActiveOutcome, ActiveTransfer, Attempt, ConnectOutcome, Exchange};
+
+    fn attempt(command: &str, code: u16, done: Option<u16>) -> ActiveTransfer {
+        let reply = |code: u16| crate::transcript::ReplyRecord {
+            code,
+            text: format!("{code} x"),
+            anomalies: Vec::new(),
+            elapsed_us: 0,
+        };
+        let mut a = ActiveTransfer::new(Exchange {
+            command: command.to_string(),
+            reply: Some(reply(code)),
+            failure: None,
+        });
+        a.completion = done.map(reply);
+        a
+    }
+
+    fn session(server: &str, active: Vec<ActiveTransfer>) -> ServerSession {
+        let addr: std::net::SocketAddr = server.parse().unwrap();
+        let connect = Attempt {
+            addr,
+            outcome: ConnectOutcome::Connected,
+            at_us: 0,
+            elapsed_us: 0,
+        };
+        let mut s = ServerSession::new(addr, "literal", connect);
+        s.active = active;
+        s
+    }
+
+    #[test]
+    fn the_fallback_is_judged_by_the_command_the_client_sends() {
+        let eprt_refused = attempt("EPRT |1|192.0.2.9|5000|", 500, None);
+        let port_worked = attempt("PORT 192,0,2,9,19,137", 200, Some(226));
+        assert_eq!(eprt_refused.outcome(), ActiveOutcome::Refused);
+        assert_eq!(port_worked.outcome(), ActiveOutcome::Worked);
+        assert_eq!(
+            attempt("PORT 1,2,3,4,5,6", 200, Some(425)).outcome(),
+            ActiveOutcome::Blocked
+        );
+        // On IPv4 FileZilla and lftp send PORT: a refused EPRT says nothing of them.
+        let v4 = session("192.0.2.1:21", vec![eprt_refused.clone(), port_worked]);
+        assert_eq!(active_result(&v4), Some(true));
+        // Only EPRT seen: it is what there is to judge by.
+        let only_eprt = session("192.0.2.1:21", vec![eprt_refused.clone()]);
+        assert_eq!(active_result(&only_eprt), Some(false));
+        // On IPv6 they send EPRT.
+        let v6 = session("[2001:db8::1]:21", vec![eprt_refused]);
+        assert_eq!(active_result(&v6), Some(false));
+        assert_eq!(active_result(&session("192.0.2.1:21", Vec::new())), None);
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
