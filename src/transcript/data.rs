@@ -254,7 +254,7 @@ impl ActiveTransfer {
         if code.is_some_and(|c| c >= 400) {
             return ActiveOutcome::Refused;
         }
-        if !code.is_some_and(|c| c / 100 == 2) {
+        if code.is_none_or(|c| c / 100 != 2) {
             return ActiveOutcome::Unknown;
         }
         match self.completion.as_ref().map(|c| c.code / 100) {
