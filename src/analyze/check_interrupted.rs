@@ -14,18 +14,18 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
         SessionEnd::Interrupted(p) => Some((p, Some(s.server))),
         _ => None,
     });
-    let (phase, server) = match stopped {
-        Some(found) => found,
-        None if t.servers.is_empty() => (Phase::Dns, None),
+    let in_phase = |phase: Phase| format!("in the {} phase", phase_word(phase));
+    let (phase, server, when) = match stopped {
+        Some((phase, server)) => (phase, server, in_phase(phase)),
+        None if t.servers.is_empty() => (Phase::Dns, None, in_phase(Phase::Dns)),
         // Every session had ended; what was still running was the range map or the
         // public-address look-up (the phase field keeps the data phase, the title says no
         // more than that the sessions had ended).
-        None => (Phase::Data, None),
-    };
-    let when = if stopped.is_none() && !t.servers.is_empty() {
-        "after the sessions had ended".to_string()
-    } else {
-        format!("in the {} phase", phase_word(phase))
+        None => (
+            Phase::Data,
+            None,
+            "after the sessions had ended".to_string(),
+        ),
     };
     let mut evidence = vec![format!(
         "stopped by Ctrl-C after {:.1} s",

@@ -163,8 +163,8 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             (
                 Severity::Warning,
                 format!(
-                    "{} of {total} passive ports answered with a reset, from the server or a \
-                     rejecting firewall (not told apart from here): {}",
+                    "{} of {total} passive ports answered with a reset or an ICMP rejection, \
+                     from the server or a rejecting firewall (not told apart from here): {}",
                     count(&missing),
                     ranges_text(&missing)
                 ),
@@ -199,6 +199,13 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             evidence,
             impact: if missing.is_empty() {
                 "A client can reach every mapped port the server hands out.".to_string()
+            } else if map.filtered.is_empty() {
+                // Nothing here was seen to fail: a refusal on a port nothing listens on is
+                // what a healthy server gives too.
+                "If the server hands out one of these ports and it is a firewall that \
+                 rejected the connection, a transfer there fails at once; if it is the server \
+                 with nothing listening yet, the port is fine when handed out."
+                    .to_string()
             } else {
                 "A transfer hangs or fails whenever the server hands out one of these ports: \
                  some transfers work, others do not, at random."

@@ -9,7 +9,7 @@ use base64::Engine;
 use crate::secret::Secret;
 
 /// Equal without telling how much of it matched by the time taken.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn same(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -25,7 +25,7 @@ use super::page;
 use super::results::{self, MAX_AGE, MAX_RESULTS, Page};
 use super::routes::{Failure, Kind, MAX_FORM, MAX_LOG, size, unread_body};
 use crate::config::Overrides;
-use crate::probe::progress::Progress;
+use crate::probe::progress::{Progress, Step};
 use crate::report::Report;
 use crate::secret::Secret;
 
@@ -108,6 +108,12 @@ pub async fn check(
     let entry = added.entry.clone();
     let events = entry.clone();
     let progress = Progress::new(move |e| {
+        // The range map reports every 250 ms: the page gets its end, not each tick.
+        if let Step::Scanned { done, of } = e.step
+            && done < of
+        {
+            return;
+        }
         events.line(page::progress_line(&format!("{}: {}", e.server, e.step)));
     });
     let worker = app.clone();
@@ -180,8 +186,7 @@ pub async fn result(
             format!(
                 "this result is unknown or has expired, or was asked for in another browser: \
                  results are kept in memory only, the last {MAX_RESULTS} for {} minutes, and \
-                 open only in the browser that asked for them. Run the check again from the \
-                 desk.",
+                 open only in the browser that asked for them. Run it again from the desk.",
                 MAX_AGE.as_secs() / 60
             ),
             Kind::Html,
