@@ -133,16 +133,28 @@ fn foreign_banner(s: &ServerSession) -> Option<&str> {
 /// is preliminary and answers nothing yet.
 fn unanswered(s: &ServerSession) -> Option<String> {
     let mut waiting = std::collections::VecDeque::new();
+    // The received lines read back as replies, as the probe read them: a line inside a
+    // multi-line reply that looks like a code ends nothing.
+    let mut reader = crate::proto::ReplyReader::default();
     for l in &s.lines {
         match l.dir {
             Direction::Sent => waiting.push_back(&l.text),
             Direction::Received => {
-                let b = l.text.as_bytes();
-                let final_line = b.len() >= 3
-                    && b[..3].iter().all(u8::is_ascii_digit)
-                    && b.get(3).is_none_or(|c| *c == b' ');
-                if final_line && b[0] != b'1' {
-                    waiting.pop_front();
+                reader.feed(l.text.as_bytes());
+                reader.feed(b"\r\n");
+                loop {
+                    match reader.next_reply() {
+                        Ok(Some(reply)) if reply.class() != 1 => {
+                            waiting.pop_front();
+                        }
+                        Ok(Some(_)) => {}
+                        Ok(None) => break,
+                        // A line that is no reply (an SSH banner) answers nothing.
+                        Err(_) => {
+                            reader = crate::proto::ReplyReader::default();
+                            break;
+                        }
+                    }
                 }
             }
         }
@@ -248,4 +260,43 @@ fn capitalize(s: &str) -> String {
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcript::{Attempt, ConnectOutcome, Line};
+
+    #[test]
+    fn replies_are_read_back_as_the_probe_read_them() {
+        let addr = "192.0.2.1:21".parse().unwrap();
+        let connect = Attempt {
+            addr,
+            outcome: ConnectOutcome::Connected,
+            at_us: 0,
+            elapsed_us: 0,
+        };
+        let mut s = ServerSession::new(addr, "literal", connect);
+        let line = |dir, text: &str| Line {
+            at_us: 0,
+            dir,
+            text: text.to_string(),
+            raw_hex: None,
+        };
+        s.lines = vec![
+            line(Direction::Sent, "FEAT"),
+            line(Direction::Sent, "PASV"),
+            line(Direction::Received, "211-Features:"),
+            line(Direction::Received, " EPSV"),
+            line(Direction::Received, "211 End"),
+            // Preliminary: answers nothing yet.
+            line(Direction::Received, "150 Wait."),
+        ];
+        assert_eq!(unanswered(&s).as_deref(), Some("PASV"));
+        s.lines.push(line(
+            Direction::Received,
+            "227 Entering Passive Mode (1,2,3,4,5,6).",
+        ));
+        assert_eq!(unanswered(&s), None);
+    }
 }
