@@ -28,6 +28,39 @@ pub struct RangeMap {
     pub estimate_us: u64,
 }
 
+impl RangeMap {
+    /// How many ports the range holds.
+    pub fn ports(&self) -> u32 {
+        u32::from(self.high) - u32::from(self.low) + 1
+    }
+
+    /// Each kind of outcome in words, with its runs, in the order every report shows them.
+    pub fn kinds(&self) -> [(&'static str, &[(u16, u16)]); 4] {
+        [
+            ("reachable", &self.reachable),
+            ("refused", &self.refused),
+            ("filtered", &self.filtered),
+            ("not tried", &self.not_tried),
+        ]
+    }
+
+    /// A map of 50000-50019 at 192.0.2.1, the first half reachable, the rest filtered.
+    #[cfg(test)]
+    pub fn half_filtered() -> RangeMap {
+        RangeMap {
+            address: [192, 0, 2, 1].into(),
+            low: 50000,
+            high: 50019,
+            reachable: vec![(50000, 50009)],
+            refused: Vec::new(),
+            filtered: vec![(50010, 50019)],
+            not_tried: Vec::new(),
+            elapsed_us: 5_100_000,
+            estimate_us: 5_100_000,
+        }
+    }
+}
+
 /// Reads a session's scan, if it has one.
 pub fn read(s: &ServerSession) -> Option<RangeMap> {
     let scan = s.range_scan.as_ref()?;
@@ -118,7 +151,7 @@ fn count(ranges: &[(u16, u16)]) -> u32 {
 pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
     for s in &t.servers {
         let Some(map) = read(s) else { continue };
-        let total = u32::from(map.high) - u32::from(map.low) + 1;
+        let total = map.ports();
         let mut evidence = vec![format!(
             "{total} port(s) {}-{} at {} test-connected in {:.1} s (expected: {:.1} s)",
             map.low,
@@ -127,12 +160,12 @@ pub fn check(t: &Transcript, out: &mut Vec<Finding>) {
             map.elapsed_us as f64 / 1e6,
             map.estimate_us as f64 / 1e6
         )];
-        for (word, ranges) in [
-            ("reachable", &map.reachable),
-            ("refused", &map.refused),
-            ("filtered (no answer)", &map.filtered),
-            ("not tried (the check stopped first)", &map.not_tried),
-        ] {
+        for (word, ranges) in map.kinds() {
+            let word = match word {
+                "filtered" => "filtered (no answer)",
+                "not tried" => "not tried (the check stopped first)",
+                w => w,
+            };
             if !ranges.is_empty() {
                 evidence.push(format!(
                     "{word} ({}): {}",

@@ -9,9 +9,6 @@ use crate::report::Report;
 
 const WIDTH: f64 = 600.0;
 
-/// A kind of outcome: its word, its fill, its runs of ports.
-type Kind<'a> = (&'static str, &'static str, &'a [(u16, u16)]);
-
 /// A section with one strip per server that has a map; nothing without one.
 pub(super) fn write(html: &mut String, report: &Report<'_>, level: u8, id: &str) {
     let maps: Vec<RangeMap> = report.transcript.servers.iter().filter_map(read).collect();
@@ -29,7 +26,7 @@ pub(super) fn write(html: &mut String, report: &Report<'_>, level: u8, id: &str)
 }
 
 fn strip(html: &mut String, map: &RangeMap) {
-    let total = f64::from(map.high) - f64::from(map.low) + 1.0;
+    let total = f64::from(map.ports());
     let x = |port: u16| (f64::from(port) - f64::from(map.low)) / total * WIDTH;
     let _ = writeln!(
         html,
@@ -38,13 +35,9 @@ fn strip(html: &mut String, map: &RangeMap) {
         map.high,
         esc(&map.address.to_string())
     );
-    let kinds: [Kind<'_>; 4] = [
-        ("reachable", "#2e7d32", &map.reachable),
-        ("refused", "#e65100", &map.refused),
-        ("filtered", "#c62828", &map.filtered),
-        ("not tried", "#9e9e9e", &map.not_tried),
-    ];
-    for (word, fill, runs) in kinds {
+    let kinds = map.kinds();
+    let fills = ["#2e7d32", "#e65100", "#c62828", "#9e9e9e"];
+    for ((word, runs), fill) in kinds.into_iter().zip(fills) {
         for &(l, h) in runs {
             let (x0, x1) = (x(l), x(h) + WIDTH / total);
             let _ = writeln!(
@@ -61,7 +54,7 @@ fn strip(html: &mut String, map: &RangeMap) {
         map.low, map.high
     );
     html.push_str("<figcaption><ul>");
-    for (word, _, runs) in kinds {
+    for (word, runs) in kinds {
         if !runs.is_empty() {
             let _ = write!(html, "<li><b>{word}</b>: {}</li>", ranges_text(runs));
         }
@@ -80,17 +73,7 @@ mod tests {
 
     #[test]
     fn each_run_is_a_block_with_its_kind_in_words() {
-        let map = RangeMap {
-            address: [192, 0, 2, 1].into(),
-            low: 50000,
-            high: 50019,
-            reachable: vec![(50000, 50009)],
-            refused: Vec::new(),
-            filtered: vec![(50010, 50019)],
-            not_tried: Vec::new(),
-            elapsed_us: 5_100_000,
-            estimate_us: 5_100_000,
-        };
+        let map = RangeMap::half_filtered();
         let mut html = String::new();
         strip(&mut html, &map);
         assert_eq!(html.matches("<rect").count(), 2);

@@ -9,7 +9,7 @@ const WIDTH: u32 = 60;
 
 /// The map's lines: the strip with its ends, then what each mark means, with the ports.
 pub fn lines(map: &RangeMap) -> Vec<String> {
-    let total = u32::from(map.high) - u32::from(map.low) + 1;
+    let total = map.ports();
     let cells = total.min(WIDTH);
     let mut strip = String::new();
     for c in 0..cells {
@@ -34,12 +34,7 @@ pub fn lines(map: &RangeMap) -> Vec<String> {
         format!("Passive range map of {} (--scan-range):", map.address),
         format!("  {} [{strip}] {}", map.low, map.high),
     ];
-    for (mark, word, ranges) in [
-        ('#', "reachable", &map.reachable),
-        ('x', "refused", &map.refused),
-        ('.', "filtered", &map.filtered),
-        (' ', "not tried", &map.not_tried),
-    ] {
+    for ((word, ranges), mark) in map.kinds().into_iter().zip(['#', 'x', '.', ' ']) {
         if !ranges.is_empty() {
             out.push(format!("  '{mark}' {word}: {}", ranges_text(ranges)));
         }
@@ -53,17 +48,7 @@ mod tests {
 
     #[test]
     fn half_reachable_half_filtered_shows_as_two_halves() {
-        let map = RangeMap {
-            address: [192, 0, 2, 1].into(),
-            low: 50000,
-            high: 50019,
-            reachable: vec![(50000, 50009)],
-            refused: Vec::new(),
-            filtered: vec![(50010, 50019)],
-            not_tried: Vec::new(),
-            elapsed_us: 0,
-            estimate_us: 0,
-        };
+        let map = RangeMap::half_filtered();
         let l = lines(&map);
         assert_eq!(l[1], "  50000 [##########..........] 50019");
         assert_eq!(l[2], "  '#' reachable: 50000-50009");
