@@ -23,7 +23,7 @@ use super::api::{explain_log, set};
 use super::job::{self, CheckRequest};
 use super::page;
 use super::results::{self, MAX_AGE, MAX_RESULTS, Page};
-use super::routes::{Failure, Kind, MAX_FORM, MAX_LOG, size, unread_body};
+use super::routes::{Failure, Kind, MAX_FORM, MAX_LOG, unread_body};
 use crate::config::Overrides;
 use crate::probe::progress::{Progress, Step};
 use crate::report::Report;
@@ -231,21 +231,11 @@ pub async fn result(
         .into_response()
 }
 
-/// A form that could not be read; past the limit (between fields or inside one), in words.
+/// A form that could not be read: past the log's limit (the same words as the API's), or
+/// not a form.
 fn unreadable(status: StatusCode) -> Response {
-    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        too_large()
-    } else {
-        "the form could not be read".to_string()
-    };
-    Failure::new(status, message, Kind::Html).into_response()
-}
-
-fn too_large() -> String {
-    format!(
-        "the log is larger than {}; cut it to the session in question",
-        size(MAX_LOG)
-    )
+    let text = "the form could not be read".to_string();
+    unread_body(status, text, "the log", MAX_LOG, Kind::Html).into_response()
 }
 
 pub async fn explain(State(app): State<Arc<App>>, mut form: Multipart) -> Response {
@@ -279,8 +269,7 @@ pub async fn explain(State(app): State<Arc<App>>, mut form: Multipart) -> Respon
         return bad(&app, "paste a log or choose a file".to_string());
     }
     if bytes.len() > MAX_LOG {
-        return Failure::new(StatusCode::PAYLOAD_TOO_LARGE, too_large(), Kind::Html)
-            .into_response();
+        return unreadable(StatusCode::PAYLOAD_TOO_LARGE).into_response();
     }
     match explain_log(&app, &bytes, None, keep_user, name) {
         Ok(explained) => {
