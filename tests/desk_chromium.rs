@@ -19,18 +19,15 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use pasv_doctor::fake::{Act, Advertise, Login, Script};
 use serde_json::Value;
 use support::Ftp;
 use support::cdp::{Browser, chromium_or_skip, shots_dir};
+use support::serve::Serve;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// The password typed into the check form; only URL-safe characters, so that an encoded
@@ -42,96 +39,6 @@ const LOG_SECRET: &str = "Log-Secret-51c9";
 const SLOW_REPLY: Duration = Duration::from_millis(1500);
 /// The longest a page may take to show its result.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// `pasv-doctor serve` on 127.0.0.1, everything it writes kept.
-struct Serve {
-    child: Child,
-    addr: SocketAddr,
-    output: Arc<Mutex<String>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Serve {
-    fn start() -> Serve {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = dir.path().join("pasv-doctor.toml");
-        std::fs::write(
-            &config,
-            "[defaults]\ntimeout = \"5s\"\nsamples = 1\ntransfers = 1\n\n\
-             [serve]\nallow_targets = [\"127.0.0.0/8\"]\n",
-        )
-        .expect("config");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pasv-doctor"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-            .arg(&config)
-            .env_remove("PASV_DOCTOR_PASSWORD")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("serve starts");
-        let output = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel::<String>();
-        let out = child.stdout.take().expect("stdout");
-        let err = child.stderr.take().expect("stderr");
-        for (stream, tx) in [
-            (Box::new(out) as Box<dyn std::io::Read + Send>, tx.clone()),
-            (Box::new(err), tx),
-        ] {
-            let output = output.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if let Ok(mut o) = output.lock() {
-                        o.push_str(&line);
-                        o.push('\n');
-                    }
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        let addr = loop {
-            let line = rx
-                .recv_timeout(Duration::from_secs(20))
-                .expect("serve says where it listens");
-            if let Some(a) = line
-                .split("listening on http://")
-                .nth(1)
-                .and_then(|r| r.split_whitespace().next())
-            {
-                break a.trim_end_matches('/').parse().expect("address");
-            }
-        };
-        Serve {
-            child,
-            addr,
-            output,
-            _dir: dir,
-        }
-    }
-
-    /// Stops the service (SIGINT, as systemd would) and returns all it wrote.
-    fn stop(mut self) -> String {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // The readers reach the end of the pipes once the process is gone.
-        std::thread::sleep(Duration::from_millis(100));
-        self.output.lock().map(|o| o.clone()).unwrap_or_default()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// What the page shows, as one JSON value: the path, the progress lines, the verdict (null
 /// until it is there), the heading, an error page's message and whether the document
@@ -315,7 +222,10 @@ fn chromium_checks_and_explains_at_the_desk_without_leaking_the_password() {
     };
     let shots = shots_dir("desk-shots");
     let ftp = fake_server();
-    let serve = Serve::start();
+    let serve = Serve::start(
+        "[defaults]\ntimeout = \"5s\"\nsamples = 1\ntransfers = 1\n\n\
+         [serve]\nallow_targets = [\"127.0.0.0/8\"]\n",
+    );
     let base = format!("http://{}", serve.addr);
     let mut b = Browser::launch(&exe, 1280, 900);
 

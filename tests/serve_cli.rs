@@ -5,13 +5,12 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pasv_doctor::fake::{Act, Script};
+use support::serve::Serve;
 use support::{Ftp, bin};
 
 #[test]
@@ -69,51 +68,16 @@ fn sigint_lets_the_check_under_way_answer_then_exits() {
         greeting: vec![Act::Silent],
         ..Script::default()
     });
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("c.toml");
-    std::fs::write(
-        &config,
+    let mut serve = Serve::start(
         "[defaults]\ntimeout = \"2s\"\nsamples = 1\n[serve]\nallow_targets = [\"127.0.0.1/32\"]\n",
-    )
-    .expect("write");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pasv-doctor"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let addr: SocketAddr = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("serve says where it listens");
-        if let Some(a) = line
-            .split("listening on http://")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-        {
-            break a.parse().expect("address");
-        }
-    };
+    );
+    let addr = serve.addr;
     let target = silent.target();
     let request = std::thread::spawn(move || get(addr, &format!("/probe?target={target}")));
     while silent.connections() == 0 {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let sent = Instant::now();
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
+    serve.interrupt();
     let answer = request.join().expect("joined").expect("answered");
     assert!(
         answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
@@ -124,20 +88,13 @@ fn sigint_lets_the_check_under_way_answer_then_exits() {
         !answer.contains("CHECK_INTERRUPTED\"} 1"),
         "the check under way was interrupted instead of finishing: {answer}"
     );
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(
-            sent.elapsed() < Duration::from_secs(20),
-            "serve did not stop after SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = serve
+        .wait_exit(Duration::from_secs(20))
+        .expect("serve stops after SIGINT");
     assert_eq!(status.code(), Some(0));
-    let log: Vec<String> = rx.try_iter().collect();
-    assert!(log.iter().any(|l| l.contains("shutting down")), "{log:?}");
-    assert!(log.iter().any(|l| l.contains("stopped")), "{log:?}");
+    let log = serve.output();
+    assert!(log.contains("shutting down"), "{log}");
+    assert!(log.contains("stopped"), "{log}");
     assert!(
         get(addr, "/healthz").is_err(),
         "still listening after it stopped"

@@ -1,7 +1,8 @@
 //! Test peers shared by the integration tests: the library's fake FTP server on a runtime of
 //! its own (scripted by `hostile.rs` and `ftps.rs` for their suites), a small DNS responder
 //! on 127.0.0.1, the binary (`run.rs` for timed runs), and headless Chromium driven over
-//! its DevTools pipe (`cdp.rs`, for the desk's browser test). Nothing here reaches beyond
+//! its DevTools pipe (`cdp.rs`, for the desk's browser test), and `pasv-doctor serve` as a
+//! process (`serve.rs`). Nothing here reaches beyond
 //! loopback.
 
 #![allow(dead_code)]
@@ -10,6 +11,7 @@ pub mod cdp;
 pub mod ftps;
 pub mod hostile;
 pub mod run;
+pub mod serve;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
