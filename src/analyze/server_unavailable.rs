@@ -265,18 +265,12 @@ fn capitalize(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcript::{Attempt, ConnectOutcome, Line};
+    use crate::transcript::Line;
 
     #[test]
     fn replies_are_read_back_as_the_probe_read_them() {
         let addr = "192.0.2.1:21".parse().unwrap();
-        let connect = Attempt {
-            addr,
-            outcome: ConnectOutcome::Connected,
-            at_us: 0,
-            elapsed_us: 0,
-        };
-        let mut s = ServerSession::new(addr, "literal", connect);
+        let mut s = ServerSession::connected(addr);
         let line = |dir, text: &str| Line {
             at_us: 0,
             dir,

@@ -339,7 +339,7 @@ pub fn docker_hint(advertised: IpAddr) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcript::{Attempt, ConnectOutcome, Exchange, ReplyRecord, SessionEnd};
+    use crate::transcript::{Exchange, ReplyRecord, SessionEnd};
 
     fn session(greeting: &str, syst: &str) -> ServerSession {
         let rec = |code: u16, text: &str| ReplyRecord {
@@ -349,13 +349,7 @@ mod tests {
             elapsed_us: 0,
         };
         let addr = "127.0.0.1:21".parse().unwrap();
-        let connect = Attempt {
-            addr,
-            outcome: ConnectOutcome::Connected,
-            at_us: 0,
-            elapsed_us: 0,
-        };
-        let mut s = ServerSession::new(addr, "literal", connect);
+        let mut s = ServerSession::connected(addr);
         s.greeting = vec![rec(220, greeting)];
         s.syst = Some(Exchange {
             command: "SYST".into(),

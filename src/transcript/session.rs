@@ -196,6 +196,18 @@ pub struct ServerSession {
 }
 
 impl ServerSession {
+    /// A session whose control connection to `server` connected, nothing more (tests).
+    #[cfg(test)]
+    pub fn connected(server: SocketAddr) -> ServerSession {
+        let connect = Attempt {
+            addr: server,
+            outcome: ConnectOutcome::Connected,
+            at_us: 0,
+            elapsed_us: 0,
+        };
+        ServerSession::new(server, "literal", connect)
+    }
+
     /// A session with nothing recorded yet but its connection attempt.
     pub fn new(server: SocketAddr, source: &str, connect: Attempt) -> ServerSession {
         ServerSession {

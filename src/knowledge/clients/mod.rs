@@ -422,7 +422,7 @@ fn refused(s: &ServerSession, kind: PassiveKind) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcript::{ActiveOutcome, ActiveTransfer, Attempt, ConnectOutcome, Exchange};
+    use crate::transcript::{ActiveOutcome, ActiveTransfer, Exchange};
 
     fn attempt(command: &str, code: u16, done: Option<u16>) -> ActiveTransfer {
         let reply = |code: u16| crate::transcript::ReplyRecord {
@@ -441,14 +441,7 @@ mod tests {
     }
 
     fn session(server: &str, active: Vec<ActiveTransfer>) -> ServerSession {
-        let addr: std::net::SocketAddr = server.parse().unwrap();
-        let connect = Attempt {
-            addr,
-            outcome: ConnectOutcome::Connected,
-            at_us: 0,
-            elapsed_us: 0,
-        };
-        let mut s = ServerSession::new(addr, "literal", connect);
+        let mut s = ServerSession::connected(server.parse().unwrap());
         s.active = active;
         s
     }
